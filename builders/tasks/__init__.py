@@ -1,0 +1,1 @@
+"""invoke namespaces; each module ends in a Collection or exposes its tasks."""

@@ -1,0 +1,15 @@
+"""APAF build farm command line: `ci/farm --list` (or `invoke --list`) shows every task.
+
+Thin by design: each namespace lives in builders/tasks/ and calls the library.
+"""
+from invoke import Collection
+
+from builders.tasks import cache, sources, testing, testnet, toolchain
+
+ns = Collection()
+ns.add_task(toolchain.toolchain)
+ns.add_task(testing.test)
+ns.add_task(testing.bench)
+ns.add_collection(sources.ns)
+ns.add_collection(cache.ns)
+ns.add_collection(testnet.ns)
