@@ -1,0 +1,48 @@
+"""The interface the admin UI uses to drive the runtime.
+
+The runtime's ``Runtime`` class implements ``RuntimeControl``; the admin UI only
+ever talks to the runtime through these members, so tests can pass a test
+double.  Status dicts follow the ``apaf status --json`` shape:
+
+    {"tor": {"running", "version", "bootstrap", "summary", "socks"},
+     "apps": [{"name", "title", "enabled", "running", "onion", "published",
+               "reachability": None | {"ok", "seconds", "error", "at"}}],
+     "service_running": bool, "admin": "http://127.0.0.1:P/"}
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class RuntimeControl(Protocol):
+    async def status(self) -> dict:
+        """The current status, in the shape described in the module docstring."""
+
+    async def start_service(self) -> None:
+        """Publish the enabled apps' onion services."""
+
+    async def stop_service(self) -> None:
+        """Remove the onion services; apps may keep running."""
+
+    def available_apps(self) -> list[dict]:
+        """Every bundled app: ``[{"name", "title", "enabled"}]``."""
+
+    async def set_enabled_apps(self, names: list[str]) -> None:
+        """Run exactly these apps; an unknown name raises ``ValueError``."""
+
+    async def test_reachability(self, name: str) -> dict:
+        """Fetch the app's own .onion through tor: ``{"ok", "seconds", "error", "at"}``."""
+
+    def torrc_extra(self) -> str:
+        """The user's extra torrc lines currently in force."""
+
+    async def apply_torrc_extra(self, text: str) -> None:
+        """Validate with ``tor --verify-config``, then persist and reload tor.
+
+        On failure raise ``apaf.errors.TorrcRejected(message)`` and change nothing.
+        """
+
+    def splash_image(self) -> Path | None:
+        """The app developer's splash image (from the manifest), if any."""
