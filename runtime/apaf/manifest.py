@@ -1,0 +1,197 @@
+"""The `apaf.toml` schema, shared by the runtime and the build farm: load, validate, describe.
+
+`load_manifest(path)` takes an app directory or the apaf.toml itself and returns a frozen
+`Manifest`, or raises `apaf.errors.ManifestError` whose message names the file, the field
+and the fix. Unknown keys are errors too (with a "did you mean" hint), so a typo never
+silently drops a setting.
+
+    [app]
+    name = "chat"                 # required, ^[a-z][a-z0-9-]{0,39}$
+    version = "1.0.0"             # required
+    entry = "chat_app:main"       # required, module:function importable from the app dir
+    title, description            # optional strings
+    icon, splash                  # optional paths relative to the app dir; must exist
+    dependencies = ["aiohttp"]    # optional pip requirement strings
+    privileges = []               # optional, from PRIVILEGES below
+    extra_binaries = []           # optional relative paths; must exist
+    ports = [80]                  # onion virtual ports; the app serves HTTP on the first
+    [settings]                    # optional, free-form; handed to the app as JSON
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from apaf.errors import ManifestError
+
+MANIFEST_NAME = "apaf.toml"
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+ENTRY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+# A PEP 508 requirement starts with a distribution name; the rest is pip's business.
+REQUIREMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*([<>=!~;@ ].*)?$")
+
+# The fixed set of privileges an app may ask for; shown to the user, enforced by the
+# runtime where it can be.
+PRIVILEGES = {
+    "outbound-tor": "open connections to other hosts and onion services through Tor",
+    "tor-status": "read Tor's status and the runtime's status file",
+    "run-binaries": "execute the programs listed in extra_binaries",
+}
+
+_TOP_KEYS = {"app", "settings"}
+_APP_KEYS = {
+    "name", "version", "entry", "title", "description", "icon", "splash",
+    "dependencies", "privileges", "extra_binaries", "ports",
+}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated apaf.toml. Paths are absolute; `settings` is the free-form [settings] table."""
+
+    path: Path
+    app_dir: Path
+    name: str
+    version: str
+    entry: str
+    title: str
+    description: str = ""
+    icon: Path | None = None
+    splash: Path | None = None
+    dependencies: tuple[str, ...] = ()
+    privileges: tuple[str, ...] = ()
+    extra_binaries: tuple[Path, ...] = ()
+    ports: tuple[int, ...] = (80,)
+    settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def http_port(self) -> int:
+        """The onion virtual port the app's HTTP server is published on."""
+        return self.ports[0]
+
+
+class _Checker:
+    """Builds ManifestErrors that all name the same file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, field_name: str, problem: str, fix: str) -> ManifestError:
+        return ManifestError(f"{self.path}: {field_name}: {problem}; {fix}")
+
+    def unknown(self, table: str, keys: set[str], known: set[str]) -> None:
+        for key in sorted(keys - known):
+            hint = difflib.get_close_matches(key, sorted(known), n=1)
+            fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(sorted(known))}"
+            label = f"[{table}].{key}" if table else f"[{key}]"
+            raise self.fail(label, "unknown key", fix)
+
+    def string(self, app: dict, key: str, required: bool, fix: str) -> str:
+        if key not in app:
+            if required:
+                raise self.fail(f"[app].{key}", "missing", fix)
+            return ""
+        value = app[key]
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise self.fail(f"[app].{key}", f"{value!r} must be a non-empty string", fix)
+        return value
+
+    def str_list(self, app: dict, key: str) -> list[str]:
+        value = app.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"[app].{key}", f"{value!r} must be a list of strings",
+                            f'write it as {key} = ["..."]')
+        return value
+
+    def relative_file(self, app_dir: Path, key: str, value: str) -> Path:
+        rel = PurePosixPath(value)
+        if rel.is_absolute() or ".." in rel.parts or not value:
+            raise self.fail(f"[app].{key}", f"{value!r} must be a path inside the app directory",
+                            "give it relative to the folder holding apaf.toml, without '..'")
+        target = app_dir / rel
+        if not target.is_file():
+            raise self.fail(f"[app].{key}", f"{value!r} does not exist ({target})",
+                            "add the file or fix the path")
+        return target
+
+
+def load_manifest(path: Path | str) -> Manifest:
+    """Load and validate an app's manifest; `path` is the app directory or its apaf.toml."""
+    path = Path(path).absolute()
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    check = _Checker(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(
+            f"{path}: no manifest; every app directory needs an {MANIFEST_NAME} with an [app] table "
+            "(name, version, entry)") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ManifestError(f"{path}: not valid TOML ({err}); fix the syntax at that spot") from None
+    return _validate(raw, path, check)
+
+
+def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
+    check.unknown("", set(raw), _TOP_KEYS)
+    app = raw.get("app")
+    if not isinstance(app, dict):
+        raise check.fail("[app]", "missing", 'add an [app] table with name, version and entry')
+    check.unknown("app", set(app), _APP_KEYS)
+    app_dir = path.parent
+
+    name = check.string(app, "name", True, 'add name = "my-app"')
+    if not NAME_RE.match(name):
+        raise check.fail("[app].name", f"{name!r} must match {NAME_RE.pattern}",
+                         "use lowercase letters, digits and '-', starting with a letter, at most 40")
+    version = check.string(app, "version", True, 'add version = "1.0.0"')
+    entry = check.string(app, "entry", True, 'add entry = "module:function"')
+    if not ENTRY_RE.match(entry):
+        raise check.fail("[app].entry", f"{entry!r} is not module:function",
+                         'write it like "my_app:main" (a module importable from the app directory)')
+    title = check.string(app, "title", False, 'write title = "My App"') or name
+    description = check.string(app, "description", False, 'write description = "..."')
+
+    icon = splash = None
+    if "icon" in app:
+        icon = check.relative_file(app_dir, "icon", check.string(app, "icon", True, 'icon = "icon.png"'))
+    if "splash" in app:
+        splash = check.relative_file(app_dir, "splash",
+                                     check.string(app, "splash", True, 'splash = "splash.png"'))
+
+    deps = check.str_list(app, "dependencies")
+    for dep in deps:
+        if not REQUIREMENT_RE.match(dep.strip()):
+            raise check.fail("[app].dependencies", f"{dep!r} is not a pip requirement",
+                             'write each like "aiohttp>=3.9"')
+    privileges = check.str_list(app, "privileges")
+    for priv in privileges:
+        if priv not in PRIVILEGES:
+            hint = difflib.get_close_matches(priv, sorted(PRIVILEGES), n=1)
+            fix = f"did you mean '{hint[0]}'?" if hint else f"choose from {', '.join(sorted(PRIVILEGES))}"
+            raise check.fail("[app].privileges", f"unknown privilege {priv!r}", fix)
+    binaries = tuple(check.relative_file(app_dir, "extra_binaries", b)
+                     for b in check.str_list(app, "extra_binaries"))
+
+    ports = app.get("ports", [80])
+    if (not isinstance(ports, list) or not ports
+            or not all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 65535 for p in ports)):
+        raise check.fail("[app].ports", f"{ports!r} must be a non-empty list of ports 1-65535",
+                         "write it like ports = [80]")
+    if len(set(ports)) != len(ports):
+        raise check.fail("[app].ports", f"{ports!r} lists a port twice", "list each port once")
+
+    settings = raw.get("settings", {})
+    if not isinstance(settings, dict):
+        raise check.fail("[settings]", "must be a table", "write it as a [settings] section")
+
+    return Manifest(
+        path=path, app_dir=app_dir, name=name, version=version, entry=entry, title=title,
+        description=description, icon=icon, splash=splash, dependencies=tuple(deps),
+        privileges=tuple(privileges), extra_binaries=binaries, ports=tuple(ports),
+        settings=settings,
+    )

@@ -1,0 +1,73 @@
+"""apaf.toml validation: good manifests load, bad ones name the file, the field and the fix."""
+import pytest
+
+from apaf.errors import ManifestError
+from apaf.manifest import load_manifest
+
+GOOD = """
+[app]
+name = "chat"
+version = "1.0.0"
+entry = "chat_app:main"
+title = "Chat"
+icon = "icon.png"
+dependencies = ["aiohttp>=3.9"]
+privileges = ["outbound-tor"]
+ports = [80, 8080]
+
+[settings]
+rooms = ["lobby"]
+"""
+
+
+def write(tmp_path, text):
+    (tmp_path / "apaf.toml").write_text(text)
+    return tmp_path
+
+
+def test_good_manifest_loads(tmp_path):
+    (tmp_path / "icon.png").write_bytes(b"png")
+    m = load_manifest(write(tmp_path, GOOD))
+    assert (m.name, m.version, m.entry, m.title) == ("chat", "1.0.0", "chat_app:main", "Chat")
+    assert m.icon == tmp_path / "icon.png"
+    assert m.ports == (80, 8080) and m.http_port == 80
+    assert m.settings == {"rooms": ["lobby"]}
+    assert m.app_dir == tmp_path
+
+
+def test_minimal_manifest_defaults(tmp_path):
+    m = load_manifest(write(tmp_path, '[app]\nname="site"\nversion="1"\nentry="apaf.staticsite:main"\n'))
+    assert m.title == "site" and m.ports == (80,) and m.settings == {} and m.icon is None
+
+
+BAD = [
+    ('[app]\nname="Chat!"\nversion="1"\nentry="a:b"\n', "[app].name", "lowercase letters"),
+    ('[app]\nversion="1"\nentry="a:b"\n', "[app].name", "missing"),
+    ('[app]\nname="x"\nentry="a:b"\n', "[app].version", "missing"),
+    ('[app]\nname="x"\nversion="1"\nentry="a.b"\n', "[app].entry", "module:function"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nports=[0]\n', "[app].ports", "1-65535"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nports=80\n', "[app].ports", "ports = [80]"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nicon="nope.png"\n', "[app].icon", "does not exist"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nicon="../etc/passwd"\n', "[app].icon", "inside the app"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nprivileges=["outbound_tor"]\n',
+     "[app].privileges", "did you mean 'outbound-tor'"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nentrypoint="a:b"\n', "[app].entrypoint", "did you mean 'entry'"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\n[setings]\n', "[setings]", "did you mean 'settings'"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\ndependencies="aiohttp"\n', "[app].dependencies", "list"),
+    ('name="x"\n', "[name]", "known keys"),
+    ('[app\nname="x"\n', "not valid TOML", "fix the syntax"),
+]
+
+
+@pytest.mark.parametrize("text,field,fix", BAD, ids=[b[1] + ":" + b[2] for b in BAD])
+def test_bad_manifest_names_file_field_and_fix(tmp_path, text, field, fix):
+    with pytest.raises(ManifestError) as err:
+        load_manifest(write(tmp_path, text))
+    message = str(err.value)
+    assert str(tmp_path / "apaf.toml") in message
+    assert field in message and fix in message
+
+
+def test_missing_manifest_says_what_to_add(tmp_path):
+    with pytest.raises(ManifestError, match=r"apaf.toml.*\[app\] table"):
+        load_manifest(tmp_path)
