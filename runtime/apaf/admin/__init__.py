@@ -1,0 +1,13 @@
+"""The admin web UI: password-protected control of the runtime on 127.0.0.1.
+
+``create_app(control, data_dir, port=P)`` builds the aiohttp application;
+``await serve(control, data_dir, host="127.0.0.1", port=0)`` serves it and returns
+an ``AdminServer`` (``.url``, ``.first_boot_url``, ``.first_boot_password``,
+``await .close()``).  ``control`` implements ``RuntimeControl`` (control.py).
+The password hash lives in ``<data_dir>/admin/password`` (see password.py).
+"""
+from .app import create_app
+from .control import RuntimeControl
+from .server import AdminServer, serve
+
+__all__ = ["AdminServer", "RuntimeControl", "create_app", "serve"]

@@ -1,0 +1,45 @@
+"""The admin UI's application factory.
+
+``create_app(control, data_dir, port=P)`` builds the aiohttp app; ``port`` is the
+port it will be served on (Host/Origin checks need it).  When no password hash
+exists yet it creates one from a random password and keeps that password in
+memory for the one-time first-boot link (``app[FIRST_BOOT]``).
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from aiohttp import web
+
+from . import password as pw
+from .control import RuntimeControl
+from .keys import CONTROL, FIRST_BOOT, ORIGINS, PASSWORDS, SESSIONS, TEMPLATES, THROTTLE
+from .keys import FirstBoot, Origins
+from .render import environment
+from .routes import setup_routes
+from .security import MIDDLEWARES, add_security_headers
+from .sessions import SessionStore
+from .throttle import LoginThrottle
+
+# Forms are small; the torrc editor is the largest (64 KiB, checked in its view).
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+def create_app(control: RuntimeControl, data_dir: Path, *, port: int) -> web.Application:
+    if not 0 < port < 65536:
+        raise ValueError(f"admin port must be 1-65535, got {port}: bind the socket first")
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=MAX_REQUEST_BYTES)
+    app[CONTROL] = control
+    app[PASSWORDS] = store = pw.PasswordStore(Path(data_dir))
+    app[SESSIONS] = SessionStore()
+    app[THROTTLE] = LoginThrottle()
+    app[ORIGINS] = Origins.for_port(port)
+    app[TEMPLATES] = environment()
+    if not store.exists():
+        password = pw.generate()
+        store.set(password)
+        app[FIRST_BOOT] = FirstBoot(token=secrets.token_urlsafe(32), password=password)
+    app.on_response_prepare.append(add_security_headers)
+    setup_routes(app)
+    return app

@@ -1,0 +1,91 @@
+"""The admin password: generated at first boot, kept only as a scrypt hash (0600).
+
+Hash format (one line in ``D/admin/password``)::
+
+    scrypt$<n>$<r>$<p>$<salt, base64>$<key, base64>
+
+Parameters: n=2**15, r=8, p=1, 16-byte random salt, 32-byte key (about 32 MiB of
+memory and a few tens of milliseconds per check: slow for an attacker with the file,
+fast enough for a login).  They are stored with each hash, so they can be raised
+later without invalidating old hashes.  Checking is CPU-bound: async callers should
+run ``verify`` in an executor.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from apaf.fsutil import atomic_write, ensure_private_dir
+
+N, R, P = 2**15, 8, 1
+SALT_BYTES, KEY_BYTES = 16, 32
+MIN_LENGTH = 10
+# scrypt needs 128*r*n bytes; leave headroom over OpenSSL's 32 MiB default limit.
+_MAXMEM = 64 * 1024 * 1024
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                          maxmem=_MAXMEM, dklen=dklen)
+
+
+def hash_password(password: str) -> str:
+    """A self-describing scrypt hash of ``password`` with a fresh random salt."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    key = _scrypt(password, salt, N, R, P, KEY_BYTES)
+    return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(key)}"
+
+
+def verify(password: str, stored: str) -> bool:
+    """True when ``password`` matches the ``stored`` hash (constant-time compare)."""
+    try:
+        scheme, n, r, p, salt, key = stored.strip().split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(key)
+        got = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p), len(expected))
+    except ValueError:  # malformed file or parameters: never a match
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def generate() -> str:
+    """A random first-boot password (20 URL-safe characters, 120 bits)."""
+    return secrets.token_urlsafe(15)
+
+
+def check_new(password: str, confirm: str) -> str | None:
+    """Why ``password`` cannot be the new password, or None when it is acceptable."""
+    if password != confirm:
+        return "The new password and its confirmation differ."
+    if len(password) < MIN_LENGTH:
+        return f"The new password must have at least {MIN_LENGTH} characters."
+    return None
+
+
+class PasswordStore:
+    """The hash file ``<data_dir>/admin/password``: directory 0700, file 0600, atomic writes."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / "admin" / "password"
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def set(self, password: str) -> None:
+        ensure_private_dir(self.path.parent)
+        atomic_write(self.path, hash_password(password) + "\n", mode=0o600)
+
+    def check(self, password: str) -> bool:
+        try:
+            stored = self.path.read_text("utf-8")
+        except FileNotFoundError:
+            return False
+        return verify(password, stored)

@@ -1,0 +1,40 @@
+"""Render a jinja2 template (autoescaped) with what every admin page needs.
+
+Every page gets ``csrf`` (the session's token, for its forms), ``flash`` (messages
+left by the previous POST, shown once), ``logged_in`` and ``path``.
+"""
+from __future__ import annotations
+
+import jinja2
+from aiohttp import web
+
+from .keys import SESSION, TEMPLATES
+
+
+def environment() -> jinja2.Environment:
+    # autoescape=True for every template, whatever its file name: all output escaped.
+    return jinja2.Environment(loader=jinja2.PackageLoader("apaf.admin", "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def render(request: web.Request, template: str, *, status: int = 200, **context) -> web.Response:
+    session = request[SESSION]
+    html = request.app[TEMPLATES].get_template(template).render(
+        csrf=session.csrf if session else "",
+        flash=session.pop_flash() if session else [],
+        logged_in=bool(session and session.authenticated),
+        path=request.path,
+        **context,
+    )
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def flash(request: web.Request, kind: str, message: str) -> None:
+    """Leave a message for the next page this session sees (kind: ok or error)."""
+    if request[SESSION] is not None:
+        request[SESSION].add_flash(kind, message)
+
+
+def redirect(request: web.Request, route: str) -> web.HTTPSeeOther:
+    """A 303 to a named route (POST/redirect/GET), to raise."""
+    return web.HTTPSeeOther(request.app.router[route].url_for())

@@ -1,0 +1,1 @@
+"""The admin UI's request handlers, one module per area."""

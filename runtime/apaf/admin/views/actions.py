@@ -1,0 +1,87 @@
+"""State-changing actions: start/stop the onion service, choose apps, reachability, torrc.
+
+Each is a plain form POST answered with a redirect (or the form again with the
+error), so everything works without JavaScript.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ...errors import ApafError, TorrcRejected
+from ..keys import CONTROL
+from ..render import flash, redirect, render
+
+TORRC_MAX_BYTES = 64 * 1024
+
+
+async def service_start(request: web.Request) -> web.StreamResponse:
+    try:
+        await request.app[CONTROL].start_service()
+        flash(request, "ok", "Onion service started.")
+    except ApafError as err:
+        flash(request, "error", f"Could not start the onion service: {err}")
+    raise redirect(request, "status")
+
+
+async def service_stop(request: web.Request) -> web.StreamResponse:
+    try:
+        await request.app[CONTROL].stop_service()
+        flash(request, "ok", "Onion service stopped.")
+    except ApafError as err:
+        flash(request, "error", f"Could not stop the onion service: {err}")
+    raise redirect(request, "status")
+
+
+async def reachability(request: web.Request) -> web.StreamResponse:
+    name = str((await request.post()).get("app", ""))
+    known = {a["name"] for a in request.app[CONTROL].available_apps()}
+    if name not in known:
+        flash(request, "error", "Unknown app: choose one from the list.")
+        raise redirect(request, "status")
+    result = await request.app[CONTROL].test_reachability(name)
+    if result.get("ok"):
+        flash(request, "ok", f"{name}: reachable through Tor in {result['seconds']:.1f} s.")
+    else:
+        flash(request, "error", f"{name}: not reachable after {result.get('seconds', 0):.1f} s"
+                                f": {result.get('error') or 'unknown error'}")
+    raise redirect(request, "status")
+
+
+async def apps_form(request: web.Request) -> web.StreamResponse:
+    return render(request, "apps.html", apps=request.app[CONTROL].available_apps())
+
+
+async def apps_save(request: web.Request) -> web.StreamResponse:
+    names = [str(n) for n in (await request.post()).getall("app", [])]
+    try:
+        await request.app[CONTROL].set_enabled_apps(names)
+    except ValueError as err:
+        flash(request, "error", f"Apps not changed: {err}")
+        raise redirect(request, "apps")
+    chosen = ", ".join(names) if names else "none"
+    flash(request, "ok", f"Apps saved. Running: {chosen}.")
+    raise redirect(request, "apps")
+
+
+async def torrc_form(request: web.Request) -> web.StreamResponse:
+    return render(request, "torrc.html", text=request.app[CONTROL].torrc_extra(), error=None)
+
+
+async def torrc_save(request: web.Request) -> web.StreamResponse:
+    # Browsers send CRLF line ends from a textarea; tor wants plain lines.
+    text = str((await request.post()).get("torrc", "")).replace("\r\n", "\n")
+    error = None
+    if len(text.encode("utf-8")) > TORRC_MAX_BYTES:
+        error = f"Too long: at most {TORRC_MAX_BYTES // 1024} KiB of torrc lines."
+    else:
+        try:
+            await request.app[CONTROL].apply_torrc_extra(text)
+        except TorrcRejected as err:
+            error = str(err)
+    if error:
+        # The old configuration stays in force; show the user's text to fix it.
+        return render(request, "torrc.html", status=400, text=text,
+                      error=f"Tor refused this configuration; the previous one is "
+                            f"still in force. {error}")
+    flash(request, "ok", "Tor configuration applied; tor has reloaded it.")
+    raise redirect(request, "torrc")

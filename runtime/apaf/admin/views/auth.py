@@ -1,0 +1,123 @@
+"""Log in, log out, the first-boot one-time link and the password change.
+
+Password checks (login and password change) run one at a time under the
+throttle's lock, in a thread (scrypt is CPU-bound), and count towards throttling.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+
+from aiohttp import web
+
+from .. import password as pw
+from ..keys import FIRST_BOOT, ORIGINS, PASSWORDS, SESSION, SESSIONS, THROTTLE
+from ..render import flash, redirect, render
+from ..security import public
+
+
+def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
+    response.set_cookie(request.app[ORIGINS].cookie, session_id, path="/",
+                        httponly=True, samesite="Strict")
+
+
+async def _check_password(request: web.Request, password: str) -> tuple[bool, int]:
+    """(password right, seconds to wait); when throttled the password is not checked."""
+    throttle = request.app[THROTTLE]
+    async with throttle.lock:
+        wait = throttle.retry_after()
+        if wait:
+            return False, wait
+        store = request.app[PASSWORDS]
+        ok = await asyncio.get_running_loop().run_in_executor(None, store.check, password)
+        throttle.succeeded() if ok else throttle.failed()
+        return ok, 0
+
+
+def _throttled(request: web.Request, template: str, wait: int, **context) -> web.Response:
+    response = render(request, template, status=429, **context,
+                      error=f"Too many wrong passwords: wait {wait} seconds, then try again.")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+@public
+async def login_form(request: web.Request) -> web.StreamResponse:
+    session = request[SESSION]
+    if session is not None and session.authenticated:
+        raise redirect(request, "index")
+    if session is None:
+        # An anonymous session only to carry the login form's CSRF token.
+        request[SESSION] = session = request.app[SESSIONS].new()
+    response = render(request, "login.html", error=None)
+    _set_cookie(request, response, session.id)
+    return response
+
+
+@public
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    ok, wait = await _check_password(request, str(form.get("password", "")))
+    if wait:
+        return _throttled(request, "login.html", wait)
+    if not ok:
+        return render(request, "login.html", status=403, error="Wrong password.")
+    sessions = request.app[SESSIONS]
+    sessions.drop(request[SESSION].id)  # new id after login: no session fixation
+    request[SESSION] = sessions.new(authenticated=True)
+    boot = request.app.get(FIRST_BOOT)
+    if boot is not None:  # the one-time link dies once the user has logged in
+        boot.used, boot.password = True, None
+    response = redirect(request, "index")
+    _set_cookie(request, response, request[SESSION].id)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    request.app[SESSIONS].drop(request[SESSION].id)
+    response = redirect(request, "login")
+    response.del_cookie(request.app[ORIGINS].cookie, path="/")
+    raise response
+
+
+@public
+async def first_boot(request: web.Request) -> web.StreamResponse:
+    boot = request.app.get(FIRST_BOOT)
+    token = request.match_info["token"]
+    if boot is None or boot.used or boot.password is None or \
+            not hmac.compare_digest(token.encode(), boot.token.encode()):
+        raise web.HTTPNotFound(text="This one-time link has already been used or is not "
+                                    "valid. Use the password printed in the terminal.")
+    password, boot.used, boot.password = boot.password, True, None
+    session = request[SESSION] or request.app[SESSIONS].new()
+    request[SESSION] = session
+    response = render(request, "first_boot.html", password=password)
+    _set_cookie(request, response, session.id)
+    return response
+
+
+async def password_form(request: web.Request) -> web.StreamResponse:
+    return render(request, "password.html", error=None, min_length=pw.MIN_LENGTH)
+
+
+async def password_change(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    new, confirm = str(form.get("new", "")), str(form.get("confirm", ""))
+    problem = pw.check_new(new, confirm)
+    if problem is None:
+        ok, wait = await _check_password(request, str(form.get("current", "")))
+        if wait:
+            return _throttled(request, "password.html", wait, min_length=pw.MIN_LENGTH)
+        problem = None if ok else "The current password is wrong."
+    if problem:
+        return render(request, "password.html", status=400, error=problem,
+                      min_length=pw.MIN_LENGTH)
+    await asyncio.get_running_loop().run_in_executor(None, request.app[PASSWORDS].set, new)
+    # Every other session (another browser, a stolen cookie) ends with the old password.
+    sessions = request.app[SESSIONS]
+    sessions.drop_all()
+    request[SESSION] = sessions.new(authenticated=True)
+    flash(request, "ok", "Password changed. Other sessions have been logged out.")
+    response = redirect(request, "status")
+    _set_cookie(request, response, request[SESSION].id)
+    raise response
