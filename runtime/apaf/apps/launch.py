@@ -1,0 +1,48 @@
+"""Entry point of one app process: `python -m apaf.apps.launch` (or the frozen bundle re-exec'd).
+
+Reads the contract environment (APAF_ENTRY = "module:function", APAF_APP_DIR, APAF_BIND_HOST,
+APAF_PORT, ...), puts the app directory first on sys.path, imports the entry and calls it
+with no arguments. The entry may
+  - return an `aiohttp.web.Application`: served here on APAF_BIND_HOST:APAF_PORT;
+  - return a coroutine: run to completion (it must serve on APAF_PORT itself);
+  - serve on APAF_PORT itself and block (return when done).
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import sys
+
+
+def _fail(message: str) -> "NoReturn":  # noqa: F821
+    print(f"apaf: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def main() -> None:
+    entry = os.environ.get("APAF_ENTRY", "")
+    app_dir = os.environ.get("APAF_APP_DIR", "")
+    if ":" not in entry or not app_dir:
+        _fail("APAF_ENTRY=module:function and APAF_APP_DIR must be set; apps are started by `apaf run`")
+    module_name, func_name = entry.split(":", 1)
+    sys.path.insert(0, app_dir)
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as err:
+        _fail(f"{app_dir}/apaf.toml: [app].entry: cannot load {entry!r} ({err}); "
+              f"check the module exists in the app directory and defines {func_name}()")
+    result = func()
+    if asyncio.iscoroutine(result):
+        asyncio.run(result)
+        return
+    from aiohttp import web  # only needed for apps that hand back an Application
+
+    if isinstance(result, web.Application):
+        web.run_app(result, host=os.environ.get("APAF_BIND_HOST", "127.0.0.1"),
+                    port=int(os.environ["APAF_PORT"]), print=None, access_log=None,
+                    handle_signals=True)
+
+
+if __name__ == "__main__":
+    main()

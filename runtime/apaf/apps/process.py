@@ -1,0 +1,161 @@
+"""One app's process: contract environment, 127.0.0.1-only port, restart on crash, clean stop.
+
+    app = AppProcess(manifest, data_dir=D/"apps"/name, log_path=D/"run"/"logs"/f"{name}.log",
+                     env={"APAF_ONION_ADDRESS": ..., "APAF_SOCKS": ..., ...})
+    await app.start()          # returns when the app accepts connections on app.port
+    await app.stop()
+
+The local port is chosen once and kept across restarts, because the onion service maps to
+it. Output goes to `log_path` (0600); a failed start raises AppError with its last lines.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from apaf.errors import AppError
+from apaf.fsutil import ensure_private_dir
+from apaf.manifest import Manifest
+
+log = logging.getLogger("apaf.apps")
+LAUNCH_FLAG = "--apaf-launch-app"
+BACKOFF = (0.5, 1, 2, 5, 10, 30)
+STABLE_AFTER = 60.0
+
+
+def launch_command() -> list[str]:
+    """The argv that starts one app process: the frozen bundle itself, or `python -m`."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, LAUNCH_FLAG]
+    return [sys.executable, "-m", "apaf.apps.launch"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppProcess:
+    def __init__(self, manifest: Manifest, *, data_dir: Path, log_path: Path, env: dict[str, str],
+                 on_change: Callable[[], None] | None = None, ready_timeout: float = 30.0):
+        self.manifest = manifest
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.env = env
+        self.on_change = on_change or (lambda: None)
+        self.ready_timeout = ready_timeout
+        self.port = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self._stopping = False
+        self._supervisor: asyncio.Task | None = None
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    def environment(self) -> dict[str, str]:
+        m = self.manifest
+        return {
+            **os.environ,
+            "APAF_BIND_HOST": "127.0.0.1",
+            "APAF_PORT": str(self.port),
+            "APAF_APP_DIR": str(m.app_dir),
+            "APAF_DATA_DIR": str(self.data_dir),
+            "APAF_SETTINGS": json.dumps(m.settings),
+            "APAF_ENTRY": m.entry,
+            "APAF_APP_NAME": m.name,
+            **self.env,
+        }
+
+    async def start(self) -> None:
+        self._stopping = False
+        await self._spawn()
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"app-{self.name}")
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        if self._supervisor:
+            self._supervisor.cancel()
+            try:
+                await self._supervisor
+            except asyncio.CancelledError:
+                pass
+            self._supervisor = None
+        await self._terminate(timeout)
+        self.on_change()
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    async def _terminate(self, timeout: float = 5.0) -> None:
+        proc = self.proc
+        if proc and proc.returncode is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)  # the app and anything it started
+                await asyncio.wait_for(proc.wait(), timeout)
+            except ProcessLookupError:
+                pass
+            except asyncio.TimeoutError:
+                os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+
+    async def _spawn(self) -> None:
+        ensure_private_dir(self.data_dir)
+        ensure_private_dir(self.log_path.parent)
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *launch_command(), stdin=asyncio.subprocess.DEVNULL, stdout=fd, stderr=fd,
+                env=self.environment(), cwd=self.manifest.app_dir, start_new_session=True)
+        finally:
+            os.close(fd)
+        deadline = time.monotonic() + self.ready_timeout
+        while not await self._accepting():
+            if self.proc.returncode is not None or time.monotonic() > deadline:
+                await self._terminate()
+                raise AppError(f"app {self.name!r} ({self.manifest.path}) did not start serving on "
+                               f"127.0.0.1:{self.port}; its last output ({self.log_path}):\n{self.log_tail()}")
+            await asyncio.sleep(0.05)
+        self.on_change()
+
+    async def _accepting(self) -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    async def _supervise(self) -> None:
+        crashes = 0
+        while not self._stopping:
+            started = time.monotonic()
+            code = await self.proc.wait()
+            if self._stopping:
+                return
+            log.warning("app %s exited (code %s); restarting", self.name, code)
+            self.on_change()
+            crashes = 1 if time.monotonic() - started > STABLE_AFTER else crashes + 1
+            await asyncio.sleep(BACKOFF[min(crashes - 1, len(BACKOFF) - 1)])
+            try:
+                await self._spawn()
+                self.restarts += 1
+            except AppError as err:
+                log.warning("%s", err)

@@ -1,0 +1,147 @@
+"""The `apaf` command: `apaf run APP_DIR...` serves apps as onion services; `apaf status` reports.
+
+Exit codes come from apaf.errors (each ApafError subclass has its own). A frozen bundle
+re-executes itself with `--apaf-launch-app` to start an app process; that is handled first.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from apaf.apps import LAUNCH_FLAG
+from apaf.errors import ApafError, ConfigError
+
+EPILOG = """examples:
+  apaf run examples/static-site                 serve a folder's app as an onion service
+  apaf run --testnet examples/chat              join the private Tor network in $APAF_TESTNET_DIR
+  apaf status --json                            what the running `apaf run` is doing
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="apaf", description="Run Python apps as Tor onion services.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = "data directory (keys, settings, tor state); default $XDG_DATA_HOME/apaf or ~/.local/share/apaf"
+
+    run = sub.add_parser("run", help="run apps as onion services until Ctrl-C",
+                         description="Start tor, publish every enabled app as an onion service with a "
+                                     "stable address, run each app in its own process on 127.0.0.1 "
+                                     "and serve the admin UI. Ctrl-C or SIGTERM stops everything.")
+    run.add_argument("app_dirs", nargs="+", type=Path, metavar="APP_DIR",
+                     help="folder holding an app's apaf.toml (several allowed)")
+    run.add_argument("--data-dir", type=Path, help=data_help)
+    run.add_argument("--testnet", action="store_true",
+                     help="join the private Tor network whose state is in $APAF_TESTNET_DIR "
+                          "(start one with `invoke testnet.up`)")
+    run.add_argument("--admin-port", type=int, default=0, help="admin UI port on 127.0.0.1 (default: a free one)")
+    run.add_argument("--no-admin", action="store_true", help="do not serve the admin UI")
+    run.add_argument("--tor", help="tor binary to use (default: bundled, then $APAF_TOR, then PATH)")
+    run.add_argument("--wait-published", action="store_true",
+                     help="print each address only once its descriptor is uploaded")
+    run.add_argument("-v", "--verbose", action="store_true", help="log tor and runtime details")
+
+    st = sub.add_parser("status", help="print what the running `apaf run` is doing",
+                        description="Print the status of the runtime using DATA_DIR.")
+    st.add_argument("--data-dir", type=Path, help=data_help)
+    st.add_argument("--json", action="store_true", help="machine-readable output (the status file's shape)")
+    return p
+
+
+def testnet_join_lines() -> list[str]:
+    try:
+        from apaf.testnet.state import load
+    except ImportError as err:
+        raise ConfigError(f"--testnet needs apaf.testnet, which is missing from this build ({err})") from None
+    try:
+        return load().join_torrc_lines()
+    except Exception as err:  # TestnetError carries the fix in its message
+        raise ConfigError(f"--testnet: {err}") from None
+
+
+async def run(args) -> int:
+    from apaf.paths import default_data_dir
+    from apaf.runtime import Runtime
+
+    rt = Runtime(args.app_dirs, args.data_dir or default_data_dir(),
+                 join_lines=testnet_join_lines() if args.testnet else [],
+                 tor_binary=args.tor, admin_port=args.admin_port, admin=not args.no_admin)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await rt.start()
+        for app in (await rt.status())["apps"]:
+            if app["enabled"] and app["onion"]:
+                if args.wait_published:
+                    await rt.onions.wait_published(app["name"])
+                print(f"{app['name']}: http://{app['onion']}/", flush=True)
+        admin = rt.admin_server
+        if admin is not None:
+            print(f"admin: {admin.url}", flush=True)
+            if getattr(admin, "first_boot_url", None):
+                password = getattr(admin, "first_boot_password", None)
+                if password:
+                    print(f"admin password (shown once, write it down): {password}", flush=True)
+                print(f"first-boot link (works once): {admin.first_boot_url}", flush=True)
+        print(f"data: {rt.layout.root}  (Ctrl-C to stop)", flush=True)
+        await stop.wait()
+    finally:
+        await rt.stop()
+    return 0
+
+
+def status(args) -> int:
+    from apaf.paths import Layout, data_dir_in_use, default_data_dir
+
+    layout = Layout((args.data_dir or default_data_dir()).absolute())
+    try:
+        data = json.loads(layout.status.read_text())
+    except FileNotFoundError:
+        data = None
+    if data is None or not data_dir_in_use(layout):
+        # Nothing runs: report the last known apps, but nothing as running or published.
+        apps = [{**a, "running": False, "published": False} for a in (data or {}).get("apps", [])]
+        data = {"tor": {"running": False, "version": "", "bootstrap": 0,
+                        "summary": "apaf is not running", "socks": ""},
+                "apps": apps, "service_running": False, "admin": None}
+    data.pop("pid", None)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    tor = data["tor"]
+    print(f"tor: {'running' if tor['running'] else 'stopped'}, bootstrap {tor['bootstrap']}% ({tor['summary']})")
+    for a in data["apps"]:
+        state = "published" if a["published"] else ("running" if a["running"] else "stopped")
+        print(f"{a['name']}: {a['onion'] or '-'} [{state}{'' if a['enabled'] else ', disabled'}]")
+    print(f"admin: {data['admin'] or '-'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [LAUNCH_FLAG]:  # frozen bundle re-executed as an app process
+        from apaf.apps.launch import main as launch_main
+        launch_main()
+        return 0
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+                        format="apaf: %(message)s")
+    logging.getLogger("stem").setLevel(logging.WARNING)  # stem is chatty about closed sockets
+    try:
+        if args.command == "run":
+            return asyncio.run(run(args))
+        return status(args)
+    except ApafError as err:
+        print(f"apaf: error: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

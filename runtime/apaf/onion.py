@@ -1,0 +1,173 @@
+"""One onion service per app over the control port, with keys persisted so addresses never change.
+
+`OnionServices(tor, keys_dir)` keeps `<keys_dir>/<app>.key` (`ED25519-V3:<base64>`, 0600).
+The first `publish()` of an app asks tor for a NEW key and writes it atomically before
+returning, so the address is on disk before any app, status file or user sees it; later
+publishes reuse it. An existing key file that is unreadable or malformed is an error, never
+silently replaced (that would change the address). Publication is tracked through HS_DESC
+UPLOADED events: feed tor's HS_DESC events to `on_hs_desc()`.
+
+`fetch_onion()` is the reachability self-test: GET the .onion through tor's SOCKS port with
+remote name resolution, retrying until it answers or the time is up.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import aiohttp
+from aiohttp_socks import ProxyConnectionError, ProxyConnector, ProxyError, ProxyTimeoutError
+from stem import ControllerError
+
+from apaf.errors import OnionError
+from apaf.fsutil import atomic_write, ensure_private_dir
+from apaf.tor import Tor
+
+KEY_RE = re.compile(r"^ED25519-V3:([A-Za-z0-9+/]{86}==)$")
+
+
+@dataclass
+class Service:
+    name: str
+    service_id: str | None = None  # the 56 characters before ".onion"
+    published: bool = False  # at least one HSDir accepted the descriptor
+    active: bool = False  # currently added to tor
+
+    @property
+    def onion(self) -> str | None:
+        return f"{self.service_id}.onion" if self.service_id else None
+
+
+def read_key(path: Path) -> str | None:
+    """The key blob in `path` (None if absent); raises OnionError if it is damaged."""
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise OnionError(f"{path}: cannot read the onion key ({err}); fix its permissions") from None
+    match = KEY_RE.match(text)
+    valid = False
+    if match:
+        try:
+            valid = len(base64.b64decode(match.group(1), validate=True)) == 64
+        except binascii.Error:
+            pass
+    if not valid:
+        raise OnionError(f"{path}: not an ED25519-V3 onion key; restore it from a backup "
+                         f"(or delete it to get a NEW address for this app)")
+    return text
+
+
+class OnionServices:
+    def __init__(self, tor: Tor, keys_dir: Path, on_change: Callable[[], None] | None = None):
+        self.tor = tor
+        self.keys_dir = ensure_private_dir(keys_dir)
+        self.on_change = on_change or (lambda: None)
+        self.services: dict[str, Service] = {}
+        self._published: dict[str, asyncio.Event] = {}
+
+    def key_path(self, name: str) -> Path:
+        return self.keys_dir / f"{name}.key"
+
+    def get(self, name: str) -> Service:
+        return self.services.setdefault(name, Service(name))
+
+    async def publish(self, name: str, ports: dict[int, int]) -> str:
+        """Add the app's service mapping virtual port -> local port; returns the .onion address."""
+        svc = self.get(name)
+        path = self.key_path(name)
+        key = read_key(path)
+        if key is None:
+            key_type, key_content = "NEW", "ED25519-V3"
+        else:
+            key_type, key_content = key.split(":", 1)
+        mapping = {virt: f"127.0.0.1:{local}" for virt, local in ports.items()}
+        try:
+            resp = await self.tor.call(lambda c: c.create_ephemeral_hidden_service(
+                mapping, key_type=key_type, key_content=key_content, await_publication=False))
+        except ControllerError as err:
+            raise OnionError(f"tor refused to add the onion service for {name!r}: {err}") from None
+        if key is None:
+            # Persist before anything else can learn (and hand out) the new address.
+            atomic_write(path, f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
+        svc.service_id, svc.active, svc.published = resp.service_id, True, False
+        self._published.setdefault(resp.service_id, asyncio.Event()).clear()
+        self.on_change()
+        return svc.onion
+
+    async def address(self, name: str) -> str:
+        """The app's .onion without publishing it (adds then removes the service if needed)."""
+        svc = self.get(name)
+        if svc.service_id is None:
+            await self.publish(name, {80: 9})  # discard port; removed straight away
+            await self.unpublish(name)
+        return svc.onion
+
+    async def unpublish(self, name: str) -> None:
+        svc = self.get(name)
+        if svc.active and svc.service_id:
+            try:
+                await self.tor.call(lambda c: c.remove_ephemeral_hidden_service(svc.service_id))
+            except ControllerError as err:
+                raise OnionError(f"tor refused to remove the onion service for {name!r}: {err}") from None
+        svc.active = svc.published = False
+        self.on_change()
+
+    def forget_active(self) -> None:
+        """tor died: its ephemeral services died with it."""
+        for svc in self.services.values():
+            svc.active = svc.published = False
+
+    def on_hs_desc(self, event) -> None:
+        if getattr(event, "action", None) != "UPLOADED":
+            return
+        for svc in self.services.values():
+            if svc.active and svc.service_id == event.address and not svc.published:
+                svc.published = True
+                self._published.setdefault(svc.service_id, asyncio.Event()).set()
+                self.on_change()
+
+    async def wait_published(self, name: str, timeout: float | None = None) -> None:
+        svc = self.get(name)
+        if svc.published:
+            return
+        await asyncio.wait_for(self._published.setdefault(svc.service_id, asyncio.Event()).wait(), timeout)
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+async def fetch_onion(socks: str, onion: str, port: int = 80, path: str = "/",
+                      timeout: float = 90.0, attempt_timeout: float = 30.0) -> dict:
+    """GET http://onion:port/path through tor until any HTTP answer: {"ok","seconds","error","at"}.
+
+    Any HTTP status counts as reachable (the service answered); only connection failures
+    are retried, twice a second, until `timeout` seconds have passed.
+    """
+    started = time.monotonic()
+    url = f"http://{onion}{'' if port == 80 else f':{port}'}{path}"
+    error = None
+    while True:
+        connector = ProxyConnector.from_url(f"socks5://{socks}", rdns=True)
+        try:
+            async with aiohttp.ClientSession(connector=connector) as session:
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=attempt_timeout)) as resp:
+                    await resp.read()
+                    return {"ok": True, "seconds": round(time.monotonic() - started, 3),
+                            "error": None, "at": now_iso(), "status": resp.status}
+        except (aiohttp.ClientError, ProxyError, ProxyConnectionError, ProxyTimeoutError,
+                asyncio.TimeoutError, OSError) as err:
+            error = f"{type(err).__name__}: {err}".rstrip(": ")
+        if time.monotonic() - started + 1 > timeout:
+            return {"ok": False, "seconds": round(time.monotonic() - started, 3),
+                    "error": error, "at": now_iso()}
+        await asyncio.sleep(0.5)

@@ -1,0 +1,81 @@
+"""The data directory layout (`--data-dir D`) and the lock that gives one runtime exclusive use of it.
+
+    D/tor/ (0700)  D/keys/<app>.key (0600)  D/settings.json  D/torrc.extra  D/admin/password
+    D/apps/<name>/ (APAF_DATA_DIR)  D/run/status.json  D/run/lock  D/run/logs/<name>.log
+
+Default D: $XDG_DATA_HOME/apaf, else ~/.local/share/apaf (%APPDATA%\\apaf on Windows).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from apaf.errors import ConfigError
+from apaf.fsutil import ensure_private_dir
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a second runtime fails on tor's own lock
+    fcntl = None
+
+
+def default_data_dir() -> Path:
+    if os.name == "nt" and os.environ.get("APPDATA"):
+        return Path(os.environ["APPDATA"]) / "apaf"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "apaf"
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    tor = property(lambda self: self.root / "tor")
+    keys = property(lambda self: self.root / "keys")
+    settings = property(lambda self: self.root / "settings.json")
+    torrc_extra = property(lambda self: self.root / "torrc.extra")
+    run = property(lambda self: self.root / "run")
+    status = property(lambda self: self.root / "run" / "status.json")
+    lock = property(lambda self: self.root / "run" / "lock")
+
+    def app_data(self, name: str) -> Path:
+        return self.root / "apps" / name
+
+    def app_log(self, name: str) -> Path:
+        return self.run / "logs" / f"{name}.log"
+
+    def prepare(self) -> None:
+        for d in (self.root, self.tor, self.keys, self.run, self.root / "apps"):
+            ensure_private_dir(d)
+
+
+def lock_data_dir(layout: Layout):
+    """Hold D/run/lock for as long as the returned file stays open; ConfigError if taken."""
+    if fcntl is None:
+        return None
+    f = open(layout.lock, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise ConfigError(f"{layout.root} is in use by another `apaf run`; stop it first "
+                          f"or pass a different --data-dir") from None
+    return f
+
+
+def unlock_data_dir(handle) -> None:
+    if handle is not None:
+        handle.close()
+
+
+def data_dir_in_use(layout: Layout) -> bool:
+    """True while some `apaf run` holds the lock on this data dir."""
+    if fcntl is None or not layout.lock.exists():
+        return False
+    with open(layout.lock, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False

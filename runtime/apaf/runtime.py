@@ -1,0 +1,250 @@
+"""The runtime orchestrator: tor + one onion service and one process per enabled app + admin UI.
+
+    rt = Runtime([Path("examples/static-site")], data_dir, join_lines=testnet_lines)
+    await rt.start()      # tor up, keys persisted, services added, apps serving, admin up
+    ...
+    await rt.stop()
+
+`Runtime` implements `apaf.admin.control.RuntimeControl` (structurally). Every change is
+mirrored atomically into D/run/status.json (the `apaf status --json` shape); user choices
+persist in D/settings.json; a lock on D/run/lock keeps a second runtime off the same data dir.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+
+from apaf import paths
+from apaf.apps import AppProcess
+from apaf.errors import ConfigError, TorrcRejected
+from apaf.fsutil import atomic_write, ensure_private_dir
+from apaf.manifest import Manifest, load_manifest
+from apaf.onion import OnionServices, fetch_onion, now_iso
+from apaf.settings import Settings
+from apaf.tor import Tor, find_tor
+from apaf.apps.process import free_port
+
+log = logging.getLogger("apaf.runtime")
+
+
+class Runtime:
+    def __init__(self, app_dirs: list[Path], data_dir: Path, *, join_lines: list[str] = (),
+                 tor_binary: str | None = None, admin_port: int = 0, admin: bool = True):
+        self.layout = paths.Layout(Path(data_dir).absolute())
+        self.manifests: dict[str, Manifest] = {}
+        for app_dir in app_dirs:
+            m = load_manifest(app_dir)
+            if m.name in self.manifests:
+                raise ConfigError(f"two apps are named {m.name!r} ({self.manifests[m.name].path} and "
+                                  f"{m.path}); rename one in its apaf.toml")
+            self.manifests[m.name] = m
+        if not self.manifests:
+            raise ConfigError("no app given; run `apaf run APP_DIR` with a folder holding an apaf.toml")
+        self.join_lines = list(join_lines)
+        self.tor_binary = find_tor(tor_binary)
+        self.admin_port, self.want_admin = admin_port, admin
+        self.settings = Settings()
+        self.apps: dict[str, AppProcess] = {}
+        self.reachability: dict[str, dict] = {}
+        self.tor: Tor | None = None
+        self.onions: OnionServices | None = None
+        self.admin_server = None
+        self._lock = None
+        self._write_pending = False
+        self._ops = asyncio.Lock()  # one control operation at a time (admin clicks, tor restarts)
+
+    # -- life cycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        L = self.layout
+        L.prepare()
+        self._lock = paths.lock_data_dir(L)
+        self.settings = Settings.load(L.settings)
+        self.settings.adopt(list(self.manifests))
+        self.settings.save(L.settings)
+        self.tor = Tor(L.tor, socks_port=free_port(), binary=self.tor_binary,
+                       join_lines=self.join_lines, extra=self.torrc_extra(),
+                       event_types=("HS_DESC",), on_event=self._tor_event,
+                       on_change=self._changed, on_restart=self._tor_restarted)
+        self.onions = OnionServices(self.tor, L.keys, on_change=self._changed)
+        await self.tor.start()
+        await asyncio.gather(*(self._start_app(n) for n in self._enabled()))
+        if self.want_admin:
+            await self._start_admin()
+        self._write_status()
+
+    async def stop(self) -> None:
+        if self.admin_server is not None:
+            await self.admin_server.close()
+            self.admin_server = None
+        await asyncio.gather(*(app.stop() for app in self.apps.values()), return_exceptions=True)
+        if self.tor:
+            await self.tor.stop()
+        self._write_status()
+        paths.unlock_data_dir(self._lock)
+
+    def _enabled(self) -> list[str]:
+        return [n for n in self.settings.enabled_apps if n in self.manifests]
+
+    async def _start_app(self, name: str) -> None:
+        m = self.manifests[name]
+        app = AppProcess(m, data_dir=self.layout.app_data(name), log_path=self.layout.app_log(name),
+                         env={}, on_change=self._changed)
+        self.apps[name] = app
+        # The onion service first: tor builds its circuits while the app starts.
+        if self.settings.service_running:
+            onion = await self.onions.publish(name, {p: app.port for p in m.ports})
+        else:
+            onion = await self.onions.address(name)
+        app.env = {
+            "APAF_ONION_ADDRESS": onion,
+            "APAF_SOCKS": self.tor.socks,
+            "APAF_STATUS_FILE": str(self.layout.status),
+            "APAF_ALLOW_TOR2WEB": "1" if self.settings.allow_tor2web else "0",
+        }
+        await app.start()
+
+    async def _stop_app(self, name: str) -> None:
+        await self.onions.unpublish(name)
+        app = self.apps.pop(name, None)
+        if app:
+            await app.stop()
+
+    async def _start_admin(self) -> None:
+        try:
+            from apaf.admin import serve  # the admin UI may be absent from a minimal build
+        except ImportError as err:
+            log.warning("admin UI not available (%s); running without it", err)
+            return
+        self.admin_server = await serve(self, self.layout.root, host="127.0.0.1", port=self.admin_port)
+
+    async def _tor_restarted(self) -> None:
+        async with self._ops:
+            self.onions.forget_active()
+            if self.settings.service_running:
+                for name, app in self.apps.items():
+                    m = self.manifests[name]
+                    await self.onions.publish(name, {p: app.port for p in m.ports})
+        self._changed()
+
+    def _tor_event(self, event) -> None:
+        if event.type == "HS_DESC":
+            self.onions.on_hs_desc(event)
+
+    # -- status -------------------------------------------------------------------------
+    def _changed(self) -> None:
+        """Coalesce bursts of changes (bootstrap events) into one status write."""
+        if not self._write_pending:
+            self._write_pending = True
+            asyncio.get_running_loop().call_soon(self._write_status)
+
+    def _write_status(self) -> None:
+        self._write_pending = False
+        ensure_private_dir(self.layout.run)
+        atomic_write(self.layout.status, json.dumps(self.status_dict(), indent=2) + "\n", mode=0o600)
+
+    def status_dict(self) -> dict:
+        tor = self.tor
+        apps = []
+        for name, m in self.manifests.items():
+            svc = self.onions.get(name) if self.onions else None
+            app = self.apps.get(name)
+            apps.append({
+                "name": name, "title": m.title, "enabled": name in self._enabled(),
+                "running": bool(app and app.running), "onion": svc.onion if svc else None,
+                "published": bool(svc and svc.published),
+                "reachability": self.reachability.get(name),
+            })
+        return {
+            "tor": {"running": bool(tor and tor.running), "version": tor.version if tor else "",
+                    "bootstrap": tor.bootstrap if tor else 0, "summary": tor.summary if tor else "",
+                    "socks": tor.socks if tor else ""},
+            "apps": apps,
+            "service_running": self.settings.service_running and bool(tor and tor.running),
+            "admin": self.admin_server.url if self.admin_server is not None else None,
+            "pid": os.getpid(),
+        }
+
+    # -- RuntimeControl -----------------------------------------------------------------
+    async def status(self) -> dict:
+        return self.status_dict()
+
+    async def start_service(self) -> None:
+        async with self._ops:
+            self.settings.service_running = True
+            self.settings.save(self.layout.settings)
+            for name, app in self.apps.items():
+                if not self.onions.get(name).active:
+                    await self.onions.publish(name, {p: app.port for p in self.manifests[name].ports})
+        self._changed()
+
+    async def stop_service(self) -> None:
+        async with self._ops:
+            self.settings.service_running = False
+            self.settings.save(self.layout.settings)
+            for name in self.apps:
+                await self.onions.unpublish(name)
+        self._changed()
+
+    def available_apps(self) -> list[dict]:
+        enabled = self._enabled()
+        return [{"name": n, "title": m.title, "enabled": n in enabled} for n, m in self.manifests.items()]
+
+    async def set_enabled_apps(self, names: list[str]) -> None:
+        unknown = [n for n in names if n not in self.manifests]
+        if unknown:
+            raise ValueError(f"unknown app {unknown[0]!r}; available: {', '.join(self.manifests)}")
+        async with self._ops:
+            self.settings.enabled_apps = [n for n in self.manifests if n in names]
+            self.settings.save(self.layout.settings)
+            for name in [n for n in self.apps if n not in names]:
+                await self._stop_app(name)
+            for name in [n for n in self.settings.enabled_apps if n not in self.apps]:
+                await self._start_app(name)
+        self._changed()
+
+    async def test_reachability(self, name: str, timeout: float = 90.0) -> dict:
+        if name not in self.manifests:
+            raise ValueError(f"unknown app {name!r}; available: {', '.join(self.manifests)}")
+        svc = self.onions.get(name)
+        if name not in self.apps or not svc.active:
+            result = {"ok": False, "seconds": 0.0, "at": now_iso(),
+                      "error": "the onion service is not running; enable the app and start the service"}
+        else:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            try:
+                # Asking before the descriptor is uploaded makes tor avoid those HSDirs for a while.
+                await self.onions.wait_published(name, timeout)
+            except asyncio.TimeoutError:
+                pass
+            result = await fetch_onion(self.tor.socks, svc.onion, self.manifests[name].http_port,
+                                       timeout=max(5.0, timeout - (loop.time() - started)))
+            result["seconds"] = round(loop.time() - started, 3)
+            result.pop("status", None)
+        self.reachability[name] = result
+        self._changed()
+        return result
+
+    def torrc_extra(self) -> str:
+        try:
+            return self.layout.torrc_extra.read_text()
+        except FileNotFoundError:
+            return ""
+
+    async def apply_torrc_extra(self, text: str) -> None:
+        if "\x00" in text:
+            raise TorrcRejected("the text contains a NUL byte; remove it")
+        await self.tor.verify(text)
+        async with self._ops:
+            atomic_write(self.layout.torrc_extra, text, mode=0o600)
+            await self.tor.reload(text)
+        self._changed()
+
+    def splash_image(self) -> Path | None:
+        for name in self._enabled() + list(self.manifests):
+            if self.manifests[name].splash:
+                return self.manifests[name].splash
+        return None

@@ -1,0 +1,251 @@
+"""A tor daemon owned and supervised by this process, driven through stem.
+
+    tor = Tor(data_dir / "tor", socks_port=free_port(), join_lines=[...], extra="...")
+    await tor.start()                 # returns once the control port answers (not bootstrapped)
+    await tor.wait_bootstrapped()
+    await tor.call(lambda c: c.get_info("version"))   # stem calls run in a worker thread
+    await tor.stop()
+
+tor exits when we die: `__OwningControllerProcess` plus TAKEOWNERSHIP on the control
+connection. If tor itself dies, the supervisor restarts it with back-off (0.5 s up to 30 s)
+and then awaits `on_restart()` so owners can re-create their state (onion services).
+`on_change()` is called (in the event loop) whenever bootstrap/running changes; stem events
+of the types in `event_types` go to `on_event(event)` in the event loop as well.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from stem import SocketError
+from stem.control import Controller, EventType
+
+from apaf.errors import TorStartError
+from apaf.fsutil import atomic_write, ensure_private_dir
+from apaf.tor import torrc
+from apaf.tor.binary import child_env, find_tor
+
+log = logging.getLogger("apaf.tor")
+BACKOFF = (0.5, 1, 2, 5, 10, 30)
+STABLE_AFTER = 60.0  # seconds up after which a crash counts as the first one again
+
+
+class Tor:
+    def __init__(self, data_dir: Path, *, socks_port: int, binary: Path | None = None,
+                 join_lines: list[str] | tuple[str, ...] = (), extra: str = "",
+                 event_types: tuple[str, ...] = (),
+                 on_event: Callable[[object], None] | None = None,
+                 on_change: Callable[[], None] | None = None,
+                 on_restart: Callable[[], Awaitable[None]] | None = None,
+                 start_timeout: float = 30.0):
+        self.data_dir = Path(data_dir)
+        self.binary = binary or find_tor()
+        self.socks_port = socks_port
+        self.join_lines = list(join_lines)
+        self.extra = extra
+        self.event_types = event_types
+        self.on_event, self.on_change, self.on_restart = on_event, on_change, on_restart
+        self.start_timeout = start_timeout
+        self.controller: Controller | None = None
+        self.proc: asyncio.subprocess.Process | None = None
+        self.version = ""
+        self.bootstrap = 0
+        self.summary = "not started"
+        self.restarts = 0
+        self._log = collections.deque(maxlen=40)
+        self._stopping = False
+        self._supervisor: asyncio.Task | None = None
+        self._bootstrapped = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- public -------------------------------------------------------------------------
+    @property
+    def socks(self) -> str:
+        return f"127.0.0.1:{self.socks_port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None and self.controller is not None
+
+    @property
+    def torrc_path(self) -> Path:
+        return self.data_dir / "torrc"
+
+    def torrc_text(self, extra: str | None = None) -> str:
+        return torrc.render(self.data_dir, self.socks_port, owner_pid=os.getpid(),
+                            join_lines=self.join_lines, extra=self.extra if extra is None else extra)
+
+    async def start(self) -> None:
+        """Launch tor and connect; raises TorStartError with tor's last log lines."""
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        await self._launch()
+        self._supervisor = asyncio.create_task(self._supervise(), name="tor-supervisor")
+
+    async def wait_bootstrapped(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._bootstrapped.wait(), timeout)
+
+    async def call(self, fn: Callable[[Controller], object]):
+        """Run `fn(controller)` in a worker thread (stem is blocking)."""
+        ctl = self.controller
+        if ctl is None:
+            raise TorStartError("tor is not running (restarting?); try again in a moment")
+        return await asyncio.to_thread(fn, ctl)
+
+    async def verify(self, extra: str) -> None:
+        """Check that our torrc plus `extra` is accepted by this tor; raises TorrcRejected."""
+        await torrc.verify(self.binary, self.torrc_text(extra), env=child_env())
+
+    async def reload(self, extra: str) -> None:
+        """Rewrite the torrc with new extra lines and make tor re-read it (SIGHUP)."""
+        self.extra = extra
+        atomic_write(self.torrc_path, self.torrc_text())
+        await self.call(lambda c: c.signal("RELOAD"))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._supervisor:
+            self._supervisor.cancel()
+            try:
+                await self._supervisor
+            except asyncio.CancelledError:
+                pass
+            self._supervisor = None
+        await self._terminate()
+        self.summary = "stopped"
+        self._changed()
+
+    def log_tail(self) -> str:
+        return "\n".join(self._log)
+
+    # -- internals ----------------------------------------------------------------------
+    def _changed(self) -> None:
+        if self.on_change:
+            self.on_change()
+
+    async def _launch(self) -> None:
+        ensure_private_dir(self.data_dir)
+        port_file = self.data_dir / torrc.CONTROL_PORT_FILE
+        port_file.unlink(missing_ok=True)
+        atomic_write(self.torrc_path, self.torrc_text())
+        self._bootstrapped.clear()
+        self.bootstrap, self.summary = 0, "starting tor"
+        self._log.clear()
+        self.proc = await asyncio.create_subprocess_exec(
+            str(self.binary), "-f", str(self.torrc_path), "--defaults-torrc", os.devnull,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, env=child_env(),
+            start_new_session=True)  # Ctrl-C in a terminal reaches us, and we stop tor in order
+        self._log_task = asyncio.create_task(self._read_log(self.proc))
+        deadline = time.monotonic() + self.start_timeout
+        while not port_file.exists():
+            if self.proc.returncode is not None or time.monotonic() > deadline:
+                await self._terminate()
+                raise TorStartError(f"tor ({self.binary}) did not start:\n{self.log_tail()}")
+            await asyncio.sleep(0.02)
+        host, port = port_file.read_text().strip().split("=", 1)[1].rsplit(":", 1)
+        try:
+            self.controller = await asyncio.to_thread(self._connect, host, int(port))
+        except (SocketError, OSError) as err:
+            await self._terminate()
+            raise TorStartError(f"could not talk to tor on its control port: {err}\n{self.log_tail()}") from None
+        self._changed()
+
+    def _connect(self, host: str, port: int) -> Controller:
+        ctl = Controller.from_port(address=host, port=port)
+        ctl.authenticate()  # cookie: tor tells stem where the file is
+        ctl.msg("TAKEOWNERSHIP")  # tor exits as soon as this connection closes
+        self.version = str(ctl.get_version()).split(" ")[0]
+        ctl.add_event_listener(self._stem_event, EventType.STATUS_CLIENT,
+                               *[getattr(EventType, t) for t in self.event_types])
+        self._set_bootstrap(ctl.get_info("status/bootstrap-phase", ""))
+        return ctl
+
+    def _stem_event(self, event) -> None:
+        # Called in stem's event thread: hop into the event loop.
+        loop = self._loop
+        if loop and not loop.is_closed():
+            loop.call_soon_threadsafe(self._dispatch, event)
+
+    def _dispatch(self, event) -> None:
+        if event.type == "STATUS_CLIENT":
+            if getattr(event, "action", "") == "BOOTSTRAP":
+                args = event.keyword_args
+                self._apply_bootstrap(int(args.get("PROGRESS", 0)), args.get("SUMMARY", ""))
+        elif self.on_event:
+            self.on_event(event)
+
+    def _set_bootstrap(self, phase: str) -> None:
+        # "NOTICE BOOTSTRAP PROGRESS=100 TAG=done SUMMARY="Done"" -- parsed in stem's thread.
+        progress, summary = 0, ""
+        for word in phase.split(" "):
+            if word.startswith("PROGRESS="):
+                progress = int(word[9:])
+        if 'SUMMARY="' in phase:
+            summary = phase.split('SUMMARY="', 1)[1].split('"', 1)[0]
+        self._loop.call_soon_threadsafe(self._apply_bootstrap, progress, summary)
+
+    def _apply_bootstrap(self, progress: int, summary: str) -> None:
+        self.bootstrap, self.summary = progress, summary or self.summary
+        if progress >= 100:
+            self._bootstrapped.set()
+        self._changed()
+
+    async def _read_log(self, proc: asyncio.subprocess.Process) -> None:
+        async for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            self._log.append(line)
+            log.debug("%s", line)
+
+    async def _terminate(self) -> None:
+        ctl, self.controller = self.controller, None
+        if ctl is not None:
+            await asyncio.to_thread(ctl.close)  # TAKEOWNERSHIP: tor starts shutting down now
+        proc = self.proc
+        if proc and proc.returncode is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(proc.wait(), 10)
+            except ProcessLookupError:
+                pass
+            except asyncio.TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+    async def _supervise(self) -> None:
+        crashes = 0
+        while not self._stopping:
+            started = time.monotonic()
+            code = await self.proc.wait()
+            if self._stopping:
+                return
+            log.warning("tor exited (code %s); restarting", code)
+            ctl, self.controller = self.controller, None
+            if ctl is not None:
+                await asyncio.to_thread(ctl.close)
+            self.bootstrap, self.summary = 0, f"tor exited (code {code}); restarting"
+            self._bootstrapped.clear()
+            self._changed()
+            crashes = 1 if time.monotonic() - started > STABLE_AFTER else crashes + 1
+            while not self._stopping:
+                await asyncio.sleep(BACKOFF[min(crashes - 1, len(BACKOFF) - 1)])
+                try:
+                    await self._launch()
+                    break
+                except TorStartError as err:
+                    log.warning("%s", err)
+                    self.summary = "tor failed to restart; retrying"
+                    self._changed()
+                    crashes += 1
+            self.restarts += 1
+            if self.on_restart:
+                try:
+                    await self.on_restart()
+                except Exception:  # the supervisor must survive a failing owner callback
+                    log.exception("on_restart failed")
