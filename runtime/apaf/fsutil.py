@@ -21,6 +21,18 @@ def ensure_private_dir(path: Path | str, mode: int = 0o700) -> Path:
     return path
 
 
+def remove_stale_temps(directory: Path | str) -> int:
+    """Delete temp files an interrupted atomic_write left in `directory`; returns how many."""
+    removed = 0
+    for tmp in Path(directory).glob(".*.tmp"):
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def _fsync_dir(path: Path) -> None:
     if os.name != "posix":  # Windows cannot open a directory for fsync
         return

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apaf.errors import ConfigError
-from apaf.fsutil import ensure_private_dir
+from apaf.fsutil import ensure_private_dir, remove_stale_temps
 
 try:
     import fcntl
@@ -48,6 +48,8 @@ class Layout:
     def prepare(self) -> None:
         for d in (self.root, self.tor, self.keys, self.run, self.root / "apps"):
             ensure_private_dir(d)
+        for d in (self.root, self.keys, self.run):  # left by a crash mid-write
+            remove_stale_temps(d)
 
 
 def lock_data_dir(layout: Layout):

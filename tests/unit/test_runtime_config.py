@@ -1,0 +1,95 @@
+"""Runtime pieces that need no tor: torrc rendering, tor lookup, key files, settings, CLI errors."""
+import json
+import os
+import stat
+
+import pytest
+
+from apaf import cli
+from apaf.errors import ConfigError, OnionError, TorNotFound
+from apaf.onion import read_key
+from apaf.settings import Settings
+from apaf.tor import binary, torrc
+
+KEY = "ED25519-V3:" + "A" * 86 + "=="
+
+
+def test_torrc_is_loopback_cookie_owned_and_user_lines_last(tmp_path):
+    text = torrc.render(tmp_path / "tor", 9999, owner_pid=1234, join_lines=["TestingTorNetwork 1"],
+                        extra="ExitNodes {de}\n")
+    lines = text.splitlines()
+    assert "SocksPort 127.0.0.1:9999" in lines
+    assert "ControlPort 127.0.0.1:auto" in lines and "CookieAuthentication 1" in lines
+    assert "__OwningControllerProcess 1234" in lines and f"DataDirectory {tmp_path / 'tor'}" in lines
+    assert lines.index("TestingTorNetwork 1") < lines.index("ExitNodes {de}") == len(lines) - 1
+
+
+async def test_verify_config_reports_tors_own_complaint(tmp_path):
+    tor = binary.find_tor()
+    base = torrc.render(tmp_path, 9999)
+    await torrc.verify(tor, base)  # accepted: no exception
+    from apaf.errors import TorrcRejected
+    with pytest.raises(TorrcRejected, match="Unknown option 'NoSuchOption'"):
+        await torrc.verify(tor, base + "NoSuchOption 1\n")
+
+
+def test_find_tor_prefers_apaf_tor_and_explains_a_bad_one(tmp_path, monkeypatch):
+    fake = tmp_path / "tor"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("APAF_TOR", str(fake))
+    assert binary.find_tor() == fake
+    monkeypatch.setenv("APAF_TOR", str(tmp_path / "missing"))
+    with pytest.raises(TorNotFound, match="APAF_TOR=.*missing: not an executable"):
+        binary.find_tor()
+    monkeypatch.delenv("APAF_TOR")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(binary, "shutil", type("S", (), {"which": staticmethod(lambda *a, **k: None)}))
+    with pytest.raises(TorNotFound, match="apt-get install tor"):
+        binary.find_tor()
+
+
+def test_child_env_restores_ld_library_path(monkeypatch):
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/tmp/_MEIxyz")
+    monkeypatch.setenv("LD_LIBRARY_PATH_ORIG", "/usr/local/lib")
+    env = binary.child_env()
+    assert env["LD_LIBRARY_PATH"] == "/usr/local/lib" and "LD_LIBRARY_PATH_ORIG" not in env
+
+
+def test_key_file_damage_is_an_error_never_a_new_key(tmp_path):
+    path = tmp_path / "site.key"
+    assert read_key(path) is None
+    path.write_text(KEY + "\n")
+    assert read_key(path) == KEY
+    path.write_text(KEY[:40])
+    with pytest.raises(OnionError, match=r"site.key: not an ED25519-V3 onion key; restore it"):
+        read_key(path)
+
+
+def test_settings_roundtrip_adopt_and_bad_file(tmp_path):
+    path = tmp_path / "settings.json"
+    s = Settings.load(path)
+    s.adopt(["site", "chat"])
+    s.enabled_apps.remove("chat")
+    s.save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    again = Settings.load(path)
+    again.adopt(["site", "chat", "new"])
+    assert again.enabled_apps == ["site", "new"]  # chat stays disabled, new app starts enabled
+    path.write_text("{broken")
+    with pytest.raises(ConfigError, match="settings.json: unreadable settings"):
+        Settings.load(path)
+
+
+def test_cli_bad_manifest_names_file_and_field(tmp_path, capsys):
+    (tmp_path / "apaf.toml").write_text('[app]\nname = "Bad Name"\nversion = "1"\nentry = "a:b"\n')
+    code = cli.main(["run", "--data-dir", str(tmp_path / "d"), "--no-admin", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{tmp_path / 'apaf.toml'}: [app].name: 'Bad Name' must match" in err
+
+
+def test_status_when_nothing_runs(tmp_path, capsys):
+    assert cli.main(["status", "--json", "--data-dir", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["tor"]["running"] is False and data["apps"] == [] and data["admin"] is None
