@@ -77,14 +77,26 @@ async def test_loopback_host_accepted(admin, host):
     assert r.status == 200
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "null", None,
-                                    "http://127.0.0.1:1", "https://127.0.0.1:{port}"])
-async def test_foreign_or_missing_origin_refused(admin, origin):
+@pytest.mark.parametrize("origin,fetch_site", [
+    ("http://evil.example", None), ("http://evil.example", "same-origin"),
+    ("null", None), ("null", "cross-site"), ("null", "same-site"), (None, None),
+    (None, "cross-site"), ("http://127.0.0.1:1", None), ("https://127.0.0.1:{port}", None)])
+async def test_foreign_or_missing_origin_refused(admin, origin, fetch_site):
     token = await admin.login()
     origin = origin.format(port=admin.port) if origin else origin
-    r = await admin.post("/service/stop", csrf=token, origin=origin)
+    headers = {"Sec-Fetch-Site": fetch_site} if fetch_site else {}
+    r = await admin.post("/service/stop", csrf=token, origin=origin, headers=headers)
     assert r.status == 403 and "Origin" in await r.text()
     assert admin.control.calls == []
+
+
+@pytest.mark.parametrize("origin", ["null", None])
+async def test_null_origin_accepted_when_browser_says_same_origin(admin, origin):
+    # What chromium sends for a form post from a page with Referrer-Policy: no-referrer.
+    token = await admin.login()
+    r = await admin.post("/service/stop", csrf=token, origin=origin,
+                         headers={"Sec-Fetch-Site": "same-origin"})
+    assert r.status == 303 and admin.control.calls == [("stop_service",)]
 
 
 async def test_foreign_origin_cannot_log_in(admin):

@@ -1,7 +1,7 @@
 """Middlewares and headers that protect the admin UI from the user's own browser.
 
 Order (outermost first): Host check (DNS rebinding), Origin check (cross-site
-requests), session lookup, CSRF token check, login requirement.  Handlers marked
+requests: Origin must be ours, or ``null`` with ``Sec-Fetch-Site: same-origin``), session lookup, CSRF token check, login requirement.  Handlers marked
 with ``@public`` (login, first-boot link) and static files need no login; every
 other route answers 303 to /login (pages), 401 (JSON) or 403 (POST) without one.
 Security headers are added to every response, errors and static files included.
@@ -54,13 +54,20 @@ async def check_host(request: web.Request, handler):
 
 @web.middleware
 async def check_origin(request: web.Request, handler):
-    if request.method not in SAFE_METHODS:
-        origin = request.headers.get("Origin", "")
-        own = "http://" + request.headers.get("Host", "").lower()
-        if origin.lower() != own:
-            raise web.HTTPForbidden(text="Cross-origin request refused (Origin header "
-                                         "missing or foreign).")
+    if request.method not in SAFE_METHODS and not _same_origin(request):
+        raise web.HTTPForbidden(text="Cross-origin request refused (Origin header "
+                                     "missing or foreign).")
     return await handler(request)
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin", "null").lower()
+    if origin != "null":
+        return origin == "http://" + request.headers.get("Host", "").lower()
+    # Our pages send Referrer-Policy: no-referrer, so browsers send "Origin: null" on
+    # their own form posts (Fetch standard).  Then the browser's Sec-Fetch-Site,
+    # which no page script can set, must say same-origin.
+    return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
 @web.middleware
