@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="apaf: %(message)s")
+    import stem.util.log  # noqa: F401 -- it resets the "stem" logger to TRACE when imported
+
     logging.getLogger("stem").setLevel(logging.WARNING)  # stem is chatty about closed sockets
     try:
         if args.command == "run":

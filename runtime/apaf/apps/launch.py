@@ -1,7 +1,7 @@
 """Entry point of one app process: `python -m apaf.apps.launch` (or the frozen bundle re-exec'd).
 
 Reads the contract environment (APAF_ENTRY = "module:function", APAF_APP_DIR, APAF_BIND_HOST,
-APAF_PORT, ...), puts the app directory first on sys.path, imports the entry and calls it
+APAF_PORT, ...), exits when the runtime process goes away, puts the app directory first on sys.path, imports the entry and calls it
 with no arguments. The entry may
   - return an `aiohttp.web.Application`: served here on APAF_BIND_HOST:APAF_PORT;
   - return a coroutine: run to completion (it must serve on APAF_PORT itself);
@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import signal
 import sys
+import threading
+import time
 
 
 def _fail(message: str) -> "NoReturn":  # noqa: F821
@@ -20,11 +23,24 @@ def _fail(message: str) -> "NoReturn":  # noqa: F821
     raise SystemExit(2)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Like tor's __OwningControllerProcess: if the runtime dies (even kill -9), so do we."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)  # let the app shut down politely
+        time.sleep(5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="apaf-parent-watch", daemon=True).start()
+
+
 def main() -> None:
     entry = os.environ.get("APAF_ENTRY", "")
     app_dir = os.environ.get("APAF_APP_DIR", "")
     if ":" not in entry or not app_dir:
         _fail("APAF_ENTRY=module:function and APAF_APP_DIR must be set; apps are started by `apaf run`")
+    _exit_with_parent(os.getppid())
     module_name, func_name = entry.split(":", 1)
     sys.path.insert(0, app_dir)
     try:

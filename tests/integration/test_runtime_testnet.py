@@ -1,0 +1,71 @@
+"""`apaf run` on the private Tor network: reachable .onion, stable address, tor crash recovery.
+
+Runs the real CLI as a process (tor 0.4.9 joins the session's testnet). ~60-90 s in all.
+"""
+import json
+import os
+import signal
+import stat
+import time
+
+from fixtures.runtime import alive, apaf_run, get_via_tor
+
+
+def test_app_reachable_through_testnet_with_contract_env_and_stable_address(testnet, envecho_app, tmp_path):
+    data = tmp_path / "data"
+    with apaf_run(data, [envecho_app], testnet, "--no-admin") as rt:
+        onion = rt.onion("envecho")
+        assert onion.endswith(".onion") and len(onion) == 62
+        status, body = get_via_tor(testnet.socks, f"http://{onion}/")
+        env = json.loads(body)
+        assert status == 200
+        assert env["APAF_ONION_ADDRESS"] == onion and env["APAF_BIND_HOST"] == "127.0.0.1"
+        assert json.loads(env["APAF_SETTINGS"]) == {"greeting": "hello"}
+        assert env["APAF_DATA_DIR"] == str(data / "apps" / "envecho") and env["data_dir_mode"] == "0o700"
+        assert env["APAF_SOCKS"] == rt.status()["tor"]["socks"] and env["APAF_ALLOW_TOR2WEB"] == "0"
+        st = rt.status()
+        assert st["tor"]["bootstrap"] == 100 and st["apps"][0]["published"] is True
+        key = data / "keys" / "envecho.key"
+        assert stat.S_IMODE(os.stat(key).st_mode) == 0o600 and key.read_text().startswith("ED25519-V3:")
+        tor_pid = rt.tor_pid()
+        assert rt.stop() == 0  # SIGTERM: clean exit
+        assert not alive(tor_pid), "tor outlived apaf"
+    # Same data dir, new runtime: same address, reachable again.
+    with apaf_run(data, [envecho_app], testnet, "--no-admin") as rt:
+        assert rt.onion("envecho") == onion
+        status, body = get_via_tor(testnet.socks, f"http://{onion}/")
+        assert status == 200 and json.loads(body)["APAF_ONION_ADDRESS"] == onion
+
+
+def test_tor_killed_is_restarted_and_site_answers_at_same_address(testnet, envecho_app, tmp_path):
+    with apaf_run(tmp_path / "data", [envecho_app], testnet, "--no-admin") as rt:
+        onion = rt.onion("envecho")
+        assert get_via_tor(testnet.socks, f"http://{onion}/")[0] == 200
+        old_tor = rt.tor_pid()
+        os.kill(old_tor, signal.SIGKILL)
+        started = time.monotonic()
+        rt.wait_status(lambda s: not s["tor"]["running"] or s["tor"]["bootstrap"] < 100, 10)
+        st = rt.wait_status(lambda s: s["tor"]["running"] and s["apps"][0]["published"], 90)
+        assert st["apps"][0]["onion"] == onion
+        assert rt.tor_pid() != old_tor
+        status, body = get_via_tor(testnet.socks, f"http://{onion}/")
+        assert status == 200 and json.loads(body)["APAF_ONION_ADDRESS"] == onion
+        print(f"tor killed -> site answers again after {time.monotonic() - started:.1f} s")
+
+
+def test_runtime_killed_takes_tor_and_apps_with_it(testnet, envecho_app, tmp_path):
+    with apaf_run(tmp_path / "data", [envecho_app], testnet, "--no-admin") as rt:
+        onion = rt.onion("envecho")
+        tor_pid = rt.tor_pid()
+        _, body = get_via_tor(testnet.socks, f"http://{onion}/")
+        app_pid = json.loads(body)["pid"]
+        rt.stop(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while alive(tor_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(tor_pid), "tor kept running after apaf was killed"
+        while alive(app_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(app_pid), "the app kept running after apaf was killed"
+    with apaf_run(tmp_path / "data", [envecho_app], testnet, "--no-admin") as rt:
+        assert rt.onion("envecho") == onion
