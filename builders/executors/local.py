@@ -1,0 +1,119 @@
+"""Run a step on this machine, in private mount and network namespaces.
+
+`unshare --mount --net` gives the step a tmpfs at /srv with the job bind-
+mounted at the fixed paths (inputs read-only) and no network at all, the same
+layout the Docker and SSH executors use. As non-root it adds
+`--map-root-user` (user namespaces). The toolchain is the host's: its
+identity is the Debian versions of the target's packages.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+from ..errors import ExecutorError, StepFailed, ToolMissing
+from ..recipes import Target
+from . import register
+from .base import BUILD_DIR, DEPS_DIR, OUT_DIR, RECIPE_DIR, ROOT, SRC_DIR, Job, RunResult, job_env
+from .layout import stage
+
+
+def _dpkg_versions(packages) -> tuple[dict[str, str], list[str]]:
+    proc = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${Status}\n", *packages],
+                          capture_output=True, text=True)
+    have, missing = {}, []
+    for line in proc.stdout.splitlines():
+        name, version, status = line.split("\t")
+        if status.endswith("installed") and "not-installed" not in status:
+            have[name.split(":")[0]] = version
+    missing = [p for p in packages if p not in have]
+    return have, missing
+
+
+@register("local")
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, jobs: int | None = None, source_date_epoch: int | None = None):
+        self.jobs = jobs or os.cpu_count() or 1
+        self.source_date_epoch = source_date_epoch or 0
+        self._procs: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def check(self, target: Target) -> None:
+        if not shutil.which("unshare"):
+            raise ToolMissing("`unshare` (util-linux) is needed to isolate build steps: apt-get install util-linux")
+        if not os.path.isdir("/srv"):
+            raise ToolMissing("the local builder mounts its build root over /srv, which does not exist: mkdir /srv")
+        _, missing = _dpkg_versions(target.packages)
+        if missing:
+            raise ToolMissing(f"target {target.name} needs Debian packages that are not installed: "
+                              f"{' '.join(missing)}\n  fix: apt-get install -y {' '.join(missing)}"
+                              " (or build with --builder docker)")
+
+    def identity(self, target: Target) -> str:
+        have, _ = _dpkg_versions(target.packages)
+        pins = ",".join(f"{k}={v}" for k, v in sorted(have.items()))
+        return f"local:{platform.machine()}:{pins}"
+
+    def _script(self, job: Job, root: Path) -> str:
+        q = shlex.quote
+        lines = ["set -e", f"mount -t tmpfs -o mode=0755 apaf-root {q(os.path.dirname(ROOT))}",
+                 f"mkdir -p {RECIPE_DIR} {SRC_DIR} {BUILD_DIR} {OUT_DIR}"]
+
+        def bind(host, inside, ro):
+            lines.append(f"mkdir -p {q(inside)} && mount --bind {q(str(host))} {q(inside)}")
+            if ro:
+                lines.append(f"mount -o remount,bind,ro {q(inside)}")
+
+        bind(root / "recipe", RECIPE_DIR, True)
+        bind(root / "src", SRC_DIR, True)
+        for name, path in sorted(job.deps.items()):
+            bind(path, f"{DEPS_DIR}/{name}", True)
+        bind(root / "build", BUILD_DIR, False)
+        bind(job.out_dir, OUT_DIR, False)
+        env = job_env(job, self.jobs, self.source_date_epoch)
+        assigns = " ".join(q(f"{k}={v}") for k, v in sorted(env.items()))
+        lines.append(f"cd {RECIPE_DIR} && exec env -i {assigns} /bin/sh -e ./build.sh")
+        return "\n".join(lines)
+
+    def run(self, job: Job, log) -> RunResult:
+        root = stage(job)
+        cmd = ["unshare", "--mount", "--net", "--propagation", "private"]
+        if os.geteuid() != 0:
+            cmd.append("--map-root-user")
+        cmd += ["/bin/sh", "-c", self._script(job, root)]
+        log(f"+ unshare --mount --net sh build.sh  ({job.step_id})")
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            raise ExecutorError(f"could not start unshare for {job.step_id}: {exc}") from exc
+        with self._lock:
+            self._procs.add(proc)
+        try:
+            for raw in proc.stdout:
+                log(raw.decode(errors="replace").rstrip("\n"))
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            with self._lock:
+                self._procs.discard(proc)
+        if proc.returncode != 0:
+            raise StepFailed(f"step {job.step_id} failed (exit {proc.returncode})")
+        return RunResult(cpu_seconds=usage.ru_utime + usage.ru_stime)
+
+    def cancel(self) -> None:
+        """Kill every running step (Ctrl-C): their temp dirs are then abandoned."""
+        with self._lock:
+            for proc in list(self._procs):
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass

@@ -1,0 +1,69 @@
+"""Turn a target into steps, each with a content key.
+
+A step is (recipe, toolchain) on a target. Its key hashes the recipe's files,
+the target definition, the executor's toolchain identity, the sha256 of every
+source it unpacks and the keys of the steps it depends on: change any of
+them and the step (and everything downstream) gets a new key; change nothing
+and every key, hence every cache hit, stays the same.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from .errors import ConfigError
+from .recipes import Recipe, Target, load_recipe
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str                     # "<recipe>@<toolchain>"
+    recipe: Recipe
+    toolchain: str
+    deps: tuple[str, ...]       # step ids
+
+    @property
+    def label(self) -> str:
+        return self.id
+
+
+def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
+    """All steps needed for the target's outputs (or the named ones), dependencies first."""
+    wanted = outputs or list(target.outputs)
+    order: list[Step] = []
+    seen: dict[str, Step] = {}
+
+    def visit(recipe_name: str, toolchain: str, trail: tuple[str, ...]) -> str:
+        sid = f"{recipe_name}@{toolchain}"
+        if sid in trail:
+            raise ConfigError(f"dependency cycle: {' -> '.join(trail + (sid,))}")
+        if sid not in seen:
+            recipe = load_recipe(recipe_name, target.recipes_root)
+            deps = tuple(visit(d, toolchain, trail + (sid,)) for d in recipe.deps)
+            seen[sid] = Step(sid, recipe, toolchain, deps)
+            order.append(seen[sid])
+        return sid
+
+    for name in wanted:
+        if name not in target.outputs:
+            raise ConfigError(f"target {target.name} has no output '{name}'; it builds: {', '.join(target.outputs)}")
+        visit(name, target.outputs[name], ())
+    return order
+
+
+def step_keys(steps: list[Step], target: Target, identity: str,
+              source_hashes: dict[str, str]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for step in steps:  # dependencies come first
+        doc = {
+            "recipe": step.recipe.name,
+            "recipe_files": step.recipe.digest(),
+            "toolchain": step.toolchain,
+            "target": target.digest(),
+            "identity": identity,
+            "sources": {s: source_hashes[s] for s in step.recipe.sources},
+            "deps": {d: keys[d] for d in step.deps},
+        }
+        keys[step.id] = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    return keys

@@ -1,0 +1,72 @@
+"""Check a downloaded file against its pin: sha256 first, then the OpenPGP signature.
+
+Signatures are checked with python-gnupg in a throwaway GnuPG home holding
+only the one key the manifest names, and the signer's fingerprint must be
+the pinned one: a valid signature by any other key is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import gnupg
+
+from ..errors import SignatureError, ToolMissing, VerificationError
+from .manifest import Signature
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_sha256(path: Path, expected: str, *, fix: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        size = path.stat().st_size
+        raise VerificationError(
+            f"{path.name}: sha256 mismatch (size {size} bytes)\n"
+            f"  expected {expected}\n  actual   {actual}\n"
+            "The file is truncated, corrupted or tampered with and was not used. "
+            f"{fix}"
+        )
+
+
+def check_signature(path: Path, signature_file: Path | None, sig: Signature) -> str:
+    """Verify `signature_file` over `path`; returns the signer's fingerprint."""
+    if not sig.required:
+        return ""
+    if signature_file is None or not signature_file.is_file():
+        raise SignatureError(
+            f"{path.name}: the required OpenPGP signature ({path.name}.asc) is missing; "
+            "nothing was used. Fetch from a mirror that serves it, or if the upstream "
+            "stopped signing, change the manifest entry to \"unverified: <reason>\"."
+        )
+    with tempfile.TemporaryDirectory(prefix="apaf-gpg-") as home:
+        try:
+            gpg = gnupg.GPG(gnupghome=home)
+        except (OSError, ValueError) as exc:
+            raise ToolMissing(f"gpg is needed to check signatures ({exc}); apt-get install gnupg") from exc
+        imported = gpg.import_keys(sig.key.read_text())
+        if not imported.fingerprints:
+            raise SignatureError(f"{sig.key}: no OpenPGP public key could be imported from it")
+        with open(signature_file, "rb") as f:
+            result = gpg.verify_file(f, str(path))
+        signer = (result.pubkey_fingerprint or result.fingerprint or "").upper()
+        # gpg reports "signature valid" with valid=False when the signing key has
+        # since expired; it still proves who signed a tarball made while it was valid.
+        if result.status != "signature valid" or not signer:
+            raise SignatureError(
+                f"{path.name}: BAD OpenPGP signature ({result.status or 'no valid signature'}); "
+                "the file was not used. It may have been tampered with or truncated: "
+                "delete it and fetch again (`ci/farm sources.fetch`), or try another mirror."
+            )
+        if signer != sig.fingerprint:
+            raise SignatureError(
+                f"{path.name}: signed by {signer}, but the manifest pins {sig.fingerprint}; not used"
+            )
+        return signer

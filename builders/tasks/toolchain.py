@@ -1,0 +1,49 @@
+"""`invoke toolchain`: build a target's toolchain (tor and CPython) from pinned sources."""
+from __future__ import annotations
+
+from invoke import task
+
+from ..build import Build
+from ..executors import get as get_executor
+from ..progress import make_progress
+from ..recipes import load_target
+from .common import farm_errors, print_json, split_list
+
+
+@task(
+    help={
+        "target": "target(s) to build, comma-separated (toolchains/targets/*.toml); default linux-x86_64",
+        "builder": "where steps run: local (default), docker, ssh:NAME",
+        "only": "build only these outputs of the target, comma-separated (e.g. tor)",
+        "parallel": "how many steps may run at once (default: number of cores)",
+        "json": "print a machine-readable summary on stdout (progress goes to stderr)",
+        "debian_mirror": "Debian archive URL for source tarballs (default: from this machine's apt sources)",
+    }
+)
+@farm_errors
+def toolchain(c, target="linux-x86_64", builder="local", only="", parallel=0, json=False, debian_mirror=""):
+    """Build tor and CPython for a target from pinned, verified sources (cached steps).
+
+    Steps whose inputs did not change are not run again; each step's full log is
+    kept in the cache (see `ci/farm cache.info`).
+    """
+    from ..sources import SourceStore
+
+    progress = make_progress(live=None if not json else False)
+    summaries = []
+    for name in split_list(target):
+        tgt = load_target(name)
+        executor = get_executor(builder, source_date_epoch=tgt.source_date_epoch)
+        store = SourceStore(debian_mirror=debian_mirror or None, log=progress.note)
+        build = Build(tgt, executor, outputs=split_list(only) or None, parallel=parallel or None,
+                      progress=progress, store=store)
+        summary = build.run()
+        summaries.append(summary)
+        if not json:
+            built = ", ".join(summary.built) or "nothing (all cached)"
+            print(f"{tgt.name}: built {built} in {summary.wall_seconds:.1f}s wall, "
+                  f"{summary.cpu_seconds:.1f}s CPU")
+            for out, path in summary.outputs.items():
+                print(f"  {out}: {path}")
+    if json:
+        print_json([s.to_dict() for s in summaries] if len(summaries) > 1 else summaries[0].to_dict())

@@ -1,0 +1,85 @@
+"""The step cache with the real local executor on small recipes: what reruns and what does not."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from builders import paths
+from builders.build import Build
+from builders.errors import StepFailed
+from builders.executors import get as get_executor
+from builders.progress import PlainProgress
+from builders.recipes import load_target
+from builders.sources import SourceStore
+
+# d -> b -> a, and c alone: touching b must rebuild b and d, nothing else.
+RECIPES = {"a": [], "b": ["a"], "c": [], "d": ["b"]}
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    root = tmp_path / "toolchains"
+    (root / "targets").mkdir(parents=True)
+    (root / "recipes").mkdir()
+    shutil.copy(paths.RECIPES / "common.sh", root / "recipes" / "common.sh")
+    for name, deps in RECIPES.items():
+        d = root / "recipes" / name
+        d.mkdir()
+        (d / "recipe.toml").write_text(f"sources = []\ndeps = {deps!r}\n".replace("'", '"'))
+        script = [". ./common.sh", f"echo building {name}", f"echo {name} > \"$OUT/{name}.txt\""]
+        script += [f"cat \"$DEPS/{dep}/{dep}.txt\" >> \"$OUT/{name}.txt\"" for dep in deps]
+        (d / "build.sh").write_text("\n".join(script) + "\n")
+    (root / "targets" / "t.toml").write_text(
+        'name = "t"\nsource_date_epoch = 1\npackages = []\n[toolchains.x]\nCC = "gcc"\n'
+        '[outputs]\nd = "x"\nc = "x"\n')
+    return root
+
+
+def _build(tree: Path, cache: Path):
+    target = load_target("t", tree / "targets")
+    store = SourceStore(cache, manifest={})
+    return Build(target, get_executor("local"), cache_root=cache, progress=PlainProgress(), store=store).run()
+
+
+def test_no_change_runs_no_step(tree, tmp_path):
+    cache = tmp_path / "cache"
+    first = _build(tree, cache)
+    assert sorted(first.built) == ["a@x", "b@x", "c@x", "d@x"]
+    second = _build(tree, cache)
+    assert second.built == []
+    assert (Path(second.outputs["d"]) / "d.txt").read_text() == "d\nb\na\n"
+
+
+def test_touching_a_recipe_reruns_it_and_its_dependants_only(tree, tmp_path):
+    cache = tmp_path / "cache"
+    _build(tree, cache)
+    with open(tree / "recipes" / "b" / "build.sh", "a") as f:
+        f.write("# touched\n")
+    again = _build(tree, cache)
+    assert sorted(again.built) == ["b@x", "d@x"]
+
+
+def test_failed_step_leaves_nothing_that_looks_finished(tree, tmp_path):
+    cache = tmp_path / "cache"
+    (tree / "recipes" / "b" / "build.sh").write_text(
+        ". ./common.sh\necho half > \"$OUT/b.txt\"\necho 'compiler exploded' >&2\nexit 3\n")
+    with pytest.raises(StepFailed) as err:
+        _build(tree, cache)
+    assert "b@x" in str(err.value) and "compiler exploded" in str(err.value)
+    assert Path(err.value.log_path).is_file()
+    steps = cache / "steps"
+    finished = {p.name for p in steps.iterdir() if (p / "meta.json").exists()}
+    metas = [(steps / k / "meta.json").read_text() for k in finished]
+    assert not any('"b@x"' in m or '"d@x"' in m for m in metas)
+    assert not [p for p in steps.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_steps_have_no_network(tree, tmp_path):
+    (tree / "recipes" / "c" / "build.sh").write_text(
+        ". ./common.sh\nip -o link 2>/dev/null | grep -v ' lo:' && exit 9 || true\n"
+        "cat /proc/net/dev | tail -n +3 | grep -v 'lo:' && exit 9 || true\n"
+        "echo isolated > \"$OUT/c.txt\"\n")
+    summary = _build(tree, tmp_path / "cache")
+    assert (Path(summary.outputs["c"]) / "c.txt").read_text() == "isolated\n"

@@ -1,0 +1,34 @@
+. ./common.sh
+unpack cpython
+step configure
+# Every optional module's library comes from this step's deps, named
+# explicitly; pkg-config is switched off (common.sh) so nothing of the
+# host's leaks in. Modules whose libraries we do not build are disabled.
+d=$DEPS
+export ZLIB_CFLAGS="-I$d/zlib/include" ZLIB_LIBS="-L$d/zlib/lib -lz"
+export LIBFFI_CFLAGS="-I$d/libffi/include" LIBFFI_LIBS="-L$d/libffi/lib -lffi"
+export LIBLZMA_CFLAGS="-I$d/xz/include" LIBLZMA_LIBS="-L$d/xz/lib -llzma"
+export BZIP2_CFLAGS="-I$d/bzip2/include" BZIP2_LIBS="-L$d/bzip2/lib -lbz2"
+export LIBSQLITE3_CFLAGS="-I$d/sqlite/include" LIBSQLITE3_LIBS="-L$d/sqlite/lib -lsqlite3 -lm"
+for m in _curses _curses_panel readline _dbm _gdbm _tkinter _uuid; do
+    export "py_cv_module_$m=n/a"
+done
+# No rpath anywhere at link time: staticx refuses libraries that carry one.
+# Only the interpreter gets $ORIGIN/../lib, patched in after install.
+./configure --prefix=/opt/apaf/python --enable-shared \
+    --with-openssl="$d/openssl" --with-openssl-rpath=no \
+    --without-ensurepip --disable-test-modules --with-lto=no \
+    --with-builtin-hashlib-hashes=md5,sha1,sha2,sha3,blake2 \
+    CFLAGS="$CFLAGS" LDFLAGS="-Wl,--build-id=none"
+step make
+make -j"$JOBS"
+step install
+make install DESTDIR="$OUT" >/dev/null
+root="$OUT/opt/apaf/python"
+patchelf --set-rpath '$ORIGIN/../lib' "$root/bin/python3.13"
+rm -rf "$root/lib/python3.13/test" "$root/lib/python3.13/idlelib" \
+    "$root/lib/python3.13/tkinter" "$root/lib/python3.13/turtledemo" \
+    "$root/share"
+# The install tree is the output, moved to the top of $OUT.
+mv "$root"/* "$OUT/"
+rm -rf "$OUT/opt"
