@@ -1,0 +1,95 @@
+"""Per-file response material, cached by (mtime, size, inode): validators, type, body, gzip.
+
+Apache's formats: ETag `"<size hex>-<mtime in µs hex>"` (FileETag MTime Size), weak
+(`W/`) while the file is less than a second old; Last-Modified is the mtime, never
+later than now.  Bodies up to BODY_CACHE_MAX are kept in memory; larger files are
+sent with sendfile.  gzip bodies are what mod_deflate produces (zlib level 6,
+memLevel 9, raw deflate in a 10-byte header with OS=unix and no mtime).
+"""
+import zlib
+from email.utils import formatdate
+
+from apaf.staticsite.mimetypes import content_type
+
+BODY_CACHE_MAX = 256 * 1024
+CACHE_MAX_FILES = 2048
+CACHE_MAX_BYTES = 64 * 1024 * 1024
+# mod_deflate's AddOutputFilterByType list in Debian's deflate.conf.
+DEFLATE_TYPES = frozenset((
+    "text/html", "text/plain", "text/xml", "text/css", "text/javascript",
+    "application/x-javascript", "application/javascript", "application/ecmascript",
+    "application/rss+xml", "application/wasm", "application/xml"))
+# mod_deflate leaves bodies shorter than this alone (and then sends no Vary).
+DEFLATE_MIN = 69
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+
+
+def http_date(seconds):
+    return formatdate(seconds, usegmt=True)
+
+
+def gzip_bytes(data):
+    """mod_deflate's output for data, byte for byte."""
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15, 9)
+    return (GZIP_HEADER + comp.compress(data) + comp.flush()
+            + zlib.crc32(data).to_bytes(4, "little") + len(data).to_bytes(4, "little"))
+
+
+class Entry:
+    """What a response about one file version needs."""
+
+    __slots__ = ("key", "path", "size", "mtime", "etag_core", "ctype", "body", "_gz",
+                 "deflate")
+
+    def __init__(self, path, st, name):
+        self.key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        self.path = path
+        self.size = st.st_size
+        self.mtime = st.st_mtime_ns // 1_000_000_000
+        self.etag_core = "%x-%x" % (st.st_size, st.st_mtime_ns // 1000)
+        self.ctype = content_type(name)
+        self.deflate = self.ctype in DEFLATE_TYPES and self.size >= DEFLATE_MIN
+        self.body = None
+        if self.size <= BODY_CACHE_MAX:
+            with open(path, "rb") as f:
+                self.body = f.read()
+        self._gz = None
+
+    def etag(self, now, gzip=False):
+        weak = "W/" if now - self.mtime <= 1 else ""
+        return f'{weak}"{self.etag_core}{"-gzip" if gzip else ""}"'
+
+    def last_modified(self, now):
+        return http_date(min(self.mtime, now))
+
+    def gz(self):
+        if self._gz is not None:
+            return self._gz
+        data = self.body
+        if data is None:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        out = gzip_bytes(data)
+        if self.body is not None:
+            self._gz = out
+        return out
+
+
+class FileCache:
+    """Entries by path; a changed file (mtime, size or inode) gets a fresh entry."""
+
+    def __init__(self):
+        self._entries = {}
+        self._bytes = 0
+
+    def get(self, path, st, name):
+        entry = self._entries.get(path)
+        if entry is not None and entry.key == (st.st_mtime_ns, st.st_size, st.st_ino):
+            return entry
+        entry = Entry(path, st, name)
+        if len(self._entries) >= CACHE_MAX_FILES or self._bytes > CACHE_MAX_BYTES:
+            self._entries.clear()
+            self._bytes = 0
+        self._entries[path] = entry
+        self._bytes += 2 * len(entry.body or b"")
+        return entry

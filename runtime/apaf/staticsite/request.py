@@ -1,0 +1,155 @@
+"""Parse an HTTP/1.x request head the way Apache 2.4 does (HttpProtocolOptions Strict).
+
+`parse_head(data)` takes the bytes of one request head and returns a `Request`, or
+raises `HttpError` carrying the status and page arguments Apache would answer with.
+`find_head_end(buffer)` tells the connection when a whole head has arrived and
+enforces Apache's size limits while it is still arriving.  Hand-written rather than
+llhttp/h11 because what matters here is which malformed inputs get which error
+(400 vs 414 vs 501, with which page), and those parsers decide differently.
+"""
+import re
+
+from apaf.web.apache_pages import FIELD_TOO_LONG, TOO_MANY_FIELDS
+
+LIMIT_LINE = 8190          # LimitRequestLine / LimitRequestFieldSize
+LIMIT_FIELDS = 100         # LimitRequestFields
+
+_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_VERSION = re.compile(rb"^HTTP/([0-9])\.([0-9])$")
+_CTL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_URI_BAD = re.compile(rb"[\x00-\x20\x7f]")
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]*)?$")
+
+
+class HttpError(Exception):
+    """A request Apache would refuse: `status` plus arguments for its error page."""
+
+    def __init__(self, status, extra="", method="", expect=""):
+        super().__init__(status)
+        self.status = status
+        self.extra = extra
+        self.method = method
+        self.expect = expect
+
+
+class Request:
+    """One parsed request; header names are lower-cased, repeated headers joined by ', '."""
+
+    __slots__ = ("method", "target", "version", "headers", "path", "query", "host")
+
+    def __init__(self, method, target, version, headers, host):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.host = host
+        path = target
+        if target.startswith("http://") or target.startswith("https://"):
+            rest = target.split("://", 1)[1]
+            slash = rest.find("/")
+            self.host = rest[:slash] if slash >= 0 else rest
+            path = rest[slash:] if slash >= 0 else "/"
+        path, _, self.query = path.partition("?")
+        self.path = path
+
+    @property
+    def http09(self):
+        return self.version is None
+
+
+def find_head_end(buf):
+    """Return the end offset of the first complete head in buf, or -1 if incomplete.
+
+    Raises HttpError when the bytes received so far already break a limit (a request
+    line or header field longer than 8190 bytes), as Apache does while reading.
+    Leading empty lines are allowed (Apache skips them).
+    """
+    start = 0
+    while buf.startswith(b"\r\n", start):
+        start += 2
+    eol = buf.find(b"\n", start)
+    if eol < 0:
+        if len(buf) - start > LIMIT_LINE:
+            raise HttpError(414)
+        return -1
+    if eol - start > LIMIT_LINE:
+        raise HttpError(414)
+    line = buf[start:eol]
+    if not line.endswith(b"\r"):
+        raise HttpError(400)
+    if line.count(b" ") == 1 and line.startswith(b"GET "):
+        return eol + 1  # HTTP/0.9: no headers follow
+    pos = eol + 1
+    while True:
+        eol = buf.find(b"\n", pos)
+        if eol < 0:
+            if len(buf) - pos > LIMIT_LINE:
+                raise HttpError(400, extra=FIELD_TOO_LONG)
+            return -1
+        if eol - pos > LIMIT_LINE:
+            raise HttpError(400, extra=FIELD_TOO_LONG)
+        if eol == pos + 1 and buf[pos] == 13:
+            return eol + 1
+        pos = eol + 1
+
+
+def parse_head(head):
+    """Parse one complete head (as delimited by find_head_end) into a Request."""
+    while head.startswith(b"\r\n"):
+        head = head[2:]
+    lines = head.split(b"\r\n")
+    request_line = lines[0]
+    parts = request_line.split(b" ")
+    if len(parts) == 2 and parts[0] == b"GET" and parts[1].startswith(b"/"):
+        if _URI_BAD.search(parts[1]):
+            raise HttpError(400)
+        return Request("GET", parts[1].decode("latin-1"), None, {}, "")
+    if len(parts) != 3 or not all(parts):
+        raise HttpError(400)
+    method, target, version = parts
+    if not _TOKEN.match(method) or _URI_BAD.search(target):
+        raise HttpError(400)
+    m = _VERSION.match(version)
+    if not m:
+        raise HttpError(400)
+    ver = (int(m.group(1)), int(m.group(2)))
+    if ver < (1, 0):
+        raise HttpError(400)
+    if not (target.startswith(b"/") or target == b"*" or b"://" in target
+            or method == b"CONNECT"):
+        raise HttpError(400)
+    if target == b"*" and method != b"OPTIONS":
+        raise HttpError(400)
+    headers = {}
+    fields = 0
+    last = None
+    for line in lines[1:]:
+        if not line:
+            continue
+        if line[0] in (32, 9):  # obs-fold: continues the previous field
+            if last is None:
+                raise HttpError(400)
+            headers[last] += " " + line.strip().decode("latin-1")
+            continue
+        fields += 1
+        if fields > LIMIT_FIELDS:
+            raise HttpError(400, extra=TOO_MANY_FIELDS)
+        name, sep, value = line.partition(b":")
+        if not sep or not _TOKEN.match(name) or _CTL.search(value):
+            raise HttpError(400)
+        key = name.decode("latin-1").lower()
+        value = value.strip(b" \t").decode("latin-1")
+        headers[key] = headers[key] + ", " + value if key in headers else value
+        last = key
+    host = headers.get("host", "")
+    if ver >= (1, 1) and "host" not in headers:
+        raise HttpError(400)
+    if "host" in headers and not _HOST.match(host):
+        raise HttpError(400)
+    te = headers.get("transfer-encoding")
+    if te is not None and te.lower().rsplit(",", 1)[-1].strip() != "chunked":
+        raise HttpError(400)
+    cl = headers.get("content-length")
+    if cl is not None and not cl.isdigit():
+        raise HttpError(400)
+    return Request(method.decode("latin-1"), target.decode("latin-1"), ver, headers, host)

@@ -1,0 +1,197 @@
+"""Decide Apache's answer to one parsed request for a static docroot.
+
+`Site(root, server_name, allow_tor2web).respond(request, now)` returns a `Response`:
+status, headers in Apache's order (Date, Server and the connection headers are added
+by the connection, which knows about keep-alive), a body or a file slice to send.
+The order of checks follows Apache's request phases, which decides e.g. that
+`FOO /missing` is 501 but `DELETE /missing` is 405 and `POST /dir-without-index/` 404.
+"""
+import secrets
+from urllib.parse import quote
+
+from apaf.staticsite import paths
+from apaf.staticsite.files import FileCache
+from apaf.staticsite.mimetypes import content_type
+from apaf.staticsite.ranges import check_conditions, if_range_matches, parse_ranges
+from apaf.web.apache_pages import error_page
+from apaf.web.tor2web import is_tor2web
+
+ALLOW = "GET,POST,OPTIONS,HEAD"
+ERROR_TYPE = "text/html; charset=iso-8859-1"
+# Methods Apache 2.4 knows (others are 501); all but GET/HEAD/POST/OPTIONS are 405 here.
+KNOWN_METHODS = frozenset((
+    "GET", "HEAD", "POST", "OPTIONS", "PUT", "DELETE", "CONNECT", "TRACE", "PATCH",
+    "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "VERSION-CONTROL",
+    "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL", "REPORT", "MKWORKSPACE",
+    "MKACTIVITY", "BASELINE-CONTROL", "MERGE"))
+# Statuses after which Apache closes the connection (ap_status_drops_connection).
+DROPS_CONNECTION = frozenset((400, 408, 411, 413, 414, 500, 501, 503))
+_PATH_SAFE = "/$-_.+!*'(),:@&=~;"
+
+
+class Response:
+    __slots__ = ("status", "headers", "body", "file", "close", "chunked", "page")
+
+    def __init__(self, status, headers, body=b"", file=None, chunked=False, page=False):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.file = file          # (path, offset, count) when the body is sent from disk
+        self.close = status in DROPS_CONNECTION
+        self.chunked = chunked
+        self.page = page          # an error document: a HEAD answer carries no length
+
+
+def error(status, method="", location="", expect="", extra="", allow=None):
+    body = error_page(status, method=method, location=location, expect=expect, extra=extra)
+    headers = []
+    if allow is not None:
+        headers.append(("Allow", allow))
+    if location:
+        headers.append(("Location", location))
+    if status == 416:
+        return Response(416, [("Content-Type", ERROR_TYPE)], body, chunked=True, page=True)
+    headers += [("Content-Length", str(len(body))), ("Content-Type", ERROR_TYPE)]
+    return Response(status, headers, body, page=True)
+
+
+def accepts_gzip(value):
+    """mod_deflate's test: any Accept-Encoding token equal to gzip (q-values ignored)."""
+    return any(t.split(";")[0].strip().lower() == "gzip" for t in value.split(","))
+
+
+class Site:
+    def __init__(self, root, server_name="localhost", allow_tor2web=False):
+        self.resolver = paths.Resolver(root)
+        self.files = FileCache()
+        self.server_name = server_name
+        self.allow_tor2web = allow_tor2web
+        # Apache draws one multipart boundary per process.
+        self.boundary = secrets.token_hex(8)
+
+    def respond(self, req, now):
+        expect = req.headers.get("expect")
+        if expect is not None and expect.lower() != "100-continue":
+            return error(417, expect=expect)
+        if req.target == "*":
+            return Response(200, [("Content-Length", "0")])
+        if req.method == "CONNECT":
+            return error(405, method="CONNECT", allow=ALLOW)
+        if not self.allow_tor2web and is_tor2web(req.headers):
+            return error(403)
+        res = self.resolver.resolve(req.path)
+        kind, method = res.kind, req.method
+        if kind == paths.BAD_REQUEST:
+            return error(400)
+        if kind == paths.ENCODED_NOT_FOUND:
+            return error(404)
+        if method == "TRACE":
+            return error(405, method="TRACE", allow="")
+        if kind == paths.FORBIDDEN:
+            return error(403)
+        if kind == paths.REDIRECT:
+            location = self._location(req)
+            return error(301, location=location)
+        if method == "OPTIONS":
+            return self._options(res)
+        if method not in KNOWN_METHODS:
+            return error(501, method=method, allow=ALLOW)
+        if method not in ("GET", "HEAD", "POST"):
+            return error(405, method=method, allow=ALLOW)
+        if kind == paths.NOT_FOUND:
+            return error(404)
+        if kind == paths.NO_INDEX:
+            return error(403 if method != "POST" else 404)
+        return self._file(req, res, now)
+
+    def _location(self, req):
+        path = req.path
+        segments = paths.normalize(path)
+        if not isinstance(segments, paths.Resolved):
+            path = "/" + "/".join(quote(s, safe=_PATH_SAFE) for s in segments[0])
+        host = req.host or self.server_name
+        query = "?" + req.query if req.query else ""
+        return f"http://{host}{path}/{query}"
+
+    def _options(self, res):
+        headers = [("Allow", ALLOW), ("Content-Length", "0")]
+        if res.kind == paths.NO_INDEX:
+            ctype = "httpd/unix-directory"
+        else:
+            ctype = content_type(res.name)
+        if ctype:
+            headers.append(("Content-Type", ctype))
+        return Response(200, headers)
+
+    def _file(self, req, res, now):
+        entry = self.files.get(res.path, res.st, res.name)
+        h = req.headers
+        gzip = entry.deflate and accepts_gzip(h.get("accept-encoding", ""))
+        etag = entry.etag(now)
+        last_modified = entry.last_modified(now)
+        validators = [("Last-Modified", last_modified), ("ETag", etag),
+                      ("Accept-Ranges", "bytes")]
+        ctype = [("Content-Type", entry.ctype)] if entry.ctype else []
+        cond = check_conditions(h, etag, min(entry.mtime, now), now, req.method)
+        if cond == 304:
+            return Response(304, validators)
+        if cond == 412:
+            return Response(412, validators + [("Content-Length", "0")] + ctype)
+        if gzip:
+            body, size, path = entry.gz(), None, None
+            size = len(body)
+            validators[1] = ("ETag", entry.etag(now, gzip=True))
+            encoding = [("Vary", "Accept-Encoding"), ("Content-Encoding", "gzip")]
+        else:
+            body, size, path = entry.body, entry.size, entry.path
+            encoding = []
+        vary = [("Vary", "Accept-Encoding")] if entry.deflate and not gzip else []
+        head_only = req.method == "HEAD"
+        ranges = None
+        rng = h.get("range")
+        if rng is not None and req.version is not None and (
+                "if-range" not in h or if_range_matches(h["if-range"], etag, last_modified)):
+            ranges = parse_ranges(rng, size)
+        if ranges == []:
+            return error(416)
+        if ranges and len(ranges) == 1:
+            first, last = ranges[0]
+            count = last - first + 1
+            crange = [("Content-Range", f"bytes {first}-{last}/{size}")]
+            if gzip:
+                headers = validators + encoding + crange + [("Content-Length", str(count))]
+            else:
+                headers = validators + [("Content-Length", str(count))] + vary + crange
+            return self._with_body(206, headers + ctype, body, path, first, count, head_only)
+        if ranges:
+            return self._multipart(validators, encoding or vary, entry, body, path, size,
+                                   ranges, head_only)
+        headers = validators + encoding + [("Content-Length", str(size))] + vary + ctype
+        return self._with_body(200, headers, body, path, 0, size, head_only)
+
+    @staticmethod
+    def _with_body(status, headers, body, path, offset, count, head_only):
+        if head_only:
+            return Response(status, headers)
+        if body is not None:
+            if offset or count != len(body):
+                body = body[offset:offset + count]
+            return Response(status, headers, body)
+        return Response(status, headers, file=(path, offset, count))
+
+    def _multipart(self, validators, vary, entry, body, path, size, ranges, head_only):
+        if body is None:
+            with open(path, "rb") as f:
+                body = f.read()
+        parts = []
+        type_line = f"Content-type: {entry.ctype}\r\n" if entry.ctype else ""
+        for first, last in ranges:
+            parts.append((f"\r\n--{self.boundary}\r\n{type_line}"
+                          f"Content-range: bytes {first}-{last}/{size}\r\n\r\n").encode()
+                         + body[first:last + 1])
+        parts.append(f"\r\n--{self.boundary}--\r\n".encode())
+        out = b"".join(parts)
+        headers = validators + [("Content-Length", str(len(out)))] + vary + [
+            ("Content-Type", f"multipart/byteranges; boundary={self.boundary}")]
+        return Response(206, headers, b"" if head_only else out)
+

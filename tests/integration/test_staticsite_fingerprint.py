@@ -1,0 +1,159 @@
+"""The static-site app answers exactly like Debian's Apache 2.4 (ServerTokens Prod).
+
+The same raw requests (fingerprint_battery.py, >150 of them, malformed ones included)
+go to a reference apache2 and to `python -m apaf.staticsite`, both serving the same
+docroot; status lines, header names and order, header values and bodies must be
+equal.  Only the Date value may differ (both must be RFC 7231 GMT dates), the
+multipart boundary (random per process in both) and the order inside `Allow` (Apache
+builds it from a hash table, so its own order changes from one start to the next).
+Wall time: ~10 s (two server starts, ~160 short connections each).
+"""
+import re
+import socket
+
+import pytest
+
+from fingerprint_battery import BATTERY, validator_requests
+
+DATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep"
+                  r"|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$")
+ETAG = re.compile(r'^(W/)?"[0-9a-f]+-[0-9a-f]+(-gzip)?"$')
+BOUNDARY = re.compile(rb"[0-9a-f]{16}")
+# Deliberate differences, checked by their own tests below.
+DIFFERENT_ON_PURPOSE = {"symlink-out"}
+
+
+def exchange(port, data, timeout=10):
+    """Send raw bytes, half-close, return everything the server sends until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        chunks = []
+        while True:
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not d:
+                break
+            chunks.append(d)
+    return b"".join(chunks)
+
+
+def split_responses(raw, head_only=False):
+    """Parse a stream of HTTP/1.x responses into (status line, [(name, value)], body)."""
+    out = []
+    while raw:
+        if not raw.startswith(b"HTTP/"):
+            out.append(("(HTTP/0.9 body)", [], raw))
+            break
+        head, _, raw = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = [tuple(line.split(": ", 1)) for line in lines[1:]]
+        names = {k.lower(): v for k, v in headers}
+        status = int(lines[0].split(" ")[1])
+        if head_only or status in (204, 304):
+            body = b""
+        elif names.get("transfer-encoding") == "chunked":
+            body = b""
+            while True:
+                size_line, _, raw = raw.partition(b"\r\n")
+                size = int(size_line, 16)
+                body += raw[:size]
+                raw = raw[size + 2:]
+                if size == 0:
+                    break
+        elif "content-length" in names:
+            n = int(names["content-length"])
+            body, raw = raw[:n], raw[n:]
+        else:
+            body, raw = raw, b""
+        out.append((lines[0], headers, body))
+    return out
+
+
+def normalized(raw, head_only):
+    responses = []
+    for status, headers, body in split_responses(raw, head_only):
+        norm = []
+        for name, value in headers:
+            if name == "Date":
+                assert DATE.match(value), f"bad Date format {value!r}"
+                value = "<date>"
+            elif name == "ETag":
+                assert ETAG.match(value), f"ETag {value!r} is not in Apache's format"
+            elif name == "Content-Type":
+                value = BOUNDARY.sub(b"<boundary>", value.encode()).decode()
+            elif name == "Allow":
+                value = ",".join(sorted(value.split(","))) if value else value
+            norm.append((name, value))
+        responses.append((status, norm, BOUNDARY.sub(b"<boundary>", body)))
+    return responses
+
+
+@pytest.fixture(scope="module")
+def servers(fingerprint_docroot, apache_server, staticsite_server):
+    return apache_server(fingerprint_docroot), staticsite_server(fingerprint_docroot)
+
+
+def _battery(servers):
+    apache, _ = servers
+    first = split_responses(exchange(apache, BATTERY[1][1]))[0][1]
+    h = dict(first)
+    return BATTERY + validator_requests(h["ETag"], h["Last-Modified"])
+
+
+def test_battery_is_broad():
+    assert len(BATTERY) >= 100
+
+
+def test_same_answers_as_apache(servers):
+    """Every request of the battery gets the same responses from both servers."""
+    apache, ours = servers
+    mismatches = []
+    battery = _battery(servers)
+    for name, data in battery:
+        if name in DIFFERENT_ON_PURPOSE:
+            continue
+        head_only = data.startswith(b"HEAD ")
+        want = normalized(exchange(apache, data), head_only)
+        got = normalized(exchange(ours, data), head_only)
+        if want != got:
+            mismatches.append(f"--- {name}: {data[:120]!r}\n  apache: {want!r:.1500}\n"
+                              f"  ours:   {got!r:.1500}")
+    assert not mismatches, f"{len(mismatches)} of {len(battery)} differ:\n" + "\n".join(
+        mismatches)
+
+
+def test_symlink_out_of_docroot_is_refused(servers):
+    """Apache (FollowSymLinks) would serve it; the app answers Apache's 403 instead."""
+    apache, ours = servers
+    forbidden = normalized(exchange(apache, dict(BATTERY)["htaccess"]), False)
+    got = normalized(exchange(ours, dict(BATTERY)["symlink-out"]), False)
+    assert got == forbidden
+    assert b"outside the docroot" not in exchange(ours, dict(BATTERY)["symlink-out"])
+
+
+def test_no_local_information_leaks(servers, fingerprint_docroot):
+    """No hostname, docroot path, loopback address or non-GMT time in what the server writes.
+
+    Checked: every header and every server-generated body (status >= 300); bodies of
+    200/206 answers are the site's own files.
+    """
+    _, ours = servers
+    secrets = [socket.gethostname(), fingerprint_docroot, fingerprint_docroot.split("/")[2],
+               "127.0.0.1"]
+    for name, data in _battery(servers):
+        for status, headers, body in split_responses(exchange(ours, data),
+                                                     data.startswith(b"HEAD ")):
+            text = status + "\n" + "\n".join(f"{k}: {v}" for k, v in headers)
+            if not status.startswith(("HTTP/1.1 2", "(HTTP/0.9")):
+                text += body.decode("latin-1")
+            for secret in secrets:
+                assert secret not in text, f"{name}: response contains {secret!r}"
+            for key, value in headers:
+                if key in ("Date", "Last-Modified"):
+                    assert DATE.match(value), f"{name}: {key} {value!r} is not GMT"
