@@ -157,3 +157,13 @@ def test_no_local_information_leaks(servers, fingerprint_docroot):
             for key, value in headers:
                 if key in ("Date", "Last-Modified"):
                     assert DATE.match(value), f"{name}: {key} {value!r} is not GMT"
+
+
+def test_tor2web_gets_apaches_403_unless_allowed(servers, fingerprint_docroot, staticsite_server):
+    apache, ours = servers
+    tor2web = b"GET / HTTP/1.1\r\nHost: example.onion\r\nX-Tor2web: encrypted\r\n\r\n"
+    forbidden = normalized(exchange(apache, dict(BATTERY)["htaccess"]), False)
+    assert normalized(exchange(ours, tor2web), False) == forbidden
+    allowing = staticsite_server(fingerprint_docroot, APAF_ALLOW_TOR2WEB="1")
+    assert normalized(exchange(allowing, tor2web), False) == normalized(
+        exchange(apache, tor2web), False)

@@ -1,0 +1,79 @@
+"""Static-site app without sockets: configuration errors, tor2web refusal, edits showing up."""
+import os
+import time
+
+import pytest
+
+from apaf.staticsite.app import ConfigError, config
+from apaf.staticsite.request import HttpError, parse_head
+from apaf.staticsite.site import Site
+from apaf.web.apache_pages import error_page
+
+
+def ask(site, raw, now=None):
+    return site.respond(parse_head(raw), now or int(time.time()))
+
+
+@pytest.fixture
+def site_dir(tmp_path):
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "index.html").write_text("<p>hello</p>\n")
+    return tmp_path
+
+
+def test_tor2web_is_refused_with_apaches_403(site_dir):
+    site = Site(str(site_dir / "public"))
+    resp = ask(site, b"GET / HTTP/1.1\r\nHost: x.onion\r\nX-Tor2web: 1\r\n\r\n")
+    assert resp.status == 403
+    assert resp.body == error_page(403)
+    assert b"hello" not in resp.body
+
+
+def test_tor2web_allowed_when_the_user_says_so(site_dir):
+    site = Site(str(site_dir / "public"), allow_tor2web=True)
+    resp = ask(site, b"GET / HTTP/1.1\r\nHost: x.onion\r\nX-Tor2web: 1\r\n\r\n")
+    assert resp.status == 200 and resp.body == b"<p>hello</p>\n"
+
+
+def test_an_edited_file_is_served_within_a_second(site_dir):
+    site = Site(str(site_dir / "public"))
+    first = ask(site, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    page = site_dir / "public" / "index.html"
+    page.write_text("<p>changed</p>\n")
+    os.utime(page, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    time.sleep(1.1)
+    second = ask(site, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert second.body == b"<p>changed</p>\n"
+    assert dict(first.headers)["ETag"] != dict(second.headers)["ETag"]
+
+
+@pytest.mark.parametrize("raw,status", [
+    (b"GET / HTTP/1.1\r\n\r\n", 400),                       # no Host
+    (b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400),           # two spaces
+    (b"GET / HTTP/1.x\r\nHost: x\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400),
+])
+def test_malformed_heads_are_refused(raw, status):
+    with pytest.raises(HttpError) as e:
+        parse_head(raw)
+    assert e.value.status == status
+
+
+def test_config_reads_the_runtime_environment(site_dir):
+    env = {"APAF_PORT": "8080", "APAF_APP_DIR": str(site_dir), "APAF_SETTINGS": "{}"}
+    docroot, host, port, name, allow = config(env)
+    assert docroot == str(site_dir / "public")
+    assert (host, port, name, allow) == ("127.0.0.1", 8080, "localhost", False)
+
+
+@pytest.mark.parametrize("env,words", [
+    ({"APAF_PORT": "x"}, ["APAF_PORT", "apaf run"]),
+    ({"APAF_PORT": "80", "APAF_SETTINGS": "{"}, ["APAF_SETTINGS", "[settings]"]),
+    ({"APAF_PORT": "80", "APAF_SETTINGS": '{"root": "nope"}'}, ["[settings].root", "nope"]),
+])
+def test_config_errors_name_the_setting_and_the_fix(site_dir, env, words):
+    env = dict(env, APAF_APP_DIR=str(site_dir))
+    with pytest.raises(ConfigError) as e:
+        config(env)
+    for word in words:
+        assert word in str(e.value)
