@@ -24,6 +24,7 @@ from .plan import Step, step_keys, steps_for
 from .progress import PlainProgress
 from .recipes import Target
 from .sources import SourceStore
+from .trees import tree_digest
 
 
 @dataclass
@@ -57,7 +58,8 @@ class Summary:
 class Build:
     def __init__(self, target: Target, executor, *, cache_root: Path | None = None,
                  outputs: list[str] | None = None, parallel: int | None = None,
-                 progress=None, store: SourceStore | None = None):
+                 progress=None, store: SourceStore | None = None,
+                 inputs: dict[str, Path] | None = None):
         self.target = target
         self.executor = executor
         self.root = cache_root or paths.cache_root()
@@ -67,13 +69,15 @@ class Build:
         self.steps = steps_for(target, outputs)
         self.parallel = parallel or os.cpu_count() or 1
         self.wanted = outputs or list(target.outputs)
+        self.inputs = {k: Path(v).resolve() for k, v in (inputs or {}).items()}
 
     def plan(self) -> tuple[dict[str, str], dict[str, Path]]:
         """(step keys, source paths): fetches and verifies every source the steps need."""
         names = sorted({s for step in self.steps for s in step.recipe.sources})
         fetched = {n: self.store.fetch(n) for n in names}
         identity = self.executor.identity(self.target)
-        keys = step_keys(self.steps, self.target, identity, {n: f.sha256 for n, f in fetched.items()})
+        trees = {name: tree_digest(path) for name, path in self.inputs.items()}
+        keys = step_keys(self.steps, self.target, identity, {n: f.sha256 for n, f in fetched.items()}, trees)
         return keys, {n: f.path for n, f in fetched.items()}
 
     def _job(self, step: Step, tmp: Path, sources: dict[str, Path], done: dict[str, Path]) -> Job:
@@ -85,7 +89,8 @@ class Build:
         return Job(step_id=step.id, recipe_files=step.recipe.files(),
                    sources=[sources[n] for n in step.recipe.sources],
                    deps={dep.split("@")[0]: done[dep] for dep in step.deps},
-                   out_dir=tmp / "out", work_dir=tmp / "work", env=env)
+                   out_dir=tmp / "out", work_dir=tmp / "work", env=env,
+                   trees={i: self.inputs[i] for i in step.recipe.inputs}, network=step.recipe.network)
 
     def _run_step(self, step: Step, key: str, sources, done) -> StepResult:
         tmp = self.cache.begin(key)

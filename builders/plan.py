@@ -53,9 +53,13 @@ def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
 
 
 def step_keys(steps: list[Step], target: Target, identity: str,
-              source_hashes: dict[str, str]) -> dict[str, str]:
+              source_hashes: dict[str, str], tree_hashes: dict[str, str] | None = None) -> dict[str, str]:
+    tree_hashes = tree_hashes or {}
     keys: dict[str, str] = {}
     for step in steps:  # dependencies come first
+        missing = [i for i in step.recipe.inputs if i not in tree_hashes]
+        if missing:
+            raise ConfigError(f"step {step.id} needs input folder(s) {', '.join(missing)}, which were not given")
         doc = {
             "recipe": step.recipe.name,
             "recipe_files": step.recipe.digest(),
@@ -64,6 +68,8 @@ def step_keys(steps: list[Step], target: Target, identity: str,
             "identity": identity,
             "sources": {s: source_hashes[s] for s in step.recipe.sources},
             "deps": {d: keys[d] for d in step.deps},
+            "inputs": {i: tree_hashes[i] for i in step.recipe.inputs},
+            "network": step.recipe.network,
         }
         keys[step.id] = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
     return keys

@@ -17,7 +17,7 @@ from . import paths
 from .errors import ConfigError
 
 COMMON = "common.sh"
-_RECIPE_KEYS = {"sources", "deps"}
+_RECIPE_KEYS = {"sources", "deps", "inputs", "network"}
 _TARGET_KEYS = {"name", "description", "builders", "image", "packages", "toolchains", "outputs",
                 "source_date_epoch"}
 
@@ -28,6 +28,8 @@ class Recipe:
     dir: Path
     sources: tuple[str, ...]
     deps: tuple[str, ...]
+    inputs: tuple[str, ...] = ()   # named folders given by the caller (e.g. "app"), hashed into the key
+    network: bool = False          # true only for fetch steps whose downloads are pinned by hash
 
     def files(self) -> dict[str, bytes]:
         """Every file that defines the recipe (hashed into step keys), plus common.sh."""
@@ -91,7 +93,8 @@ def load_recipe(name: str, root: Path | None = None) -> Recipe:
     if not (d / "build.sh").is_file():
         raise ConfigError(f"{d}: build.sh is missing; every recipe needs one")
     return Recipe(name=name, dir=d, sources=tuple(data.get("sources", [])),
-                  deps=tuple(data.get("deps", [])))
+                  deps=tuple(data.get("deps", [])), inputs=tuple(data.get("inputs", [])),
+                  network=bool(data.get("network", False)))
 
 
 def list_targets(root: Path | None = None) -> list[str]:

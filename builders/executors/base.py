@@ -16,6 +16,7 @@ from ..recipes import Target
 ROOT = "/srv/apaf"          # the fixed build root inside every executor
 RECIPE_DIR = f"{ROOT}/recipe"
 SRC_DIR = f"{ROOT}/src"
+INPUTS_DIR = f"{ROOT}/inputs"
 DEPS_DIR = f"{ROOT}/deps"
 BUILD_DIR = f"{ROOT}/build"
 OUT_DIR = f"{ROOT}/out"
@@ -30,6 +31,8 @@ class Job:
     out_dir: Path                           # host dir the executor fills with OUT_DIR's content
     work_dir: Path                          # host scratch space the executor may use
     env: dict[str, str] = field(default_factory=dict)
+    trees: dict[str, Path] = field(default_factory=dict)   # named input folders, into INPUTS_DIR/<name>
+    network: bool = False                   # only for steps whose downloads are pinned by hash
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import ExecutorError, StepFailed, ToolMissing
 from ..recipes import Target
 from . import register
-from .base import BUILD_DIR, DEPS_DIR, OUT_DIR, RECIPE_DIR, ROOT, SRC_DIR, Job, RunResult, job_env
+from .base import BUILD_DIR, DEPS_DIR, INPUTS_DIR, OUT_DIR, RECIPE_DIR, ROOT, SRC_DIR, Job, RunResult, job_env
 from .layout import stage
 
 
@@ -76,6 +76,8 @@ class LocalExecutor:
         bind(root / "src", SRC_DIR, True)
         for name, path in sorted(job.deps.items()):
             bind(path, f"{DEPS_DIR}/{name}", True)
+        for name, path in sorted(job.trees.items()):
+            bind(path, f"{INPUTS_DIR}/{name}", True)
         bind(root / "build", BUILD_DIR, False)
         bind(job.out_dir, OUT_DIR, False)
         env = job_env(job, self.jobs, self.source_date_epoch)
@@ -85,11 +87,13 @@ class LocalExecutor:
 
     def run(self, job: Job, log) -> RunResult:
         root = stage(job)
-        cmd = ["unshare", "--mount", "--net", "--propagation", "private"]
+        cmd = ["unshare", "--mount", "--propagation", "private"]
+        if not job.network:
+            cmd.append("--net")
         if os.geteuid() != 0:
             cmd.append("--map-root-user")
         cmd += ["/bin/sh", "-c", self._script(job, root)]
-        log(f"+ unshare --mount --net sh build.sh  ({job.step_id})")
+        log(f"+ unshare --mount{'' if job.network else ' --net'} sh build.sh  ({job.step_id})")
         try:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)

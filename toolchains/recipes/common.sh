@@ -3,12 +3,14 @@
 # reproducible across checkouts and builders):
 #   /srv/apaf/src/      this recipe's verified source tarballs (read-only)
 #   /srv/apaf/deps/X/   the output of dependency recipe X (read-only)
+#   /srv/apaf/inputs/X/ input folder X the caller handed in, e.g. the app (read-only)
 #   /srv/apaf/build/    scratch space, the working directory
 #   /srv/apaf/out/      what the step produces; nothing else is kept
-# Environment: JOBS, SOURCE_DATE_EPOCH, <NAME>_VERSION and <NAME>_TARBALL per
+# The network is off unless recipe.toml says `network = true` (only for
+# downloads pinned by hash). Environment: JOBS, SOURCE_DATE_EPOCH, <NAME>_VERSION and <NAME>_TARBALL per
 # source, plus the target toolchain's variables (CC, CFLAGS, ...).
 set -eu
-SRC=/srv/apaf/src DEPS=/srv/apaf/deps BUILD=/srv/apaf/build OUT=/srv/apaf/out
+SRC=/srv/apaf/src DEPS=/srv/apaf/deps INPUTS=/srv/apaf/inputs BUILD=/srv/apaf/build OUT=/srv/apaf/out
 export LC_ALL=C TZ=UTC
 # Paths in debug info and __FILE__ must not depend on where the step ran.
 export CFLAGS="${CFLAGS:-} -ffile-prefix-map=$BUILD=. -fdebug-prefix-map=$BUILD=."
