@@ -14,22 +14,23 @@ from ..render import flash, redirect, render
 TORRC_MAX_BYTES = 64 * 1024
 
 
-async def service_start(request: web.Request) -> web.StreamResponse:
+async def _switch_service(request: web.Request, on: bool) -> web.StreamResponse:
+    control = request.app[CONTROL]
+    verb = "start" if on else "stop"
     try:
-        await request.app[CONTROL].start_service()
-        flash(request, "ok", "Onion service started.")
+        await (control.start_service() if on else control.stop_service())
+        flash(request, "ok", f"Onion service {verb}{'ed' if on else 'ped'}.")
     except ApafError as err:
-        flash(request, "error", f"Could not start the onion service: {err}")
+        flash(request, "error", f"Could not {verb} the onion service: {err}")
     raise redirect(request, "status")
+
+
+async def service_start(request: web.Request) -> web.StreamResponse:
+    return await _switch_service(request, True)
 
 
 async def service_stop(request: web.Request) -> web.StreamResponse:
-    try:
-        await request.app[CONTROL].stop_service()
-        flash(request, "ok", "Onion service stopped.")
-    except ApafError as err:
-        flash(request, "error", f"Could not stop the onion service: {err}")
-    raise redirect(request, "status")
+    return await _switch_service(request, False)
 
 
 async def reachability(request: web.Request) -> web.StreamResponse:
