@@ -1,0 +1,132 @@
+"""The chat example app: aiohttp web server with websockets, run by APAF as an onion service.
+
+Entry point `chat_app:main` serves on APAF_BIND_HOST:APAF_PORT (loopback only) with the
+settings from APAF_SETTINGS (`history`, `max_message`).  `create_app(settings)` is the
+factory tests use.  Routes: `/` the page, `/static/*` its script and style, `/rooms`
+the room list (JSON), `/ws?room=R&name=N` the websocket.  Every response carries a
+strict CSP (`default-src 'self'`, no inline code), tor2web requests are refused like
+Apache would (apaf.web.tor2web), and websockets from another origin are refused.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import sys
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from apaf.web.tor2web import tor2web_middleware
+from chat_rooms import ChatError, Hub
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+HUB = web.AppKey("hub", Hub)
+MAX_FRAME = 4096  # bytes per websocket frame; a message is at most max_message characters
+
+
+def csp(host: str) -> str:
+    # connect-src names the websocket explicitly: 'self' alone does not cover ws:// in
+    # every browser Tor Browser has been based on.
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+            f"connect-src 'self' ws://{host}; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    try:
+        resp = await handler(request)
+    except web.HTTPException as exc:
+        resp = exc
+    resp.headers["Content-Security-Policy"] = csp(request.host)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Frame-Options"] = "DENY"
+    if isinstance(resp, web.HTTPException):
+        raise resp
+    return resp
+
+
+async def on_prepare(request: web.Request, resp: web.StreamResponse) -> None:
+    resp.headers["Server"] = "Apache"  # no framework or Python version on the wire
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def rooms(request: web.Request) -> web.Response:
+    return web.json_response(request.app[HUB].rooms_summary())
+
+
+def same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is None or origin in (f"http://{request.host}", f"https://{request.host}")
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="cross-origin websocket refused")
+    hub = request.app[HUB]
+    ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, heartbeat=30)
+    await ws.prepare(request)
+    try:
+        member = await hub.join(request.query.get("room", ""), request.query.get("name", ""),
+                                ws.send_json)
+    except ChatError as err:
+        await ws.send_json({"type": "error", "error": str(err)})
+        await ws.close()
+        return ws
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                break
+            try:
+                text = json.loads(msg.data).get("text")
+            except (ValueError, AttributeError):
+                await ws.send_json({"type": "error", "error": 'send JSON like {"text": "hi"}'})
+                continue
+            try:
+                await hub.say(member, text)
+            except ChatError as err:
+                await ws.send_json({"type": "error", "error": str(err)})
+    finally:
+        await hub.leave(member)
+    return ws
+
+
+def create_app(settings: dict | None = None) -> web.Application:
+    settings = settings or {}
+    app = web.Application(middlewares=[tor2web_middleware(), security_headers],
+                          client_max_size=16 * 1024)
+    app[HUB] = Hub(history=int(settings.get("history", 100)),
+                   max_message=int(settings.get("max_message", 500)))
+    app.on_response_prepare.append(on_prepare)
+    app.router.add_get("/", index, name="index")
+    app.router.add_get("/rooms", rooms, name="rooms")
+    app.router.add_get("/ws", websocket, name="ws")
+    app.router.add_static("/static/", STATIC, name="static")
+    return app
+
+
+def main() -> None:
+    host = os.environ.get("APAF_BIND_HOST", "127.0.0.1")
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError
+    except ValueError:
+        sys.exit(f"chat: APAF_BIND_HOST={host!r} is not a loopback address; the chat only "
+                 "listens on 127.0.0.1 (tor connects to it there)")
+    try:
+        port = int(os.environ["APAF_PORT"])
+        settings = json.loads(os.environ.get("APAF_SETTINGS") or "{}")
+    except (KeyError, ValueError) as err:
+        sys.exit(f"chat: APAF_PORT and APAF_SETTINGS must be set by the runtime ({err}); "
+                 "start the app with `apaf run examples/chat`")
+    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

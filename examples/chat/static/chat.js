@@ -1,0 +1,101 @@
+// Chat page logic. All user text goes into the page through textContent only, never
+// as HTML, so names and messages cannot inject markup or script.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  let socket = null;
+
+  function item(parts, cls) {
+    const li = document.createElement("li");
+    if (cls) li.className = cls;
+    for (const [text, partCls] of parts) {
+      const span = document.createElement("span");
+      if (partCls) span.className = partCls;
+      span.textContent = text;
+      li.appendChild(span);
+    }
+    return li;
+  }
+
+  function show(li) {
+    const list = $("messages");
+    list.appendChild(li);
+    while (list.children.length > 500) list.removeChild(list.firstChild);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function showMessage(m) {
+    const when = new Date(m.time * 1000).toLocaleTimeString();
+    show(item([[when + " ", "time"], [m.name, "who"], [m.text, "text"]]));
+  }
+
+  function setUsers(names) {
+    const list = $("users");
+    list.replaceChildren(...names.map((n) => item([[n, null]])));
+  }
+
+  function status(text) { $("status").textContent = text; }
+
+  function handle(event) {
+    let m;
+    try { m = JSON.parse(event.data); } catch (e) { return; }
+    if (m.type === "history") {
+      $("messages").replaceChildren();
+      m.messages.forEach(showMessage);
+    } else if (m.type === "message") {
+      showMessage(m);
+    } else if (m.type === "join" || m.type === "leave") {
+      show(item([[m.name + (m.type === "join" ? " joined" : " left"), null]], "event"));
+      setUsers(m.users);
+    } else if (m.type === "error") {
+      status(m.error);
+    }
+  }
+
+  function join(event) {
+    event.preventDefault();
+    const name = $("name").value.trim();
+    const room = $("room").value.trim();
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const query = "?room=" + encodeURIComponent(room) + "&name=" + encodeURIComponent(name);
+    socket = new WebSocket(scheme + location.host + "/ws" + query);
+    socket.addEventListener("message", handle);
+    socket.addEventListener("open", () => {
+      status("");
+      $("join").hidden = true;
+      $("chat").hidden = false;
+      $("where").textContent = room + " as " + name;
+      $("text").focus();
+    });
+    socket.addEventListener("close", () => {
+      $("chat").hidden = true;
+      $("join").hidden = false;
+      $("where").textContent = "";
+      if (!$("status").textContent) status("Disconnected.");
+      loadRooms();
+    });
+  }
+
+  function say(event) {
+    event.preventDefault();
+    const text = $("text").value;
+    if (socket && socket.readyState === WebSocket.OPEN && text.trim()) {
+      socket.send(JSON.stringify({ text: text }));
+      $("text").value = "";
+    }
+  }
+
+  async function loadRooms() {
+    try {
+      const rooms = await (await fetch("/rooms")).json();
+      $("rooms").replaceChildren(...rooms.map((r) => item([[r.room + " (" + r.users + ")", null]])));
+    } catch (e) { /* the list is a convenience */ }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("join-form").addEventListener("submit", join);
+    $("say-form").addEventListener("submit", say);
+    loadRooms();
+  });
+})();

@@ -1,0 +1,131 @@
+"""The chat example with aiohttp's test client: rooms, history, escaping, limits, headers."""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+CHAT_DIR = Path(__file__).resolve().parents[2] / "examples" / "chat"
+sys.path.insert(0, str(CHAT_DIR))
+
+import chat_app  # noqa: E402
+
+
+@pytest.fixture
+async def client(aiohttp_client):
+    return await aiohttp_client(chat_app.create_app({"history": 3, "max_message": 50}))
+
+
+async def join(client, name, room="lobby"):
+    ws = await client.ws_connect(f"/ws?room={room}&name={name}")
+    history = await ws.receive_json(timeout=5)
+    assert history["type"] == "history"
+    joined = await ws.receive_json(timeout=5)
+    assert joined == {"type": "join", "name": name, "users": joined["users"]}
+    return ws, history["messages"]
+
+
+async def next_of(ws, kind):
+    while True:
+        msg = await ws.receive_json(timeout=5)
+        if msg["type"] == kind:
+            return msg
+
+
+async def test_two_users_in_a_room_exchange_messages(client):
+    alice, _ = await join(client, "alice")
+    bob, _ = await join(client, "bob")
+    assert (await next_of(alice, "join"))["users"] == ["alice", "bob"]
+    await alice.send_json({"text": "hi bob"})
+    got = await next_of(bob, "message")
+    assert (got["name"], got["text"]) == ("alice", "hi bob")
+    await bob.send_json({"text": "hi alice"})
+    assert (await next_of(alice, "message"))["text"] == "hi bob"  # own echo first
+    assert (await next_of(alice, "message"))["text"] == "hi alice"
+    await bob.close()
+    left = await next_of(alice, "leave")
+    assert (left["name"], left["users"]) == ("bob", ["alice"])
+
+
+async def test_rooms_are_separate(client):
+    alice, _ = await join(client, "alice", "one")
+    carol, _ = await join(client, "carol", "two")
+    await alice.send_json({"text": "only for room one"})
+    await next_of(alice, "message")
+    await carol.send_json({"text": "room two"})
+    assert (await next_of(carol, "message"))["text"] == "room two"
+    resp = await client.get("/rooms")
+    assert await resp.json() == [{"room": "one", "users": 1}, {"room": "two", "users": 1}]
+
+
+async def test_newcomers_get_the_bounded_history(client):
+    alice, _ = await join(client, "alice")
+    for i in range(5):
+        await alice.send_json({"text": f"message {i}"})
+        await next_of(alice, "message")
+    _, history = await join(client, "dave")
+    assert [m["text"] for m in history] == ["message 2", "message 3", "message 4"]
+
+
+async def test_user_text_is_kept_verbatim_and_the_page_never_parses_it_as_html(client):
+    alice, _ = await join(client, "<b>alice</b>")
+    evil = "<script>alert(1)</script><img onerror=x>"
+    await alice.send_json({"text": evil})
+    msg = await next_of(alice, "message")
+    assert (msg["name"], msg["text"]) == ("<b>alice</b>", evil)
+    script = (CHAT_DIR / "static" / "chat.js").read_text()
+    assert "textContent" in script
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script
+
+
+async def test_limits_and_bad_input_get_clear_errors(client):
+    alice, _ = await join(client, "alice")
+    await alice.send_json({"text": "x" * 51})
+    assert "at most 50" in (await next_of(alice, "error"))["error"]
+    await alice.send_str("not json")
+    assert "JSON" in (await next_of(alice, "error"))["error"]
+    ws = await client.ws_connect("/ws?room=Bad Room&name=x")
+    assert "room names" in (await next_of(ws, "error"))["error"]
+    ws = await client.ws_connect("/ws?room=lobby&name=alice")
+    assert "already in" in (await next_of(ws, "error"))["error"]
+    big, _ = await join(client, "erin")
+    await big.send_str('{"text": "' + "y" * 10000 + '"}')  # over the 4 KB frame limit
+    kinds = []
+    while not big.closed and len(kinds) < 10:
+        kinds.append((await big.receive(timeout=5)).type.name)
+    assert big.closed, f"an oversized frame did not close the socket: {kinds}"
+
+
+async def test_page_has_a_strict_csp_and_no_inline_code(client):
+    resp = await client.get("/")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
+    assert resp.headers["Server"] == "Apache"
+    page = await resp.text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page), "inline <script> in the page"
+    assert "<style" not in page and " style=" not in page and " on" + "click" not in page
+    assert not re.search(r"(src|href)=\"(https?:)?//", page), "external resource"
+    for name in ("chat.js", "chat.css"):
+        static = await client.get(f"/static/{name}")
+        assert static.status == 200
+        assert "Content-Security-Policy" in static.headers
+        assert "http://" not in await static.text() and "https://" not in await static.text()
+
+
+async def test_tor2web_and_cross_origin_websockets_are_refused(client):
+    resp = await client.get("/", headers={"X-Tor2web": "1"})
+    assert resp.status == 403
+    resp = await client.get("/ws?room=lobby&name=mallory",
+                            headers={"Origin": "http://evil.example", "Upgrade": "websocket",
+                                     "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                                     "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert resp.status == 403
+
+
+def test_main_refuses_a_non_loopback_bind(monkeypatch):
+    monkeypatch.setenv("APAF_BIND_HOST", "0.0.0.0")
+    monkeypatch.setenv("APAF_PORT", "8080")
+    with pytest.raises(SystemExit) as e:
+        chat_app.main()
+    assert "loopback" in str(e.value)
