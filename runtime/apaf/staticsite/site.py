@@ -66,8 +66,9 @@ class Site:
         self.files = FileCache()
         self.server_name = server_name
         self.allow_tor2web = allow_tor2web
-        # Apache draws one multipart boundary per process.
-        self.boundary = secrets.token_hex(8)
+        # Apache draws one multipart boundary per process: a random 64-bit number in
+        # hex without leading zeros (so now and then shorter than 16 digits).
+        self.boundary = "%x" % secrets.randbits(64)
 
     def respond(self, req, now):
         expect = req.headers.get("expect")
