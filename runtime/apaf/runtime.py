@@ -127,7 +127,7 @@ class Runtime:
                 for name, app in self.apps.items():
                     m = self.manifests[name]
                     await self.onions.publish(name, {p: app.port for p in m.ports})
-        self._changed()
+        self._write_status()
 
     def _tor_event(self, event) -> None:
         if event.type == "HS_DESC":
@@ -178,7 +178,7 @@ class Runtime:
             for name, app in self.apps.items():
                 if not self.onions.get(name).active:
                     await self.onions.publish(name, {p: app.port for p in self.manifests[name].ports})
-        self._changed()
+        self._write_status()
 
     async def stop_service(self) -> None:
         async with self._ops:
@@ -186,7 +186,7 @@ class Runtime:
             self.settings.save(self.layout.settings)
             for name in self.apps:
                 await self.onions.unpublish(name)
-        self._changed()
+        self._write_status()
 
     def available_apps(self) -> list[dict]:
         enabled = self._enabled()
@@ -203,7 +203,7 @@ class Runtime:
                 await self._stop_app(name)
             for name in [n for n in self.settings.enabled_apps if n not in self.apps]:
                 await self._start_app(name)
-        self._changed()
+        self._write_status()
 
     async def test_reachability(self, name: str, timeout: float = 90.0) -> dict:
         if name not in self.manifests:
@@ -225,7 +225,7 @@ class Runtime:
             result["seconds"] = round(loop.time() - started, 3)
             result.pop("status", None)
         self.reachability[name] = result
-        self._changed()
+        self._write_status()
         return result
 
     def torrc_extra(self) -> str:
@@ -241,7 +241,7 @@ class Runtime:
         async with self._ops:
             atomic_write(self.layout.torrc_extra, text, mode=0o600)
             await self.tor.reload(text)
-        self._changed()
+        self._write_status()
 
     def splash_image(self) -> Path | None:
         for name in self._enabled() + list(self.manifests):
