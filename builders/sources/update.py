@@ -22,7 +22,8 @@ from .verify import check_signature, sha256_of
 
 
 def repin(name: str, version: str, *, manifest_path: Path | None = None,
-          debian_mirror: str | None = None, cache: Path | None = None, log=print):
+          debian_mirror: str | None = None, cache: Path | None = None, log=print) -> list[str]:
+    """Re-pin and return what was written; raises (writing nothing) when no verified copy is found."""
     manifest_path = manifest_path or paths.SOURCE_MANIFEST
     doc = tomlkit.parse(manifest_path.read_text())
     if name not in doc:
@@ -47,6 +48,7 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
             got = archive.download(str(debian["package"]), new_deb_file, tmp / "debian")
             if got:
                 hashes["debian"] = _checked(got[0], old.signature)
+    notes = []
     if not hashes:
         raise SourceError(f"{name} {version}: no mirror served it ({new_up or ''} {new_deb_file or ''}); "
                           "check the version string and the network")
@@ -61,12 +63,11 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
     else:
         # Upstream unreachable from here: pin what Debian serves, said plainly.
         entry["sha256"] = hashes["debian"]
-        yield (f"warning: upstream not reachable; pinned Debian's bytes for both mirrors. "
+        notes.append(f"warning: upstream not reachable; pinned Debian's bytes for both mirrors. "
                f"If upstream serves a repack-free tarball with other bytes, re-run where it is reachable.")
     manifest_path.write_text(tomlkit.dumps(doc))
     load_manifest(manifest_path)  # what we wrote must load
-    for where, h in hashes.items():
-        yield f"{name} {version}: {where} sha256 {h}"
+    return notes + [f"{name} {version}: {where} sha256 {h}" for where, h in hashes.items()]
 
 
 def _checked(path: Path, sig) -> str:

@@ -1,0 +1,55 @@
+"""Two cold toolchain builds from checkouts at different paths give the same bytes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builders import paths
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = {"tor": "bin/tor", "cpython": "lib/libpython3.13.so.1.0"}
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_second_checkout_at_another_path_builds_identical_tor_and_libpython(
+        linux_toolchain, fresh_cache, tmp_path):
+    checkout = tmp_path / "somewhere" / "else" / "apaf"
+    shutil.copytree(paths.REPO, checkout, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "dist", "test-artifacts", "__pycache__", ".pytest_cache"))
+    cache = fresh_cache("second-checkout")
+    invoke = Path(sys.executable).parent / "invoke"
+    proc = subprocess.run([str(invoke), "toolchain", "--target", "linux-x86_64", "--json"],
+                          cwd=checkout, env={**os.environ, "APAF_CACHE": str(cache)},
+                          capture_output=True, text=True, timeout=3000)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    second = json.loads(proc.stdout)
+    # The second build really ran every step, from the other checkout.
+    assert {s["status"] for s in second["steps"]} == {"built"}
+    assert all(s["out"].startswith(str(cache)) for s in second["steps"])
+    for output, rel in ARTIFACTS.items():
+        a = Path(linux_toolchain.outputs[output]) / rel
+        b = Path(second["outputs"][output]) / rel
+        assert _sha(a) == _sha(b), f"{output}: {rel} differs between the two checkouts"
+    print(f"\nsecond cold build: {second['wall_seconds']:.0f}s wall, {second['cpu_seconds']:.0f}s CPU")
+
+
+def test_rebuild_with_no_change_runs_no_step(linux_toolchain, farm_cache):
+    invoke = Path(sys.executable).parent / "invoke"
+    proc = subprocess.run([str(invoke), "toolchain", "--json"], cwd=paths.REPO,
+                          env={**os.environ, "APAF_CACHE": str(farm_cache)},
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout)
+    assert {s["status"] for s in summary["steps"]} == {"cached"}
+    assert summary["outputs"] == linux_toolchain.outputs
