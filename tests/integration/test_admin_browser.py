@@ -8,27 +8,27 @@ and written to test-artifacts/admin-page-loads.txt.
 """
 from __future__ import annotations
 
-import asyncio
 import re
 import stat
 import statistics
 
 import pytest
+import pytest_asyncio
 
 from fixtures.admin_runtime import XSS, AdminUI
 from fixtures.browser import ARTIFACTS, screenshot
 from fixtures.runtime import aget_via_tor
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 ONION_WAIT_MS = 120_000
+SITE = "tr[data-app='static-site']"
 
 
-@pytest.fixture(scope="module")
-def ui(browser, admin_runtime):
-    context = browser.new_context()
-    ui = AdminUI(context, admin_runtime)
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def ui(browser, admin_runtime):
+    ui = await AdminUI.open(browser, admin_runtime)
     yield ui
-    context.close()
+    await ui.close()
     _report_load_times(admin_runtime.load_times)
 
 
@@ -42,165 +42,157 @@ def _report_load_times(times: dict[str, list[float]]) -> None:
     print("\nadmin UI page load times (navigation start to load event):\n" + "\n".join(lines))
 
 
-def test_first_boot_link_shows_the_terminal_password_once(browser, admin_runtime):
-    context = browser.new_context()
+async def test_first_boot_link_shows_the_terminal_password_once(browser, admin_runtime):
+    one = await AdminUI.open(browser, admin_runtime)
     try:
-        one = AdminUI(context, admin_runtime)
-        one.page.goto(admin_runtime.first_boot_url)
-        assert one.page.inner_text("#first-boot-password") == admin_runtime.first_boot_password
-        screenshot(one.page, "admin-first-boot")
-        again = one.page.goto(admin_runtime.first_boot_url)
+        await one.page.goto(admin_runtime.first_boot_url)
+        assert await one.text("#first-boot-password") == admin_runtime.first_boot_password
+        await screenshot(one.page, "admin-first-boot")
+        again = await one.page.goto(admin_runtime.first_boot_url)
         assert again.status == 404
-        assert admin_runtime.first_boot_password not in one.page.content()
+        assert admin_runtime.first_boot_password not in await one.page.content()
     finally:
-        context.close()
+        await one.close()
 
 
-def test_log_in_with_first_boot_password(ui, admin_runtime):
-    ui.goto("/status")
+async def test_log_in_with_first_boot_password(ui, admin_runtime):
+    await ui.goto("/status")
     assert ui.page.url.endswith("/login")  # no session: sent to the login page
-    ui.login("wrong password")
-    assert "Wrong password" in ui.flash()
-    ui.login(admin_runtime.password)
+    await ui.login("wrong password")
+    assert "Wrong password" in await ui.flash()
+    await ui.login(admin_runtime.password)
     assert re.search(r"/(bootstrap|status)$", ui.page.url)
-    assert ui.page.is_visible("text=Log out")
+    assert await ui.page.is_visible("text=Log out")
 
 
-def test_bootstrap_page_shows_progress_and_splash(ui):
-    ui.goto("/bootstrap")
-    assert int(ui.page.get_attribute("#bootstrap-progress", "value")) >= 0
-    ui.page.wait_for_selector("#bootstrap-done:not([hidden])", timeout=ONION_WAIT_MS)
-    assert ui.page.inner_text("#bootstrap-percent") == "100"
-    width = ui.page.eval_on_selector("img.splash", "img => img.complete && img.naturalWidth")
-    assert width == 1
-    screenshot(ui.page, "admin-bootstrap")
+async def test_bootstrap_page_shows_progress_and_splash(ui):
+    await ui.goto("/bootstrap")
+    await ui.page.wait_for_selector("#bootstrap-done:not([hidden])", timeout=ONION_WAIT_MS)
+    assert await ui.page.get_attribute("#bootstrap-progress", "value") == "100"
+    assert await ui.text("#bootstrap-percent") == "100"
+    # examples/static-site's splash image, served by the admin UI itself.
+    assert await ui.page.eval_on_selector("img.splash", "i => i.complete && i.naturalWidth") > 0
+    await screenshot(ui.page, "admin-bootstrap")
 
 
-def test_status_shows_tor_and_the_onion_addresses(ui, admin_runtime):
-    ui.goto("/status")
-    assert re.match(r"\d+\.\d+\.\d+", ui.page.inner_text("#tor-version"))
-    assert ui.page.inner_text("#service-state") == "running"
+async def test_status_shows_tor_and_the_onion_addresses(ui, admin_runtime):
+    await ui.goto("/status")
+    assert re.match(r"\d+\.\d+\.\d+", await ui.text("#tor-version"))
+    assert await ui.text("#service-state") == "running"
     for name, onion in admin_runtime.onions.items():
-        row = ui.page.locator(f"tr[data-app='{name}']")
-        assert row.locator("[data-field=onion]").inner_text() == onion
+        assert await ui.text(f"tr[data-app='{name}'] [data-field=onion]") == onion
     # The page script polls the status: "published" turns to yes without a reload.
-    ui.page.wait_for_selector("tr[data-app='static-site'] [data-field=published]:text('yes')",
-                              timeout=ONION_WAIT_MS)
-    screenshot(ui.page, "admin-status")
+    await ui.page.wait_for_selector(f"{SITE} [data-field=published]:text('yes')",
+                                    timeout=ONION_WAIT_MS)
+    await screenshot(ui.page, "admin-status")
 
 
-def test_stop_and_start_the_onion_service(ui):
-    ui.goto("/status")
-    ui.submit("#service-stop", "POST /service/stop")
-    assert "Onion service stopped." in ui.flash()
-    assert ui.page.inner_text("#service-state") == "stopped"
-    assert ui.page.inner_text("tr[data-app='static-site'] [data-field=published]") == "no"
-    screenshot(ui.page, "admin-service-stopped")
-    ui.submit("#service-start", "POST /service/start")
-    assert "Onion service started." in ui.flash()
-    assert ui.page.inner_text("#service-state") == "running"
-    ui.page.wait_for_selector("tr[data-app='static-site'] [data-field=published]:text('yes')",
-                              timeout=ONION_WAIT_MS)
+async def test_stop_and_start_the_onion_service(ui):
+    await ui.goto("/status")
+    await ui.submit("#service-stop", "POST /service/stop")
+    assert "Onion service stopped." in await ui.flash()
+    assert await ui.text("#service-state") == "stopped"
+    assert await ui.text(f"{SITE} [data-field=published]") == "no"
+    await screenshot(ui.page, "admin-service-stopped")
+    await ui.submit("#service-start", "POST /service/start")
+    assert "Onion service started." in await ui.flash()
+    assert await ui.text("#service-state") == "running"
+    await ui.page.wait_for_selector(f"{SITE} [data-field=published]:text('yes')",
+                                    timeout=ONION_WAIT_MS)
 
 
-def test_reachability_test_shows_result_and_time(ui):
-    ui.goto("/status")
-    ui.submit("tr[data-app='static-site'] .reachability-test", "POST /reachability",
-              timeout=ONION_WAIT_MS)
-    assert re.search(r"static-site: reachable through Tor in \d+\.\d s\.", ui.flash()), ui.flash()
-    cell = ui.page.inner_text("tr[data-app='static-site'] [data-field=reachability]")
-    assert cell.startswith("reachable in ")
-    screenshot(ui.page, "admin-reachability")
+async def test_reachability_test_shows_result_and_time(ui):
+    await ui.goto("/status")
+    await ui.submit(f"{SITE} .reachability-test", "POST /reachability", timeout=ONION_WAIT_MS)
+    flash = await ui.flash()
+    assert re.search(r"static-site: reachable through Tor in \d+\.\d s\.", flash), flash
+    assert (await ui.text(f"{SITE} [data-field=reachability]")).startswith("reachable in ")
+    await screenshot(ui.page, "admin-reachability")
 
 
-def test_torrc_valid_edit_applies_invalid_edit_keeps_old(ui, admin_runtime):
+async def test_torrc_valid_edit_applies_invalid_edit_keeps_old(ui, admin_runtime):
     extra = admin_runtime.data_dir / "torrc.extra"
-    ui.goto("/torrc")
-    ui.page.fill("#torrc", "MaxCircuitDirtiness 900\n")
-    ui.submit("#torrc-apply", "POST /torrc (valid)")
-    assert "tor has reloaded it" in ui.flash()
+    await ui.goto("/torrc")
+    await ui.page.fill("#torrc", "MaxCircuitDirtiness 900\n")
+    await ui.submit("#torrc-apply", "POST /torrc (valid)")
+    assert "tor has reloaded it" in await ui.flash()
     assert extra.read_text().strip() == "MaxCircuitDirtiness 900"
     assert stat.S_IMODE(extra.stat().st_mode) == 0o600
 
-    ui.page.fill("#torrc", "NoSuchTorOption 1\n# " + XSS + "\n")
-    ui.submit("#torrc-apply", "POST /torrc (invalid)")
-    error = ui.page.inner_text("#torrc-error")
+    await ui.page.fill("#torrc", "NoSuchTorOption 1\n# " + XSS + "\n")
+    await ui.submit("#torrc-apply", "POST /torrc (invalid)")
+    error = await ui.text("#torrc-error")
     assert "previous one is still in force" in error and "NoSuchTorOption" in error
-    assert "NoSuchTorOption" in ui.page.input_value("#torrc")  # the user's text, to fix
-    screenshot(ui.page, "admin-torrc-rejected")
+    assert "NoSuchTorOption" in await ui.page.input_value("#torrc")  # the user's text, to fix
+    await screenshot(ui.page, "admin-torrc-rejected")
     assert extra.read_text().strip() == "MaxCircuitDirtiness 900"
-    ui.goto("/torrc")
-    assert ui.page.input_value("#torrc").strip() == "MaxCircuitDirtiness 900"
-    ui.goto("/status")
-    assert ui.page.inner_text("#tor-running") == "yes"
+    await ui.goto("/torrc")
+    assert (await ui.page.input_value("#torrc")).strip() == "MaxCircuitDirtiness 900"
+    await ui.goto("/status")
+    assert await ui.text("#tor-running") == "yes"
 
 
-def test_choose_apps(ui):
-    ui.goto("/apps")
-    screenshot(ui.page, "admin-apps")
-    ui.page.uncheck("input[name=app][value=hello]")
-    ui.submit("#apps-save", "POST /apps")
-    assert "Running: static-site." in ui.flash()
-    ui.goto("/status")
-    assert ui.page.inner_text("tr[data-app='hello'] [data-field=running]") == "no"
-    ui.goto("/apps")
-    ui.page.check("input[name=app][value=hello]")
-    ui.submit("#apps-save", "POST /apps")
-    assert "Running: static-site, hello." in ui.flash()
-    ui.goto("/status")
-    ui.page.wait_for_selector("tr[data-app='hello'] [data-field=running]:text('yes')",
-                              timeout=30_000)
+async def test_choose_apps(ui):
+    await ui.goto("/apps")
+    await screenshot(ui.page, "admin-apps")
+    await ui.page.uncheck("input[name=app][value=hello]")
+    await ui.submit("#apps-save", "POST /apps")
+    assert "Running: static-site." in await ui.flash()
+    await ui.goto("/status")
+    assert await ui.text("tr[data-app='hello'] [data-field=running]") == "no"
+    await ui.goto("/apps")
+    await ui.page.check("input[name=app][value=hello]")
+    await ui.submit("#apps-save", "POST /apps")
+    assert "Running: static-site, hello." in await ui.flash()
+    await ui.goto("/status")
+    await ui.page.wait_for_selector("tr[data-app='hello'] [data-field=running]:text('yes')",
+                                    timeout=30_000)
 
 
-def test_change_password(ui, admin_runtime):
+async def test_change_password(ui, admin_runtime):
     new = '"><img src=x onerror=alert(1)><script>window.__xss=1</script>'
-    ui.goto("/password")
-    ui.page.fill("#current", admin_runtime.password)
-    ui.page.fill("#new", new)
-    ui.page.fill("#confirm", new)
-    ui.submit("form[action='/password'] button", "POST /password")
-    assert "Password changed" in ui.flash()
+    await ui.goto("/password")
+    await ui.page.fill("#current", admin_runtime.password)
+    await ui.page.fill("#new", new)
+    await ui.page.fill("#confirm", new)
+    await ui.submit("form[action='/password'] button", "POST /password")
+    assert "Password changed" in await ui.flash()
     admin_runtime.password = new
     hashed = admin_runtime.data_dir / "admin" / "password"
     assert stat.S_IMODE(hashed.stat().st_mode) == 0o600 and new not in hashed.read_text()
-    ui.submit("text=Log out", "POST /logout")
-    ui.login(admin_runtime.first_boot_password)
-    assert "Wrong password" in ui.flash()
-    ui.login(new)
-    assert ui.page.is_visible("text=Log out")
+    await ui.submit("text=Log out", "POST /logout")
+    await ui.login(admin_runtime.first_boot_password)
+    assert "Wrong password" in await ui.flash()
+    await ui.login(new)
+    assert await ui.page.is_visible("text=Log out")
 
 
-def test_every_essential_action_works_without_javascript(browser, admin_runtime):
-    context = browser.new_context(java_script_enabled=False)
+async def test_every_essential_action_works_without_javascript(browser, admin_runtime):
+    ui = await AdminUI.open(browser, admin_runtime, js=False)
     try:
-        ui = AdminUI(context, admin_runtime)
-        ui.login(admin_runtime.password)
-        ui.goto("/status")
-        ui.submit("#service-stop", "POST /service/stop")
-        assert ui.page.inner_text("#service-state") == "stopped"
-        ui.submit("#service-start", "POST /service/start")
-        assert ui.page.inner_text("#service-state") == "running"
-        ui.goto("/torrc")
-        ui.page.fill("#torrc", "MaxCircuitDirtiness 600\n")
-        ui.submit("#torrc-apply", "POST /torrc (valid)")
-        assert "tor has reloaded it" in ui.flash()
-        screenshot(ui.page, "admin-nojs-torrc")
+        await ui.login(admin_runtime.password)
+        await ui.goto("/status")
+        await ui.submit("#service-stop", "POST /service/stop")
+        assert await ui.text("#service-state") == "stopped"
+        await ui.submit("#service-start", "POST /service/start")
+        assert await ui.text("#service-state") == "running"
+        await ui.goto("/torrc")
+        await ui.page.fill("#torrc", "MaxCircuitDirtiness 600\n")
+        await ui.submit("#torrc-apply", "POST /torrc (valid)")
+        assert "tor has reloaded it" in await ui.flash()
+        await screenshot(ui.page, "admin-nojs-torrc")
     finally:
-        context.close()
+        await ui.close()
 
 
 ADMIN_PATHS = ["/login", "/status", "/api/status", "/torrc", "/password", "/apps",
                "/bootstrap", "/static/admin.js", "/static/admin.css", "/first-boot/x"]
 
 
-def test_admin_paths_through_the_onion_get_the_app_or_404(admin_runtime):
+async def test_admin_paths_through_the_onion_get_the_app_or_404(admin_runtime):
     onion = admin_runtime.onions["static-site"]
-
-    async def fetch_all():
-        return [await aget_via_tor(admin_runtime.socks, f"http://{onion}{p}")
-                for p in ADMIN_PATHS]
-
-    for path, (status, raw) in zip(ADMIN_PATHS, asyncio.run(fetch_all())):
+    for path in ADMIN_PATHS:
+        status, raw = await aget_via_tor(admin_runtime.socks, f"http://{onion}{path}")
         body = raw.decode("utf-8", "replace")
         assert status in (200, 404), (path, status)
         assert "APAF admin" not in body and 'name="csrf"' not in body, path
