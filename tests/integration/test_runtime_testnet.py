@@ -1,20 +1,29 @@
 """`apaf run` on the private Tor network: reachable .onion, stable address, tor crash recovery.
 
-Runs the real CLI as a process (tor 0.4.9 joins the session's testnet). ~60-90 s in all.
+Runs the real CLI as a process (tor 0.4.9 joins the session's testnet) with
+examples/static-site and `envecho` (a test app answering with its APAF_* environment).
+~30-60 s in all once the testnet is up.
 """
 import json
 import os
 import signal
 import stat
 import time
+from pathlib import Path
 
 from fixtures.runtime import alive, apaf_run, get_via_tor
 
+STATIC_SITE = Path(__file__).resolve().parents[2] / "examples" / "static-site"
+INDEX = (STATIC_SITE / "public" / "index.html").read_bytes()
 
-def test_app_reachable_through_testnet_with_contract_env_and_stable_address(testnet, envecho_app, tmp_path):
+
+def test_apps_reachable_through_testnet_with_contract_env_and_stable_addresses(testnet, envecho_app, tmp_path):
     data = tmp_path / "data"
-    with apaf_run(data, [envecho_app], testnet, "--no-admin") as rt:
+    with apaf_run(data, [STATIC_SITE, envecho_app], testnet, "--no-admin") as rt:
+        site = rt.onion("static-site")
+        assert get_via_tor(testnet.socks, f"http://{site}/") == (200, INDEX)
         onion = rt.onion("envecho")
+        assert onion != site
         assert onion.endswith(".onion") and len(onion) == 62
         status, body = get_via_tor(testnet.socks, f"http://{onion}/")
         env = json.loads(body)
@@ -24,23 +33,24 @@ def test_app_reachable_through_testnet_with_contract_env_and_stable_address(test
         assert env["APAF_DATA_DIR"] == str(data / "apps" / "envecho") and env["data_dir_mode"] == "0o700"
         assert env["APAF_SOCKS"] == rt.status()["tor"]["socks"] and env["APAF_ALLOW_TOR2WEB"] == "0"
         st = rt.status()
-        assert st["tor"]["bootstrap"] == 100 and st["apps"][0]["published"] is True
+        assert st["tor"]["bootstrap"] == 100 and all(a["published"] for a in st["apps"])
         key = data / "keys" / "envecho.key"
         assert stat.S_IMODE(os.stat(key).st_mode) == 0o600 and key.read_text().startswith("ED25519-V3:")
         tor_pid = rt.tor_pid()
         assert rt.stop() == 0  # SIGTERM: clean exit
         assert not alive(tor_pid), "tor outlived apaf"
-    # Same data dir, new runtime: same address, reachable again.
-    with apaf_run(data, [envecho_app], testnet, "--no-admin") as rt:
-        assert rt.onion("envecho") == onion
+    # Same data dir, new runtime: same addresses, reachable again.
+    with apaf_run(data, [STATIC_SITE, envecho_app], testnet, "--no-admin") as rt:
+        assert rt.onion("static-site") == site and rt.onion("envecho") == onion
+        assert get_via_tor(testnet.socks, f"http://{site}/") == (200, INDEX)
         status, body = get_via_tor(testnet.socks, f"http://{onion}/")
         assert status == 200 and json.loads(body)["APAF_ONION_ADDRESS"] == onion
 
 
-def test_tor_killed_is_restarted_and_site_answers_at_same_address(testnet, envecho_app, tmp_path):
-    with apaf_run(tmp_path / "data", [envecho_app], testnet, "--no-admin") as rt:
-        onion = rt.onion("envecho")
-        assert get_via_tor(testnet.socks, f"http://{onion}/")[0] == 200
+def test_tor_killed_is_restarted_and_site_answers_at_same_address(testnet, tmp_path):
+    with apaf_run(tmp_path / "data", [STATIC_SITE], testnet, "--no-admin") as rt:
+        onion = rt.onion("static-site")
+        assert get_via_tor(testnet.socks, f"http://{onion}/") == (200, INDEX)
         old_tor = rt.tor_pid()
         os.kill(old_tor, signal.SIGKILL)
         started = time.monotonic()
@@ -48,8 +58,7 @@ def test_tor_killed_is_restarted_and_site_answers_at_same_address(testnet, envec
         st = rt.wait_status(lambda s: s["tor"]["running"] and s["apps"][0]["published"], 90)
         assert st["apps"][0]["onion"] == onion
         assert rt.tor_pid() != old_tor
-        status, body = get_via_tor(testnet.socks, f"http://{onion}/")
-        assert status == 200 and json.loads(body)["APAF_ONION_ADDRESS"] == onion
+        assert get_via_tor(testnet.socks, f"http://{onion}/") == (200, INDEX)
         print(f"tor killed -> site answers again after {time.monotonic() - started:.1f} s")
 
 
