@@ -25,8 +25,8 @@ _CODENAMES = {"buster", "bullseye", "bookworm", "trixie", "forky", "sid", "unsta
 def _entries_from_list(text: str):
     for line in text.splitlines():
         line = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
-        if len(line) >= 3 and line[0] in ("deb", "deb-src"):
-            yield line[1], [line[2]]
+        if len(line) >= 4 and line[0] in ("deb", "deb-src"):
+            yield line[1], [line[2]], line[3:]
 
 
 def _entries_from_deb822(text: str):
@@ -39,11 +39,15 @@ def _entries_from_deb822(text: str):
         if fields.get("enabled", ["yes"])[0] == "no":
             continue
         for uri in fields.get("uris", []):
-            yield uri, fields.get("suites", [])
+            yield uri, fields.get("suites", []), fields.get("components", [])
 
 
 def machine_mirror(etc: Path = Path("/etc/apt")) -> str | None:
-    """The first Debian archive URI in the machine's apt sources (not security), or None."""
+    """The first Debian archive URI in the machine's apt sources (not security), or None.
+
+    A Debian archive entry has a Debian codename as suite and a `main`
+    component; vendor repositories (`bookworm stable`, `nodistro main`) do not.
+    """
     files = [etc / "sources.list"] + sorted((etc / "sources.list.d").glob("*"))
     for f in files:
         if not f.is_file():
@@ -51,9 +55,9 @@ def machine_mirror(etc: Path = Path("/etc/apt")) -> str | None:
         parse = _entries_from_deb822 if f.suffix == ".sources" else _entries_from_list
         if f.suffix not in (".sources", ".list", ""):
             continue
-        for uri, suites in parse(f.read_text(errors="replace")):
+        for uri, suites, components in parse(f.read_text(errors="replace")):
             base = {s.split("-")[0].split("/")[0] for s in suites}
-            if base & _CODENAMES and not any("security" in s for s in suites):
+            if base & _CODENAMES and "main" in components and not any("security" in s for s in suites):
                 return uri.rstrip("/")
     return None
 
