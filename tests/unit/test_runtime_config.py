@@ -93,3 +93,11 @@ def test_status_when_nothing_runs(tmp_path, capsys):
     assert cli.main(["status", "--json", "--data-dir", str(tmp_path)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["tor"]["running"] is False and data["apps"] == [] and data["admin"] is None
+
+
+def test_restart_backoff_grows_then_resets_after_a_stable_run():
+    from apaf.restart import Backoff
+
+    b = Backoff()
+    assert [b.after_crash(1) for _ in range(8)] == [0.5, 1, 2, 5, 10, 30, 30, 30]
+    assert b.after_crash(3600) == 0.5  # ran an hour: a fresh first crash

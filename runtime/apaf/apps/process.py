@@ -24,11 +24,10 @@ from typing import Callable
 from apaf.errors import AppError
 from apaf.fsutil import ensure_private_dir
 from apaf.manifest import Manifest
+from apaf.restart import Backoff, cancel_task
 
 log = logging.getLogger("apaf.apps")
 LAUNCH_FLAG = "--apaf-launch-app"
-BACKOFF = (0.5, 1, 2, 5, 10, 30)
-STABLE_AFTER = 60.0
 
 
 def launch_command() -> list[str]:
@@ -88,13 +87,8 @@ class AppProcess:
 
     async def stop(self, timeout: float = 5.0) -> None:
         self._stopping = True
-        if self._supervisor:
-            self._supervisor.cancel()
-            try:
-                await self._supervisor
-            except asyncio.CancelledError:
-                pass
-            self._supervisor = None
+        await cancel_task(self._supervisor)
+        self._supervisor = None
         await self._terminate(timeout)
         self.on_change()
 
@@ -144,7 +138,7 @@ class AppProcess:
         return True
 
     async def _supervise(self) -> None:
-        crashes = 0
+        backoff = Backoff()
         while not self._stopping:
             started = time.monotonic()
             code = await self.proc.wait()
@@ -152,8 +146,7 @@ class AppProcess:
                 return
             log.warning("app %s exited (code %s); restarting", self.name, code)
             self.on_change()
-            crashes = 1 if time.monotonic() - started > STABLE_AFTER else crashes + 1
-            await asyncio.sleep(BACKOFF[min(crashes - 1, len(BACKOFF) - 1)])
+            await asyncio.sleep(backoff.after_crash(time.monotonic() - started))
             try:
                 await self._spawn()
                 self.restarts += 1

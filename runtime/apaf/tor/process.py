@@ -28,12 +28,11 @@ from stem.control import Controller, EventType
 
 from apaf.errors import TorStartError
 from apaf.fsutil import atomic_write, ensure_private_dir
+from apaf.restart import Backoff, cancel_task
 from apaf.tor import torrc
 from apaf.tor.binary import child_env, find_tor
 
 log = logging.getLogger("apaf.tor")
-BACKOFF = (0.5, 1, 2, 5, 10, 30)
-STABLE_AFTER = 60.0  # seconds up after which a crash counts as the first one again
 
 
 class Tor:
@@ -110,13 +109,8 @@ class Tor:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._supervisor:
-            self._supervisor.cancel()
-            try:
-                await self._supervisor
-            except asyncio.CancelledError:
-                pass
-            self._supervisor = None
+        await cancel_task(self._supervisor)
+        self._supervisor = None
         await self._terminate()
         self.summary = "stopped"
         self._changed()
@@ -219,7 +213,7 @@ class Tor:
                 await proc.wait()
 
     async def _supervise(self) -> None:
-        crashes = 0
+        backoff = Backoff()
         while not self._stopping:
             started = time.monotonic()
             code = await self.proc.wait()
@@ -232,9 +226,9 @@ class Tor:
             self.bootstrap, self.summary = 0, f"tor exited (code {code}); restarting"
             self._bootstrapped.clear()
             self._changed()
-            crashes = 1 if time.monotonic() - started > STABLE_AFTER else crashes + 1
+            delay = backoff.after_crash(time.monotonic() - started)
             while not self._stopping:
-                await asyncio.sleep(BACKOFF[min(crashes - 1, len(BACKOFF) - 1)])
+                await asyncio.sleep(delay)
                 try:
                     await self._launch()
                     break
@@ -242,7 +236,7 @@ class Tor:
                     log.warning("%s", err)
                     self.summary = "tor failed to restart; retrying"
                     self._changed()
-                    crashes += 1
+                    delay = backoff.after_crash(0)
             self.restarts += 1
             if self.on_restart:
                 try:
