@@ -18,7 +18,7 @@ _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _VERSION = re.compile(rb"^HTTP/([0-9])\.([0-9])$")
 _CTL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _URI_BAD = re.compile(rb"[\x00-\x20\x7f]")
-_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]*)?$")
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::([0-9]+))?$")
 
 
 class HttpError(Exception):
@@ -55,6 +55,25 @@ class Request:
     @property
     def http09(self):
         return self.version is None
+
+
+def fix_host(value):
+    """Apache's fix_hostname: lower-case, one trailing dot dropped, port 80 dropped.
+
+    Raises HttpError(400) for what Apache refuses: empty, bad characters, "..",
+    an empty or out-of-range port.
+    """
+    m = _HOST.match(value)
+    if not m or ".." in m.group(1):
+        raise HttpError(400)
+    name, port = m.group(1).lower(), m.group(2)
+    if not name.startswith("[") and name.endswith("."):
+        name = name[:-1]
+    if port is None or int(port) == 80:
+        return name
+    if int(port) > 65535:
+        raise HttpError(400)
+    return f"{name}:{int(port)}"
 
 
 def find_head_end(buf):
@@ -141,15 +160,16 @@ def parse_head(head):
         value = value.strip(b" \t").decode("latin-1")
         headers[key] = headers[key] + ", " + value if key in headers else value
         last = key
-    host = headers.get("host", "")
     if ver >= (1, 1) and "host" not in headers:
         raise HttpError(400)
-    if "host" in headers and not _HOST.match(host):
-        raise HttpError(400)
+    host = fix_host(headers["host"]) if "host" in headers else ""
     te = headers.get("transfer-encoding")
     if te is not None and te.lower().rsplit(",", 1)[-1].strip() != "chunked":
         raise HttpError(400)
     cl = headers.get("content-length")
     if cl is not None and not cl.isdigit():
         raise HttpError(400)
-    return Request(method.decode("latin-1"), target.decode("latin-1"), ver, headers, host)
+    req = Request(method.decode("latin-1"), target.decode("latin-1"), ver, headers, host)
+    if req.host != host:  # an absolute URI names the host
+        req.host = fix_host(req.host)
+    return req
