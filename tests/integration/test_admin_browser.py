@@ -149,6 +149,18 @@ async def test_choose_apps(ui):
                                     timeout=30_000)
 
 
+async def test_forged_app_name_refused_and_never_executed(ui):
+    await ui.goto("/apps")
+    # A tampered form: the checkbox now sends a script as the app's name.
+    await ui.page.eval_on_selector("input[name=app][value=hello]",
+                                   "(el, xss) => { el.value = xss; el.checked = true; }", XSS)
+    await ui.submit("#apps-save", "POST /apps (forged)")
+    flash = await ui.flash()
+    assert "Apps not changed: unknown app" in flash and "<script>" in flash  # shown as text
+    await ui.goto("/status")
+    assert await ui.text("tr[data-app='hello'] [data-field=running]") == "yes"
+
+
 async def test_change_password(ui, admin_runtime):
     new = '"><img src=x onerror=alert(1)><script>window.__xss=1</script>'
     await ui.goto("/password")
