@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shlex
 import shutil
 import signal
 import subprocess
@@ -20,8 +19,9 @@ from pathlib import Path
 from ..errors import ExecutorError, StepFailed, ToolMissing
 from ..recipes import Target
 from . import register
-from .base import BUILD_DIR, DEPS_DIR, INPUTS_DIR, OUT_DIR, RECIPE_DIR, ROOT, SRC_DIR, Job, RunResult, job_env
+from .base import Job, RunResult, job_env
 from .layout import stage
+from .sandbox import job_mounts, namespace_argv, namespace_script
 
 
 def _dpkg_versions(packages) -> tuple[dict[str, str], list[str]]:
@@ -63,36 +63,12 @@ class LocalExecutor:
         return f"local:{platform.machine()}:{pins}"
 
     def _script(self, job: Job, root: Path) -> str:
-        q = shlex.quote
-        lines = ["set -e", f"mount -t tmpfs -o mode=0755 apaf-root {q(os.path.dirname(ROOT))}",
-                 f"mkdir -p {RECIPE_DIR} {SRC_DIR} {BUILD_DIR} {OUT_DIR}"]
-
-        def bind(host, inside, ro):
-            lines.append(f"mkdir -p {q(inside)} && mount --bind {q(str(host))} {q(inside)}")
-            if ro:
-                lines.append(f"mount -o remount,bind,ro {q(inside)}")
-
-        bind(root / "recipe", RECIPE_DIR, True)
-        bind(root / "src", SRC_DIR, True)
-        for name, path in sorted(job.deps.items()):
-            bind(path, f"{DEPS_DIR}/{name}", True)
-        for name, path in sorted(job.trees.items()):
-            bind(path, f"{INPUTS_DIR}/{name}", True)
-        bind(root / "build", BUILD_DIR, False)
-        bind(job.out_dir, OUT_DIR, False)
-        env = job_env(job, self.jobs, self.source_date_epoch)
-        assigns = " ".join(q(f"{k}={v}") for k, v in sorted(env.items()))
-        lines.append(f"cd {RECIPE_DIR} && exec env -i {assigns} /bin/sh -e ./build.sh")
-        return "\n".join(lines)
+        binds = [(str(host), inside, ro) for _, host, inside, ro in job_mounts(job, root)]
+        return namespace_script(binds, job_env(job, self.jobs, self.source_date_epoch))
 
     def run(self, job: Job, log) -> RunResult:
         root = stage(job)
-        cmd = ["unshare", "--mount", "--propagation", "private"]
-        if not job.network:
-            cmd.append("--net")
-        if os.geteuid() != 0:
-            cmd.append("--map-root-user")
-        cmd += ["/bin/sh", "-c", self._script(job, root)]
+        cmd = namespace_argv(self._script(job, root), network=job.network, as_root=os.geteuid() == 0)
         log(f"+ unshare --mount{'' if job.network else ' --net'} sh build.sh  ({job.step_id})")
         try:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -1,0 +1,293 @@
+"""Run a step on a remote Linux machine over SSH (paramiko), `--builder ssh:NAME`.
+
+NAME is a host of the inventory (builders/inventory.py). Host keys are
+checked against the host's known_hosts and an unknown key is refused (the
+error says how to trust it); authentication is by key only. Each attempt
+uploads the job's read-only inputs over SFTP (one tar), runs the very same
+`unshare` namespace script as the local builder with the paths rewritten to
+the remote folder, streams the output into the log, downloads `out/` over
+SFTP and removes the remote folder. A dropped link re-runs the step up to
+`retries` more times, then fails naming host and step; `job.out_dir` is
+emptied between attempts, so nothing partial reaches the cache. The remote
+needs `unshare`, `tar`, `/srv`, and root or user namespaces.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import shlex
+import shutil
+import tarfile
+import threading
+import time
+from base64 import b64encode
+
+from ..errors import ConfigError, ExecutorError, StepFailed, ToolMissing
+from ..inventory import Host, get_host
+from ..recipes import Target
+from . import register
+from .base import Job, RunResult, job_env
+from .layout import stage
+from .sandbox import extract_outputs, job_mounts, namespace_argv, namespace_script
+
+
+class LinkLost(Exception):
+    """The SSH connection broke (not the step): worth another attempt."""
+
+
+def _fingerprint(key) -> str:
+    return "SHA256:" + b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+
+
+class _RefuseUnknown:
+    """paramiko host key policy: never trust a key that known_hosts does not list; say how to."""
+
+    def __init__(self, host: Host):
+        self.host = host
+
+    def missing_host_key(self, client, hostname, key):
+        h = self.host
+        port = f"-p {h.port} " if h.port != 22 else ""
+        raise ExecutorError(
+            f"SSH builder '{h.name}': host key of {hostname} ({key.get_name()} {_fingerprint(key)}) is not in "
+            f"{h.known_hosts}, so the connection was refused.\n  If that fingerprint is the host's "
+            f"(ask its admin, or run `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on it), trust it with:\n"
+            f"    ssh-keyscan {port}-t {key.get_name()} {h.host} >> {h.known_hosts}")
+
+
+def _hang_up_with_link(command: str) -> str:
+    """command in its own process group, killed as soon as our end of the link goes away.
+
+    With no pty a remote step outlives a dropped link; here a reader of stdin
+    (which we never close) sees EOF when sshd's session dies and kills the group.
+    """
+    return (f"setsid /bin/sh -c {shlex.quote(command)} & p=$!; "
+            # A background job's stdin is /dev/null unless redirected: hand it ours explicitly.
+            "exec 3<&0; (cat <&3 >/dev/null; kill -KILL -$p 2>/dev/null) & w=$!; "
+            "wait $p; rc=$?; kill $w 2>/dev/null; exit $rc")
+
+
+def _alive(client) -> bool:
+    transport = client.get_transport()
+    return transport is not None and transport.is_active()
+
+
+@register("ssh")
+class SSHExecutor:
+    def __init__(self, name: str = "", jobs: int | None = None, source_date_epoch: int | None = None,
+                 inventory=None):
+        if not name:
+            raise ConfigError("the ssh builder needs a host name from the inventory: --builder ssh:NAME")
+        self.host = get_host(name, inventory)
+        self.name = f"ssh:{name}"
+        self.jobs = jobs
+        self.source_date_epoch = source_date_epoch or 0
+        self._facts: dict | None = None
+        self._stale: list[str] = []          # remote folders of attempts cut short, removed when next connected
+        self._lock = threading.Lock()
+        self._clients: set = set()
+
+    # -- connection -------------------------------------------------------
+    def _connect(self):
+        import paramiko
+
+        h = self.host
+        if not h.known_hosts.is_file():
+            raise ExecutorError(f"SSH builder '{h.name}': known_hosts file {h.known_hosts} does not exist; "
+                                f"create it with: ssh-keyscan -p {h.port} {h.host} >> {h.known_hosts} "
+                                "(after checking the fingerprint)")
+        if not h.key.is_file():
+            raise ConfigError(f"SSH builder '{h.name}': private key {h.key} does not exist (key = in the inventory)")
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(h.known_hosts))
+        client.set_missing_host_key_policy(_RefuseUnknown(h))
+        try:
+            client.connect(h.host, port=h.port, username=h.user, key_filename=str(h.key), look_for_keys=False,
+                           allow_agent=False, timeout=h.connect_timeout, banner_timeout=h.connect_timeout,
+                           auth_timeout=h.connect_timeout)
+        except paramiko.BadHostKeyException as exc:
+            raise ExecutorError(f"SSH builder '{h.name}': the host key of {h.host} CHANGED (got "
+                                f"{_fingerprint(exc.key)}): this may be an attack. If the host was reinstalled, "
+                                f"remove its old line from {h.known_hosts} and trust the new key") from exc
+        except paramiko.AuthenticationException as exc:
+            raise ExecutorError(f"SSH builder '{h.name}': {h.address} refused key {h.key}: {exc}; "
+                                f"add the public key to ~{h.user}/.ssh/authorized_keys there") from exc
+        except ExecutorError:
+            raise
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            client.close()
+            raise LinkLost(f"cannot connect to {h.address}: {exc}") from exc
+        client.get_transport().set_keepalive(10)  # notices a silently dead link during long steps
+        with self._lock:
+            self._clients.add(client)
+        return client
+
+    def _close(self, client) -> None:
+        with self._lock:
+            self._clients.discard(client)
+        client.close()
+
+    def _exec(self, client, command: str, log=None) -> tuple[int, str]:
+        """Run command; stream lines to log (else collect them); LinkLost if the link drops."""
+        chan = client.get_transport().open_session()
+        chan.set_combine_stderr(True)
+        chan.exec_command(command)
+        out, pending = [], b""
+        while True:
+            data = chan.recv(65536)
+            if not data:
+                break
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                (log or out.append)(line.decode(errors="replace"))
+        if pending:
+            (log or out.append)(pending.decode(errors="replace"))
+        status = chan.recv_exit_status()
+        if status == -1:  # the channel closed without an exit status: the link, not the command
+            raise LinkLost("the connection closed while the command was running")
+        return status, "\n".join(out)
+
+    def _probe(self) -> dict:
+        if self._facts is None:
+            client = self._call(self._connect)
+            try:
+                _, out = self._exec(client, "id -u; uname -m; nproc; command -v unshare >/dev/null && echo unshare;"
+                                            " command -v tar >/dev/null && echo tar; test -d /srv && echo srv")
+                lines = out.split("\n")
+                self._facts = {"uid": lines[0], "arch": lines[1], "nproc": int(lines[2]), "has": set(lines[3:])}
+            finally:
+                self._close(client)
+        return self._facts
+
+    def _call(self, fn):
+        """fn() with LinkLost turned into a clear error (for the short probe calls)."""
+        try:
+            return fn()
+        except (LinkLost, OSError, EOFError) as exc:
+            raise ExecutorError(f"SSH builder '{self.host.name}' ({self.host.address}) is unreachable: {exc}") from exc
+
+    def _packages(self, target: Target) -> tuple[dict[str, str], list[str]]:
+        client = self._call(self._connect)
+        try:
+            _, out = self._exec(client, "dpkg-query -W -f '${Package}\\t${Version}\\t${Status}\\n' "
+                                + " ".join(map(shlex.quote, target.packages)) + " 2>/dev/null")
+        finally:
+            self._close(client)
+        have = {}
+        for line in out.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3 and parts[2].endswith(" installed"):
+                have[parts[0].split(":")[0]] = parts[1]
+        return have, [p for p in target.packages if p not in have]
+
+    # -- the Executor interface ------------------------------------------
+    def check(self, target: Target) -> None:
+        h = self.host
+        if not h.can_build(target.name):
+            raise ConfigError(f"SSH builder '{h.name}' does not build {target.name} (its targets: "
+                              f"{', '.join(h.targets)}); pick another builder or add it to `targets`")
+        facts = self._probe()
+        missing = [t for t in ("unshare", "tar", "srv") if t not in facts["has"]]
+        if missing:
+            raise ToolMissing(f"SSH builder '{h.name}' lacks {', '.join(missing)} (needs util-linux, tar and a /srv "
+                              "folder): install them there (apt-get install util-linux tar; mkdir /srv)")
+        _, absent = self._packages(target)
+        if absent:
+            raise ToolMissing(f"SSH builder '{h.name}' lacks Debian packages for {target.name}: {' '.join(absent)}\n"
+                              f"  fix (on {h.host}): apt-get install -y {' '.join(absent)}")
+
+    def identity(self, target: Target) -> str:
+        have, _ = self._packages(target)
+        pins = ",".join(f"{k}={v}" for k, v in sorted(have.items()))
+        return f"ssh:{self._probe()['arch']}:{pins}"
+
+    def run(self, job: Job, log) -> RunResult:
+        mounts = job_mounts(job, stage(job))
+        h = self.host
+        for attempt in range(1, h.retries + 2):
+            try:
+                return self._attempt(job, mounts, log)
+            except LinkLost as exc:
+                shutil.rmtree(job.out_dir, ignore_errors=True)  # never keep a half download
+                job.out_dir.mkdir(parents=True)
+                if attempt > h.retries:
+                    self._sweep()
+                    raise ExecutorError(f"lost the link to SSH builder '{h.name}' ({h.address}) during step "
+                                        f"{job.step_id}, {attempt} attempts: {exc}\n  nothing of it was cached; "
+                                        "check the network or the host, then run the build again") from exc
+                log(f"! link to {h.name} lost ({exc}); attempt {attempt + 1} of {h.retries + 1} "
+                    f"in {h.retry_delay:.0f}s")
+                time.sleep(h.retry_delay)
+        raise AssertionError("unreachable")
+
+    def _attempt(self, job: Job, mounts, log) -> RunResult:
+        import paramiko
+
+        facts = self._probe()
+        client = self._connect()
+        rdir = f"{self.host.work_dir}/{re.sub(r'[^A-Za-z0-9_.-]', '_', job.step_id)}-{secrets.token_hex(6)}"
+        try:
+            stale, self._stale = self._stale, []
+            q = shlex.quote
+            self._exec(client, " ".join(["rm -rf", *map(q, stale), ";", "umask 077 && mkdir -p",
+                                         q(f"{rdir}/build"), q(f"{rdir}/out")]))
+            self._stale.append(rdir)
+            sftp = client.open_sftp()
+            with sftp.open(f"{rdir}/inputs.tar", "wb") as f:
+                f.set_pipelined(True)
+                with tarfile.open(fileobj=f, mode="w|") as tar:
+                    for rel, host_path, _, ro in mounts:
+                        if ro:
+                            tar.add(str(host_path), arcname=rel)
+            self._exec(client, f"cd {q(rdir)} && tar -xf inputs.tar && rm inputs.tar")
+            binds = [(f"{rdir}/{rel}", inside, ro) for rel, _, inside, ro in mounts]
+            env = job_env(job, self.jobs or facts["nproc"], self.source_date_epoch)
+            argv = namespace_argv(namespace_script(binds, env), network=job.network, as_root=facts["uid"] == "0")
+            log(f"+ ssh {self.host.name}: unshare --mount{'' if job.network else ' --net'} sh build.sh  ({job.step_id})")
+            status, _ = self._exec(client, _hang_up_with_link(shlex.join(argv)), log)
+            if status != 0:
+                raise StepFailed(f"step {job.step_id} failed on SSH builder '{self.host.name}' (exit {status})")
+            self._exec(client, f"cd {q(rdir)}/out && tar -cf ../out.tar .")
+            with sftp.open(f"{rdir}/out.tar", "rb") as f:
+                f.prefetch()
+                extract_outputs(f, job.out_dir)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            if _alive(client):  # the link is fine: the host refused something (sftp, disk): retrying won't help
+                raise ExecutorError(f"SSH builder '{self.host.name}' ({self.host.address}) failed during "
+                                    f"{job.step_id}: {exc or type(exc).__name__}") from exc
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+        finally:
+            if _alive(client):
+                try:
+                    self._exec(client, f"rm -rf {shlex.quote(rdir)}")
+                    self._stale.remove(rdir)
+                except (LinkLost, OSError, EOFError, paramiko.SSHException, ValueError):
+                    pass
+            self._close(client)
+        return RunResult()
+
+    def _sweep(self) -> None:
+        """Best effort: remove the remote folders of attempts the link cut short."""
+        import paramiko
+        if not self._stale:
+            return
+        try:
+            client = self._connect()
+        except (LinkLost, ExecutorError, paramiko.SSHException):
+            return
+        try:
+            stale, self._stale = self._stale, []
+            self._exec(client, "rm -rf " + " ".join(map(shlex.quote, stale)))
+        except (LinkLost, OSError, EOFError, paramiko.SSHException):
+            pass
+        finally:
+            self._close(client)
+
+    def cancel(self) -> None:
+        """Close every connection (Ctrl-C): remote steps lose their output pipe and stop."""
+        with self._lock:
+            clients = list(self._clients)
+        for c in clients:
+            c.close()

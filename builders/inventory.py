@@ -1,0 +1,95 @@
+"""The SSH builder inventory: `ci/builders.toml` (or `$APAF_BUILDERS`), one table per host.
+
+    [builders.NAME]
+    host = "build1.example"        # required
+    port = 22
+    user = "root"                  # root, or a user allowed user namespaces (unshare)
+    key = "~/.ssh/apaf_builder"    # required: private key file (key auth only)
+    known_hosts = "~/.ssh/known_hosts"   # host keys are checked against it, never added
+    targets = ["linux-x86_64"]     # what it can build (empty: any target)
+    work_dir = "/var/tmp/apaf"     # each step uses a fresh folder below it, removed after
+    retries = 2                    # a dropped link re-runs the step this many more times
+    retry_delay = 5.0              # seconds between attempts
+
+Relative paths are relative to the inventory file.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+from .errors import ConfigError
+
+_KEYS = {"host", "port", "user", "key", "known_hosts", "targets", "work_dir", "retries", "retry_delay",
+         "connect_timeout"}
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    host: str
+    key: Path
+    known_hosts: Path
+    port: int = 22
+    user: str = "root"
+    targets: tuple[str, ...] = ()
+    work_dir: str = "/var/tmp/apaf"
+    retries: int = 2
+    retry_delay: float = 5.0
+    connect_timeout: float = 15.0
+
+    @property
+    def address(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}"
+
+    def can_build(self, target: str) -> bool:
+        return not self.targets or target in self.targets
+
+
+def inventory_path() -> Path:
+    return Path(os.environ.get("APAF_BUILDERS") or paths.REPO / "ci" / "builders.toml")
+
+
+def load_inventory(path: Path | None = None) -> dict[str, Host]:
+    path = Path(path or inventory_path())
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    hosts = {}
+    for name, spec in data.get("builders", {}).items():
+        where = f"{path}: [builders.{name}]"
+        for key in spec:
+            if key not in _KEYS:
+                close = difflib.get_close_matches(key, sorted(_KEYS), n=1)
+                raise ConfigError(f"{where}: unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        for key in ("host", "key"):
+            if key not in spec:
+                raise ConfigError(f"{where}: `{key}` is required")
+
+        def local(p: str) -> Path:
+            return (path.parent / Path(p).expanduser()).resolve()
+
+        hosts[name] = Host(name=name, host=spec["host"], key=local(spec["key"]),
+                           known_hosts=local(spec.get("known_hosts", "~/.ssh/known_hosts")),
+                           port=int(spec.get("port", 22)), user=spec.get("user", "root"),
+                           targets=tuple(spec.get("targets", [])), work_dir=spec.get("work_dir", "/var/tmp/apaf"),
+                           retries=int(spec.get("retries", 2)), retry_delay=float(spec.get("retry_delay", 5.0)),
+                           connect_timeout=float(spec.get("connect_timeout", 15.0)))
+    return hosts
+
+
+def get_host(name: str, path: Path | None = None) -> Host:
+    hosts = load_inventory(path)
+    if name not in hosts:
+        where = Path(path or inventory_path())
+        known = ", ".join(sorted(hosts)) or "none"
+        raise ConfigError(f"no SSH builder '{name}' in {where} (known: {known}); add a [builders.{name}] table "
+                          "with host, user, key and known_hosts")
+    return hosts[name]
