@@ -9,7 +9,7 @@ memLevel 9, raw deflate in a 10-byte header with OS=unix and no mtime).
 import zlib
 from email.utils import formatdate
 
-from apaf.staticsite.mimetypes import content_type
+from apaf.staticsite.mimetypes import describe
 
 BODY_CACHE_MAX = 256 * 1024
 CACHE_MAX_FILES = 2048
@@ -38,8 +38,8 @@ def gzip_bytes(data):
 class Entry:
     """What a response about one file version needs."""
 
-    __slots__ = ("key", "path", "size", "mtime", "etag_core", "ctype", "body", "_gz",
-                 "deflate")
+    __slots__ = ("key", "path", "size", "mtime", "etag_core", "ctype", "language", "body",
+                 "_gz", "deflate", "type_headers")
 
     def __init__(self, path, st, name):
         self.key = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -47,8 +47,11 @@ class Entry:
         self.size = st.st_size
         self.mtime = st.st_mtime_ns // 1_000_000_000
         self.etag_core = "%x-%x" % (st.st_size, st.st_mtime_ns // 1000)
-        self.ctype = content_type(name)
-        self.deflate = self.ctype in DEFLATE_TYPES and self.size >= DEFLATE_MIN
+        self.ctype, kind, self.language = describe(name)
+        self.deflate = kind in DEFLATE_TYPES and self.size >= DEFLATE_MIN
+        # The last headers of an answer about this file, in Apache's order.
+        self.type_headers = ([("Content-Type", self.ctype)] if self.ctype else []) + (
+            [("Content-Language", self.language)] if self.language else [])
         self.body = None
         if self.size <= BODY_CACHE_MAX:
             with open(path, "rb") as f:

@@ -2,7 +2,8 @@
 
 Bundled rather than read from /etc at run time so that the site answers the same on
 every machine (Windows and macOS have no /etc/mime.types).  Regenerate by stripping
-comments from /etc/mime.types.  Apache's mime.conf additions are applied in mimetypes.py.
+comments from /etc/mime.types.  LANGUAGES and CHARSETS are the AddLanguage and
+AddCharset lines of Debian's apache2 mods-available/mime.conf (extension: value).
 """
 
 MIME_TYPES = """\
@@ -1207,3 +1208,45 @@ video/x-ms-wvx wvx
 video/x-msvideo avi
 video/x-sgi-movie movie
 """
+
+LANGUAGES = {
+    "amh": "am", "ara": "ar", "be": "be", "bg": "bg", "bn": "bn", "br": "br", "bs": "bs",
+    "ca": "ca", "cz": "cs", "cs": "cs", "cy": "cy", "da": "da", "dk": "da", "de": "de",
+    "dz": "dz", "el": "el", "en": "en", "eo": "eo", "es": "es", "et": "et", "eu": "eu",
+    "fa": "fa", "fi": "fi", "fr": "fr", "ga": "ga", "glg": "gl", "gu": "gu", "he": "he",
+    "hi": "hi", "hr": "hr", "hu": "hu", "hy": "hy", "id": "id", "is": "is", "it": "it",
+    "ja": "ja", "ka": "ka", "kk": "kk", "km": "km", "kn": "kn", "ko": "ko", "ku": "ku",
+    "lo": "lo", "lt": "lt", "ltz": "ltz", "lv": "lv", "mg": "mg", "mk": "mk", "ml": "ml",
+    "mr": "mr", "msa": "ms", "nob": "nb", "ne": "ne", "nl": "nl", "nn": "nn", "no": "no",
+    "pa": "pa", "po": "pl", "pt-br": "pt-BR", "pt": "pt", "ro": "ro", "ru": "ru",
+    "sa": "sa", "se": "se", "si": "si", "sk": "sk", "sl": "sl", "sq": "sq", "sr": "sr",
+    "sv": "sv", "ta": "ta", "te": "te", "th": "th", "tl": "tl", "tr": "tr", "uk": "uk",
+    "ur": "ur", "vi": "vi", "wo": "wo", "xh": "xh", "zh-cn": "zh-CN", "zh-tw": "zh-TW",
+}
+
+CHARSETS = {
+    "ascii": "us-ascii", "us-ascii": "us-ascii", "iso8859-1": "ISO-8859-1",
+    "latin1": "ISO-8859-1", "iso8859-2": "ISO-8859-2", "latin2": "ISO-8859-2",
+    "cen": "ISO-8859-2", "iso8859-3": "ISO-8859-3", "latin3": "ISO-8859-3",
+    "iso8859-4": "ISO-8859-4", "latin4": "ISO-8859-4", "iso8859-5": "ISO-8859-5",
+    "cyr": "ISO-8859-5", "iso-ru": "ISO-8859-5", "iso8859-6": "ISO-8859-6",
+    "arb": "ISO-8859-6", "arabic": "ISO-8859-6", "iso8859-7": "ISO-8859-7",
+    "grk": "ISO-8859-7", "greek": "ISO-8859-7", "iso8859-8": "ISO-8859-8",
+    "heb": "ISO-8859-8", "hebrew": "ISO-8859-8", "iso8859-9": "ISO-8859-9",
+    "latin5": "ISO-8859-9", "trk": "ISO-8859-9", "iso8859-10": "ISO-8859-10",
+    "latin6": "ISO-8859-10", "iso8859-13": "ISO-8859-13", "iso8859-14": "ISO-8859-14",
+    "latin8": "ISO-8859-14", "iso8859-15": "ISO-8859-15", "latin9": "ISO-8859-15",
+    "iso8859-16": "ISO-8859-16", "latin10": "ISO-8859-16", "iso2022-jp": "ISO-2022-JP",
+    "jis": "ISO-2022-JP", "iso2022-kr": "ISO-2022-KR", "kis": "ISO-2022-KR",
+    "iso2022-cn": "ISO-2022-CN", "cis": "ISO-2022-CN", "big5": "Big5", "b5": "Big5",
+    "cn-big5": "cn-Big5", "cp-1251": "WINDOWS-1251", "win-1251": "WINDOWS-1251",
+    "cp866": "CP866", "koi8": "KOI8", "koi8-e": "KOI8-E", "koi8-r": "KOI8-r",
+    "koi8-ru": "KOI8-r", "koi8-u": "KOI8-U", "koi8-uk": "KOI8-ru", "ua": "KOI8-ru",
+    "ucs2": "ISO-10646-UCS-2", "ucs4": "ISO-10646-UCS-4", "utf7": "UTF-7", "utf8": "UTF-8",
+    "utf16": "UTF-16", "utf16be": "UTF-16BE", "utf16le": "UTF-16LE", "utf32": "UTF-32",
+    "utf32be": "UTF-32BE", "utf32le": "UTF-32LE", "euc-cn": "euc-cn", "euc-gb": "euc-gb",
+    "euc-jp": "euc-jp", "euc-kr": "euc-kr", "euc-tw": "EUC-TW", "gb2312": "gb2312",
+    "gb": "gb2312", "ucs-2": "iso-10646-ucs-2", "iso-10646-ucs-2": "iso-10646-ucs-2",
+    "ucs-4": "iso-10646-ucs-4", "iso-10646-ucs-4": "iso-10646-ucs-4",
+    "shift_jis": "shift_jis", "sjis": "shift_jis", "brf": "BRF",
+}

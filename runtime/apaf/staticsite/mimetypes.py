@@ -1,11 +1,12 @@
-"""Content-Type by file name, as Debian's Apache (mod_mime with mime.conf) decides it.
+"""Content-Type and Content-Language by file name, as Debian's Apache (mod_mime) decides.
 
-mod_mime looks at every extension after the first dot, lower-cased, and the last
-one it knows wins ("a.html.zzz" is text/html); a name with no known extension gets
-no Content-Type at all (Apache 2.4 has no default type).  Charset and language
-extensions (AddCharset, AddLanguage) are not reproduced.
+mod_mime looks at every extension after the first dot, lower-cased: the last type
+it knows wins ("a.html.zzz" is text/html), a charset extension adds `; charset=`
+(lower-cased, only when there is a type), language extensions add up
+("a.en.de.html" is `Content-Language: en,de`).  A name with no known type gets no
+Content-Type at all (Apache 2.4 has no default type).
 """
-from apaf.staticsite.mime_data import MIME_TYPES
+from apaf.staticsite.mime_data import CHARSETS, LANGUAGES, MIME_TYPES
 
 # Debian's mods-available/mime.conf on top of /etc/mime.types.
 _ADD_TYPE = {"z": "application/x-compress", "gz": "application/x-gzip",
@@ -29,11 +30,22 @@ def _load():
 TYPES = _load()
 
 
-def content_type(filename):
-    """The media type Apache would send for this file name, or None for none."""
-    found = None
+def describe(filename):
+    """Return (Content-Type value or None, bare media type or None, Content-Language or None)."""
+    kind = charset = None
+    languages = []
     for ext in filename.split(".")[1:]:
-        kind = TYPES.get(ext.lower())
-        if kind:
-            found = kind
-    return found
+        ext = ext.lower()
+        kind = TYPES.get(ext, kind)
+        charset = CHARSETS.get(ext, charset)
+        if ext in LANGUAGES:
+            languages.append(LANGUAGES[ext].lower())
+    header = kind
+    if kind and charset:
+        header = f"{kind}; charset={charset.lower()}"
+    return header, kind, ",".join(languages) or None
+
+
+def content_type(filename):
+    """The Content-Type value Apache would send for this file name, or None for none."""
+    return describe(filename)[0]

@@ -176,10 +176,10 @@ class Connection(asyncio.Protocol):
             if req is None or req.version >= (1, 1):
                 headers.insert(0, ("Transfer-Encoding", "chunked"))
                 body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
-        if headers and headers[-1][0] == "Content-Type":
-            headers[-1:-1] = conn
-        else:
-            headers += conn
+        # Apache writes Content-Type (and Content-Language) last, after Connection.
+        at = next((i for i, h in enumerate(headers)
+                   if h[0] in ("Content-Type", "Content-Language")), len(headers))
+        headers[at:at] = conn
         lines = [b"HTTP/1.1 %d %s\r\nDate: %s\r\nServer: Apache\r\n"
                  % (resp.status, REASONS[resp.status].encode(), self.clock.date)]
         lines += [f"{k}: {v}\r\n".encode("latin-1") for k, v in headers]

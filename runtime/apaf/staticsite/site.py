@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from apaf.staticsite import paths
 from apaf.staticsite.files import FileCache
-from apaf.staticsite.mimetypes import content_type
+from apaf.staticsite.mimetypes import describe
 from apaf.staticsite.ranges import check_conditions, if_range_matches, parse_ranges
 from apaf.web.apache_pages import error_page
 from apaf.web.tor2web import is_tor2web
@@ -117,11 +117,13 @@ class Site:
     def _options(self, res):
         headers = [("Allow", ALLOW), ("Content-Length", "0")]
         if res.kind == paths.NO_INDEX:
-            ctype = "httpd/unix-directory"
-        else:
-            ctype = content_type(res.name)
+            headers.append(("Content-Type", "httpd/unix-directory"))
+            return Response(200, headers)
+        ctype, _, language = describe(res.name)
         if ctype:
             headers.append(("Content-Type", ctype))
+        if language:
+            headers.append(("Content-Language", language))
         return Response(200, headers)
 
     def _file(self, req, res, now):
@@ -132,7 +134,7 @@ class Site:
         last_modified = entry.last_modified(now)
         validators = [("Last-Modified", last_modified), ("ETag", etag),
                       ("Accept-Ranges", "bytes")]
-        ctype = [("Content-Type", entry.ctype)] if entry.ctype else []
+        ctype = entry.type_headers
         cond = check_conditions(h, etag, min(entry.mtime, now), now, req.method)
         if cond == 304:
             return Response(304, validators)
@@ -193,6 +195,7 @@ class Site:
         parts.append(f"\r\n--{self.boundary}--\r\n".encode())
         out = b"".join(parts)
         headers = validators + [("Content-Length", str(len(out)))] + vary + [
-            ("Content-Type", f"multipart/byteranges; boundary={self.boundary}")]
+            ("Content-Type", f"multipart/byteranges; boundary={self.boundary}")] + [
+            h for h in entry.type_headers if h[0] == "Content-Language"]
         return Response(206, headers, b"" if head_only else out)
 
