@@ -5,6 +5,7 @@ Thin by design: each namespace lives in builders/tasks/ and calls the library.
 from invoke import Collection
 
 from builders.tasks import cache, sources, testing, testnet, toolchain
+from builders.tasks import images
 
 ns = Collection()
 ns.add_task(toolchain.toolchain)
@@ -13,3 +14,4 @@ ns.add_task(testing.bench)
 ns.add_collection(sources.ns)
 ns.add_collection(cache.ns)
 ns.add_collection(testnet.ns)
+ns.add_collection(images.ns)
