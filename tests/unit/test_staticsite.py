@@ -77,3 +77,13 @@ def test_config_errors_name_the_setting_and_the_fix(site_dir, env, words):
         config(env)
     for word in words:
         assert word in str(e.value)
+
+
+def test_a_file_removed_after_it_was_resolved_is_404_not_500(site_dir):
+    site = Site(str(site_dir / "public"))
+    page = site_dir / "public" / "gone.html"
+    page.write_text("x" * 300_000)  # too big for the memory cache: opened per request
+    assert ask(site, b"GET /gone.html HTTP/1.1\r\nHost: x\r\n\r\n").status == 200
+    page.unlink()
+    site.files = type(site.files)()  # forget the cached entry; the path cache still has it
+    assert ask(site, b"GET /gone.html HTTP/1.1\r\nHost: x\r\n\r\n").status == 404

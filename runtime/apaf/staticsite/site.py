@@ -103,7 +103,12 @@ class Site:
             return error(404)
         if kind == paths.NO_INDEX:
             return error(403 if method != "POST" else 404)
-        return self._file(req, res, now)
+        try:
+            return self._file(req, res, now)
+        except FileNotFoundError:  # removed since it was resolved (cached up to 1 s)
+            return error(404)
+        except PermissionError:
+            return error(403)
 
     def _location(self, req):
         path = req.path
