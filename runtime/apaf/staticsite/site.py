@@ -6,6 +6,7 @@ by the connection, which knows about keep-alive), a body or a file slice to send
 The order of checks follows Apache's request phases, which decides e.g. that
 `FOO /missing` is 501 but `DELETE /missing` is 405 and `POST /dir-without-index/` 404.
 """
+import os
 import secrets
 from urllib.parse import quote
 
@@ -133,6 +134,8 @@ class Site:
 
     def _file(self, req, res, now):
         entry = self.files.get(res.path, res.st, res.name)
+        if entry.body is None:
+            os.stat(entry.path)  # sent later by sendfile: make sure it is still there
         h = req.headers
         gzip = entry.deflate and accepts_gzip(h.get("accept-encoding", ""))
         etag = entry.etag(now)
