@@ -122,7 +122,7 @@ async def test_torrc_valid_edit_applies_invalid_edit_keeps_old(ui, admin_runtime
     await ui.page.fill("#torrc", "NoSuchTorOption 1\n# " + XSS + "\n")
     await ui.submit("#torrc-apply", "POST /torrc (invalid)")
     error = await ui.text("#torrc-error")
-    assert "previous one is still in force" in error and "NoSuchTorOption" in error
+    assert "previous configuration is still in force" in error and "NoSuchTorOption" in error
     assert "NoSuchTorOption" in await ui.page.input_value("#torrc")  # the user's text, to fix
     await screenshot(ui.page, "admin-torrc-rejected")
     assert extra.read_text().strip() == "MaxCircuitDirtiness 900"

@@ -1,7 +1,8 @@
 """Middlewares and headers that protect the admin UI from the user's own browser.
 
 Order (outermost first): Host check (DNS rebinding), Origin check (cross-site
-requests: Origin must be ours, or ``null`` with ``Sec-Fetch-Site: same-origin``), session lookup, CSRF token check, login requirement.  Handlers marked
+requests: Origin must be ours, or ``null`` with ``Sec-Fetch-Site: same-origin``),
+session lookup, CSRF token check, login requirement.  Handlers marked
 with ``@public`` (login, first-boot link) and static files need no login; every
 other route answers 303 to /login (pages), 401 (JSON) or 403 (POST) without one.
 Security headers are added to every response, errors and static files included.

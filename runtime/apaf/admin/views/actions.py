@@ -82,7 +82,7 @@ async def torrc_save(request: web.Request) -> web.StreamResponse:
     if error:
         # The old configuration stays in force; show the user's text to fix it.
         return render(request, "torrc.html", status=400, text=text,
-                      error=f"Tor refused this configuration; the previous one is "
-                            f"still in force. {error}")
+                      error=f"Not applied: the previous configuration is still in "
+                            f"force. {error}")
     flash(request, "ok", "Tor configuration applied; tor has reloaded it.")
     raise redirect(request, "torrc")
