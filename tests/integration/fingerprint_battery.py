@@ -159,6 +159,27 @@ BATTERY = [
     ("if-range-other", get(b"/big.bin", b"Range: bytes=0-9", b'If-Range: "abc-123"')),
 ]
 
+# What Tor Browser (Firefox ESR 128) sends for a page and its favicon.
+TOR_BROWSER = [
+    b"User-Agent: Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0",
+    b"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    b"Accept-Language: en-US,en;q=0.5",
+    b"Accept-Encoding: gzip, deflate, br, zstd",
+    b"Connection: keep-alive",
+    b"Upgrade-Insecure-Requests: 1",
+    b"Sec-Fetch-Dest: document",
+    b"Sec-Fetch-Mode: navigate",
+    b"Sec-Fetch-Site: none",
+    b"Sec-Fetch-User: ?1",
+    b"Priority: u=0, i",
+]
+BATTERY += [
+    ("tor-browser-page", get(b"/", *TOR_BROWSER)),
+    ("tor-browser-page-and-assets", get(b"/long.html", *TOR_BROWSER) + get(b"/long.css", *TOR_BROWSER)
+     + get(b"/favicon.ico", *TOR_BROWSER)),
+    ("tor-browser-dir", get(b"/sub", *TOR_BROWSER)),
+]
+
 
 def validator_requests(etag, last_modified):
     """Requests that quote index.html's own validators (known only once it is served)."""
@@ -170,6 +191,8 @@ def validator_requests(etag, last_modified):
                                         b"Connection: keep-alive")),
         ("if-none-match-gzip-etag", get(b"/index.html", b'If-None-Match: ' + e[:-1] + b'-gzip"',
                                         b"Accept-Encoding: gzip")),
+        ("tor-browser-reload", get(b"/", *TOR_BROWSER[:-1], b"If-Modified-Since: " + lm,
+                                   b"If-None-Match: " + e, b"Cache-Control: max-age=0")),
         ("if-none-match-post", get(b"/index.html", b"If-None-Match: " + e,
                                    b"Content-Length: 0", method=b"POST")),
         ("if-modified-since-same", get(b"/index.html", b"If-Modified-Since: " + lm)),
