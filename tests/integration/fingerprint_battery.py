@@ -107,6 +107,8 @@ BATTERY = [
     ("lowercase-version", get(b"/", version=b"http/1.1")),
     ("pipelined", get(b"/index.html") + get(b"/style.css") + get(b"/nope")),
     ("pipelined-keepalive", get(b"/index.html", b"Connection: keep-alive") * 3),
+    ("keepalive-limit", get(b"/style.css", b"Connection: keep-alive") * 101),
+    ("keepalive-limit-silent", get(b"/style.css") * 101),
     ("leading-crlf", b"\r\n\r\n" + get(b"/")),
     ("bare-lf", b"GET / HTTP/1.1\nHost: example.onion\n\n"),
     # malformed requests
