@@ -1,0 +1,111 @@
+"""The torrc lines of each kind of node in the private network.
+
+Every function returns a list of lines; `render()` joins them into a file. The timing
+options make the first consensus appear within ~10-20 s instead of ~5 minutes; the
+`TestingDirAuthVote*` options give every relay the Guard, Exit and HSDir flags at once
+so onion services work without waiting for uptime.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Voting every 10 s with 2 s vote and distribution delays: measured fastest that stays
+# reliable with tor 0.4.9 on a loaded 2-core machine.
+VOTING = [
+    "TestingV3AuthInitialVotingInterval 10",
+    "TestingV3AuthInitialVoteDelay 2",
+    "TestingV3AuthInitialDistDelay 2",
+    "V3AuthVotingInterval 10",
+    "V3AuthVoteDelay 2",
+    "V3AuthDistDelay 2",
+]
+
+
+@dataclass(frozen=True)
+class Authority:
+    """What other nodes need to know of one directory authority."""
+
+    nickname: str
+    or_port: int
+    dir_port: int
+    v3ident: str  # fingerprint of the authority identity key (tor-gencert)
+    fingerprint: str  # fingerprint of the relay identity key (tor --list-fingerprint)
+
+    def line(self) -> str:
+        return (
+            f"DirAuthority {self.nickname} orport={self.or_port} no-v2 "
+            f"v3ident={self.v3ident} 127.0.0.1:{self.dir_port} {self.fingerprint}"
+        )
+
+
+def join_lines(authorities: list[Authority]) -> list[str]:
+    """The lines any tor needs to be part of this network (client, relay or onion host)."""
+    return [
+        "TestingTorNetwork 1",
+        *(a.line() for a in authorities),
+        # Microdescriptor policy summaries only count ports open to every address, so an
+        # exit to 127.0.0.0/8 looks like no exit at all; full descriptors carry the policy.
+        "UseMicrodescriptors 0",
+    ]
+
+
+def common(datadir: Path, control_port: int) -> list[str]:
+    """Lines every node of the network has: private data dir, control port, quiet logs."""
+    return [
+        f"DataDirectory {datadir}",
+        f"ControlPort 127.0.0.1:{control_port}",
+        "CookieAuthentication 1",
+        f"Log notice file {datadir / 'notice.log'}",
+        "SafeLogging 0",
+        "ShutdownWaitLength 0",
+        # GeoIP files cost ~35 MB and 0.7 s per process and mean nothing on loopback.
+        'GeoIPFile ""',
+        'GeoIPv6File ""',
+    ]
+
+
+def relay(nickname: str, or_port: int) -> list[str]:
+    """A relay that also exits to loopback, so clients can reach local test servers."""
+    return [
+        f"Nickname {nickname}",
+        f"ContactInfo {nickname}@testnet.invalid",
+        "Address 127.0.0.1",
+        f"ORPort 127.0.0.1:{or_port}",
+        "AssumeReachable 1",
+        "SocksPort 0",
+        "ExitRelay 1",
+        "ExitPolicyRejectPrivate 0",
+        "ExitPolicyRejectLocalInterfaces 0",
+        "ExitPolicy accept 127.0.0.0/8:*",
+        "ExitPolicy reject *:*",
+    ]
+
+
+def authority(nickname: str, or_port: int, dir_port: int) -> list[str]:
+    """A v3 directory authority that votes every node Guard, Exit and HSDir."""
+    return [
+        f"Nickname {nickname}",
+        f"ContactInfo {nickname}@testnet.invalid",
+        "Address 127.0.0.1",
+        f"ORPort 127.0.0.1:{or_port}",
+        f"DirPort 127.0.0.1:{dir_port}",
+        "AssumeReachable 1",
+        "SocksPort 0",
+        "AuthoritativeDirectory 1",
+        "V3AuthoritativeDirectory 1",
+        "AuthDirMaxServersPerAddr 0",
+        "ExitPolicy reject *:*",
+        "TestingDirAuthVoteGuard *",
+        "TestingDirAuthVoteExit *",
+        "TestingDirAuthVoteHSDir *",
+        *VOTING,
+    ]
+
+
+def client(socks_port: int) -> list[str]:
+    return [f"SocksPort 127.0.0.1:{socks_port}"]
+
+
+def render(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,64 @@
+"""The private Tor network works end to end: onion services, joining, loopback exits, relay loss."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import ThreadingHTTPServer
+
+from fixtures.testnet import _Site, socks_get, start_onion_site
+
+import apaf.testnet
+
+
+def test_onion_service_answers_through_the_client(testnet, onion_site):
+    assert onion_site.onion.endswith(".onion") and len(onion_site.onion) == 62
+    assert socks_get(testnet.socks, onion_site.url) == onion_site.body
+
+
+def test_join_lines_let_another_tor_use_the_network(testnet, onion_site):
+    port = apaf.testnet.free_ports(1)[0]
+    tor = testnet.launch_tor("joiner", [f"SocksPort 127.0.0.1:{port}"])
+    try:
+        assert "TestingTorNetwork 1" in testnet.join_torrc_lines()
+        assert sum(line.startswith("DirAuthority ") for line in testnet.join_torrc_lines()) == 3
+        assert socks_get(f"127.0.0.1:{port}", onion_site.url) == onion_site.body
+    finally:
+        tor.stop()
+    assert not tor.alive()
+
+
+def test_relays_exit_to_loopback(testnet):
+    handler = type("Site", (_Site,), {"body": b"loopback through an exit\n"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        assert socks_get(testnet.socks, url) == b"loopback through an exit\n"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_state_file_describes_the_running_network(testnet):
+    info = apaf.testnet.load(testnet.workdir)
+    assert info.socks == testnet.socks
+    assert info.join_torrc_lines() == testnet.join_torrc_lines()
+    assert info.bootstrapped()
+    roles = [n.role for n in info.nodes]
+    assert roles.count("authority") == 3 and roles.count("relay") == 4 and roles.count("client") == 1
+    assert len(info.running()) == len(info.nodes)
+    json.loads((testnet.workdir / apaf.testnet.STATE_FILE).read_text())
+
+
+def test_onion_service_survives_a_dead_relay_and_the_relay_comes_back(testnet):
+    site = start_onion_site(testnet, "onion-relay-loss")
+    try:
+        testnet.kill_relay(0)
+        assert not testnet.relays[0].alive()
+        assert socks_get(testnet.socks, site.url, attempts=10) == site.body
+        testnet.restart_relay(0)
+        assert testnet.relays[0].alive()
+        assert apaf.testnet.load(testnet.workdir).nodes[3].pid == testnet.relays[0].pid
+        assert socks_get(testnet.socks, site.url) == site.body
+    finally:
+        site.stop()
