@@ -147,3 +147,10 @@ async def test_no_third_party_resources_or_inline_code(admin):
 async def test_unknown_path_is_plain_404(admin):
     r = await admin.client.get("/wp-admin", allow_redirects=False)
     assert r.status == 404
+
+
+async def test_refusal_is_a_page_with_a_way_back(admin):
+    r = await admin.post("/service/stop", csrf="expired")  # e.g. a session from before a restart
+    page = await r.text()
+    assert r.status == 403 and r.content_type == "text/html"
+    assert "CSRF token missing or wrong" in page and 'href="/login"' in page

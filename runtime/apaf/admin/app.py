@@ -16,14 +16,17 @@ from . import password as pw
 from .control import RuntimeControl
 from .keys import CONTROL, FIRST_BOOT, ORIGINS, PASSWORDS, SESSIONS, TEMPLATES, THROTTLE
 from .keys import FirstBoot, Origins
-from .render import environment
+from .render import environment, error_pages
 from .routes import setup_routes
-from .security import MIDDLEWARES, add_security_headers
+from .security import (add_security_headers, check_csrf, check_host, check_origin,
+                       load_session, require_login)
 from .sessions import SessionStore
 from .throttle import LoginThrottle
 
 # Forms are small; the torrc editor is the largest (64 KiB, checked in its view).
 MAX_REQUEST_BYTES = 256 * 1024
+# Outermost first; a foreign Host gets a bare refusal, every later one a page.
+MIDDLEWARES = [check_host, error_pages, check_origin, load_session, check_csrf, require_login]
 
 
 def create_app(control: RuntimeControl, data_dir: Path, *, port: int) -> web.Application:

@@ -18,7 +18,7 @@ def environment() -> jinja2.Environment:
 
 
 def render(request: web.Request, template: str, *, status: int = 200, **context) -> web.Response:
-    session = request[SESSION]
+    session = request.get(SESSION)  # absent when a check refused the request early
     html = request.app[TEMPLATES].get_template(template).render(
         csrf=session.csrf if session else "",
         flash=session.pop_flash() if session else [],
@@ -38,3 +38,18 @@ def flash(request: web.Request, kind: str, message: str) -> None:
 def redirect(request: web.Request, route: str) -> web.HTTPSeeOther:
     """A 303 to a named route (POST/redirect/GET), to raise."""
     return web.HTTPSeeOther(request.app.router[route].url_for())
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler):
+    """Show refusals (4xx with a plain-text reason) as a page with a way back."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type != "text/plain":
+            raise
+        response = render(request, "error.html", status=exc.status, reason=exc.reason,
+                          message=exc.text or "")
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response

@@ -110,6 +110,3 @@ async def require_login(request: web.Request, handler):
             raise web.HTTPUnauthorized(text="Log in first.")
         raise web.HTTPSeeOther(request.app.router["login"].url_for())
     return await handler(request)
-
-
-MIDDLEWARES = [check_host, check_origin, load_session, check_csrf, require_login]
