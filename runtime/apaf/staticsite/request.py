@@ -24,12 +24,13 @@ _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::([0-9]+))?$")
 class HttpError(Exception):
     """A request Apache would refuse: `status` plus arguments for its error page."""
 
-    def __init__(self, status, extra="", method="", expect=""):
+    def __init__(self, status, extra="", method="", expect="", head=False):
         super().__init__(status)
         self.status = status
         self.extra = extra
         self.method = method
         self.expect = expect
+        self.head = head  # the request was a HEAD: the answer carries no body and no length
 
 
 class Request:
@@ -96,8 +97,8 @@ def find_head_end(buf):
     line = buf[start:eol]
     if not line.endswith(b"\r"):
         raise HttpError(400)
-    if line.count(b" ") == 1 and line.startswith(b"GET "):
-        return eol + 1  # HTTP/0.9: no headers follow
+    if line.count(b" ") == 1:
+        return eol + 1  # HTTP/0.9 (GET only, else 400): no headers follow
     pos = eol + 1
     while True:
         eol = buf.find(b"\n", pos)
@@ -114,6 +115,14 @@ def find_head_end(buf):
 
 def parse_head(head):
     """Parse one complete head (as delimited by find_head_end) into a Request."""
+    try:
+        return _parse(head)
+    except HttpError as err:
+        err.head = head.lstrip(b"\r\n").startswith(b"HEAD ")
+        raise
+
+
+def _parse(head):
     while head.startswith(b"\r\n"):
         head = head[2:]
     lines = head.split(b"\r\n")
@@ -134,8 +143,10 @@ def parse_head(head):
     ver = (int(m.group(1)), int(m.group(2)))
     if ver < (1, 0):
         raise HttpError(400)
-    if not (target.startswith(b"/") or target == b"*" or b"://" in target
-            or method == b"CONNECT"):
+    if not (target.startswith(b"/") or target == b"*" or method == b"CONNECT"
+            or target.lower().startswith((b"http://", b"https://"))):
+        raise HttpError(400)
+    if b"#" in target:
         raise HttpError(400)
     if target == b"*" and method != b"OPTIONS":
         raise HttpError(400)

@@ -119,7 +119,7 @@ class Connection(asyncio.Protocol):
                     return
             except HttpError as e:
                 self._send(error(e.status, method=e.method, expect=e.expect, extra=e.extra),
-                           None, close=True)
+                           None, close=True, head_only=e.head)
                 self._close()
                 return
             now = self.clock.now()
@@ -146,7 +146,7 @@ class Connection(asyncio.Protocol):
         return True
 
     # --- responses ---------------------------------------------------------------
-    def _send(self, resp: Response, req, close=False):
+    def _send(self, resp: Response, req, close=False, head_only=False):
         if req is not None and req.http09:
             body = resp.body if resp.file is None else None
             if body is not None:
@@ -168,7 +168,7 @@ class Connection(asyncio.Protocol):
         else:
             conn = [("Connection", "close")]
         body, file = resp.body, resp.file
-        if req is not None and req.method == "HEAD":
+        if head_only or (req is not None and req.method == "HEAD"):
             body, file = b"", None
             if resp.page:
                 headers = [h for h in headers if h[0] != "Content-Length"]
@@ -199,6 +199,8 @@ class Connection(asyncio.Protocol):
             return False
         if resp.chunked and req.version < (1, 1):
             return False
+        if "transfer-encoding" in req.headers and "content-length" in req.headers:
+            return False  # a smuggling attempt: Apache answers, then closes
         tokens = _tokens(req.headers.get("connection", ""))
         wanted = "close" not in tokens if req.version >= (1, 1) else "keep-alive" in tokens
         return wanted and self.served < MAX_KEEPALIVE
