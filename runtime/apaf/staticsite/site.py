@@ -72,6 +72,8 @@ class Site:
         self.boundary = "%x" % secrets.randbits(64)
 
     def respond(self, req, now):
+        if not self.allow_tor2web and is_tor2web(req.headers):
+            return error(403)
         expect = req.headers.get("expect")
         if expect is not None and expect.lower() != "100-continue":
             return error(417, expect=expect)
@@ -79,8 +81,6 @@ class Site:
             return Response(200, [("Content-Length", "0")])
         if req.method == "CONNECT":
             return error(405, method="CONNECT", allow=ALLOW)
-        if not self.allow_tor2web and is_tor2web(req.headers):
-            return error(403)
         res = self.resolver.resolve(req.path)
         kind, method = res.kind, req.method
         if kind == paths.BAD_REQUEST:
