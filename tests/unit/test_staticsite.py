@@ -4,7 +4,9 @@ import time
 
 import pytest
 
+from apaf.staticsite import paths
 from apaf.staticsite.app import ConfigError, config
+from apaf.staticsite.ranges import parse_ranges
 from apaf.staticsite.request import HttpError, parse_head
 from apaf.staticsite.site import Site
 from apaf.web.apache_pages import error_page
@@ -87,3 +89,35 @@ def test_a_file_removed_after_it_was_resolved_is_404_not_500(site_dir):
     page.unlink()
     site.files = type(site.files)()  # forget the cached entry; the path cache still has it
     assert ask(site, b"GET /gone.html HTTP/1.1\r\nHost: x\r\n\r\n").status == 404
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("/a/./b/../c", ([b"a", b"c"], False)),
+    ("/a//b/", ([b"a", b"b"], True)),
+    ("/caf%C3%A9", ([b"caf\xc3\xa9"], False)),
+    ("/%2e%2e/x", paths.BAD_REQUEST),          # dot-segments are found even when escaped
+    ("/../x", paths.BAD_REQUEST),
+    ("/%zz", paths.BAD_REQUEST),
+    ("/a%2Fb", paths.ENCODED_NOT_FOUND),       # AllowEncodedSlashes Off
+    ("/a%00", paths.ENCODED_NOT_FOUND),
+])
+def test_path_normalisation_follows_apache(path, expected):
+    got = paths.normalize(path)
+    if isinstance(expected, int):
+        assert got.kind == expected
+    else:
+        assert got == expected
+
+
+@pytest.mark.parametrize("header,size,expected", [
+    ("bytes=0-9", 100, [(0, 9)]),
+    ("bytes=-5", 100, [(95, 99)]),
+    ("bytes=90-", 100, [(90, 99)]),
+    ("bytes=0-9,5-15", 100, [(0, 15)]),       # overlapping ranges are merged
+    ("bytes=0-1,50-60", 100, [(0, 1), (50, 60)]),
+    ("bytes=200-", 100, []),                  # nothing satisfiable: 416
+    ("bytes=9-0", 100, None),                 # malformed: ignored, 200
+    ("items=0-9", 100, None),
+])
+def test_ranges_follow_apache(header, size, expected):
+    assert parse_ranges(header, size) == expected
