@@ -1,1 +1,21 @@
-"""APAF runtime."""
+"""APAF runtime, and the small library an app uses to live on Tor.
+
+    apaf.onion_address()                 the app's own "<56 chars>.onion" (APAF_ONION_ADDRESS)
+    apaf.tor_status()                    TorStatus(running, bootstrap, summary, version, socks)
+    await apaf.open_connection(host, port)   asyncio (reader, writer) through Tor
+    apaf.connect(host, port)             blocking socket through Tor
+    apaf.http_session()                  aiohttp.ClientSession through Tor
+    apaf.proxy_url()                     "socks5://IP:PORT" for other libraries (use remote DNS)
+
+Everything goes through the runtime's tor SOCKS port (APAF_SOCKS) with remote name
+resolution: host names, onion or not, are never resolved on this machine. Outside the
+runtime (no APAF_* variables) these raise `apaf.errors.NotUnderRuntime` saying what to set.
+"""
+from apaf.client import connect, http_session, open_connection, proxy_url
+from apaf.errors import NotUnderRuntime
+from apaf.status import TorStatus, onion_address, tor_status
+
+__all__ = [
+    "NotUnderRuntime", "TorStatus", "connect", "http_session", "onion_address",
+    "open_connection", "proxy_url", "tor_status",
+]

@@ -3,6 +3,7 @@
     ApafError                 base; `exit_code` is what `apaf` exits with
     ├── ManifestError         apaf.toml missing/invalid (names the file, the field and the fix)
     ├── ConfigError           bad command-line option, data dir or settings.json
+    │   └── NotUnderRuntime   an app used the library (apaf.connect, ...) without the runtime's APAF_* env
     ├── TorError              tor problems
     │   ├── TorNotFound       no tor binary (bundled, APAF_TOR, PATH)
     │   ├── TorStartError     tor exited or did not open its control port while starting
@@ -28,6 +29,10 @@ class ManifestError(ApafError):
 
 class ConfigError(ApafError):
     exit_code = 2
+
+
+class NotUnderRuntime(ConfigError):
+    """An APAF_* variable the library needs is missing: the code is not run by `apaf run`."""
 
 
 class TorError(ApafError):
