@@ -110,6 +110,10 @@ BATTERY = [
     ("keepalive-limit", get(b"/style.css", b"Connection: keep-alive") * 101),
     ("keepalive-limit-silent", get(b"/style.css") * 101),
     ("leading-crlf", b"\r\n\r\n" + get(b"/")),
+    ("ten-blank-lines", b"\r\n" * 10 + get(b"/")),
+    ("eleven-blank-lines", b"\r\n" * 11 + get(b"/")),
+    ("bare-lf-blank-lines", b"\n\n" + get(b"/")),
+    ("many-folded-lines", get(b"/", b"X-A: a", *[b" b"] * 150)),
     ("bare-lf", b"GET / HTTP/1.1\nHost: example.onion\n\n"),
     # malformed requests
     ("no-host", get(b"/", host=False)),

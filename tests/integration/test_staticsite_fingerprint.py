@@ -11,6 +11,7 @@ Wall time: ~10 s (two server starts, ~160 short connections each).
 """
 import re
 import socket
+import time
 
 import pytest
 
@@ -134,6 +135,18 @@ def test_same_answers_as_apache(servers):
                               f"  ours:   {got!r:.1500}")
     assert not mismatches, f"{len(mismatches)} of {len(battery)} differ:\n" + "\n".join(
         mismatches)
+
+
+def test_a_request_trickling_in_byte_by_byte_is_answered_like_apache(servers):
+    def trickle(port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            for byte in dict(BATTERY)["range-first"]:
+                s.sendall(bytes([byte]))
+                time.sleep(0.003)
+            s.shutdown(socket.SHUT_WR)
+            return b"".join(iter(lambda: s.recv(65536), b""))
+    apache, ours = servers
+    assert normalized(trickle(ours), False) == normalized(trickle(apache), False)
 
 
 def test_symlink_out_of_docroot_is_refused(servers):

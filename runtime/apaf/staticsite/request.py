@@ -13,6 +13,7 @@ from apaf.web.apache_pages import FIELD_TOO_LONG, TOO_MANY_FIELDS
 
 LIMIT_LINE = 8190          # LimitRequestLine / LimitRequestFieldSize
 LIMIT_FIELDS = 100         # LimitRequestFields
+LIMIT_BLANK_LINES = 10     # empty lines Apache skips before a request line
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _VERSION = re.compile(rb"^HTTP/([0-9])\.([0-9])$")
@@ -81,12 +82,15 @@ def find_head_end(buf):
     """Return the end offset of the first complete head in buf, or -1 if incomplete.
 
     Raises HttpError when the bytes received so far already break a limit (a request
-    line or header field longer than 8190 bytes), as Apache does while reading.
-    Leading empty lines are allowed (Apache skips them).
+    line or header field longer than 8190 bytes, more than 100 fields, more than 10
+    empty lines first), as Apache does while reading, so a client can never make the
+    buffer grow past those limits.
     """
     start = 0
     while buf.startswith(b"\r\n", start):
         start += 2
+    if start > 2 * LIMIT_BLANK_LINES:
+        raise HttpError(400)
     eol = buf.find(b"\n", start)
     if eol < 0:
         if len(buf) - start > LIMIT_LINE:
@@ -100,6 +104,7 @@ def find_head_end(buf):
     if line.count(b" ") == 1:
         return eol + 1  # HTTP/0.9 (GET only, else 400): no headers follow
     pos = eol + 1
+    fields = 0
     while True:
         eol = buf.find(b"\n", pos)
         if eol < 0:
@@ -110,6 +115,10 @@ def find_head_end(buf):
             raise HttpError(400, extra=FIELD_TOO_LONG)
         if eol == pos + 1 and buf[pos] == 13:
             return eol + 1
+        if buf[pos] not in (32, 9):  # a folded line continues a field
+            fields += 1
+            if fields > LIMIT_FIELDS:
+                raise HttpError(400, extra=TOO_MANY_FIELDS)
         pos = eol + 1
 
 

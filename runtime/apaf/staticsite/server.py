@@ -20,17 +20,24 @@ from apaf.web.apache_pages import REASONS
 log = logging.getLogger(__name__)
 
 KEEPALIVE_TIMEOUT = 5.0
+# mod_reqtimeout's `header=20-40,minrate=500`: 20 s for a request head, extended by
+# one second per 500 bytes received, never beyond 40 s.
 HEADER_TIMEOUT = 20.0
+HEADER_TIMEOUT_MAX = 40.0
+HEADER_MINRATE = 500.0
+MAX_CONNECTIONS = 1024
 MAX_KEEPALIVE = 100
 MAX_BUFFERED_BODY = 1 << 20
 
 
 class Clock:
-    """The current second and its HTTP date, recomputed once per second."""
+    """Server-wide state: the current second and its HTTP date (recomputed once per
+    second), and the number of open connections."""
 
     def __init__(self):
         self.second = 0
         self.date = b""
+        self.connections = 0  # open connections of this server (shared by all of them)
 
     def now(self):
         t = int(time.time())
@@ -52,20 +59,35 @@ class Connection(asyncio.Protocol):
         self.closing = False
         self.paused = False
         self.timer = None
+        self.head_started = None  # loop time the current request head began arriving
+        self.head_bytes = 0
 
     # --- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport):
         self.transport = transport
+        self.clock.connections += 1
+        if self.clock.connections > MAX_CONNECTIONS:
+            transport.abort()  # overload: shed the newest connection, keep serving the rest
+            return
         self._arm(HEADER_TIMEOUT)
 
     def connection_lost(self, exc):
+        self.clock.connections -= 1
         self.closing = True
         if self.timer:
             self.timer.cancel()
 
     def data_received(self, data):
         self.buf += data
-        self._arm(HEADER_TIMEOUT)
+        loop = asyncio.get_running_loop()
+        if self.head_started is None:
+            self.head_started, self.head_bytes = loop.time(), 0
+        self.head_bytes += len(data)
+        allowed = min(HEADER_TIMEOUT + self.head_bytes / HEADER_MINRATE, HEADER_TIMEOUT_MAX)
+        self._arm(max(0.0, self.head_started + allowed - loop.time()))
+        if b"\n" not in data and len(self.buf) - self.buf.rfind(b"\n") <= 8192 and (
+                not self.discard):
+            return  # no new line ended: nothing new to parse (and no rescans per byte)
         self._process()
 
     def eof_received(self):
@@ -123,6 +145,7 @@ class Connection(asyncio.Protocol):
                 self._close()
                 return
             now = self.clock.now()
+            self.head_started = None
             try:
                 resp = self.site.respond(req, now)
             except Exception:  # never show a traceback to the network
