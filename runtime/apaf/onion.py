@@ -5,7 +5,7 @@ The first `publish()` of an app asks tor for a NEW key and writes it atomically 
 returning, so the address is on disk before any app, status file or user sees it; later
 publishes reuse it. An existing key file that is unreadable or malformed is an error, never
 silently replaced (that would change the address). Publication is tracked through HS_DESC
-UPLOADED events: feed tor's HS_DESC events to `on_hs_desc()`.
+UPLOAD/UPLOADED/FAILED events: feed tor's HS_DESC events to `on_hs_desc()`.
 
 `fetch_onion()` is the reachability self-test: GET the .onion through tor's SOCKS port with
 remote name resolution, retrying until it answers or the time is up.
@@ -18,12 +18,11 @@ import binascii
 import datetime
 import re
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import aiohttp
-from aiohttp_socks import ProxyConnectionError, ProxyConnector, ProxyError, ProxyTimeoutError
 from stem import ControllerError
 
 from apaf.errors import OnionError
@@ -37,8 +36,10 @@ KEY_RE = re.compile(r"^ED25519-V3:([A-Za-z0-9+/]{86}==)$")
 class Service:
     name: str
     service_id: str | None = None  # the 56 characters before ".onion"
-    published: bool = False  # at least one HSDir accepted the descriptor
+    published: bool = False  # HSDirs accepted the descriptor and none of the first round is pending
     active: bool = False  # currently added to tor
+    pending: Counter = field(default_factory=Counter)  # uploads in flight per HSDir (one per time period)
+    uploaded: bool = False
 
     @property
     def onion(self) -> str | None:
@@ -98,7 +99,8 @@ class OnionServices:
         if key is None:
             # Persist before anything else can learn (and hand out) the new address.
             atomic_write(path, f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
-        svc.service_id, svc.active, svc.published = resp.service_id, True, False
+        svc.service_id, svc.active = resp.service_id, True
+        svc.published, svc.uploaded, svc.pending = False, False, Counter()
         self._published.setdefault(resp.service_id, asyncio.Event()).clear()
         self.on_change()
         return svc.onion
@@ -118,22 +120,36 @@ class OnionServices:
                 await self.tor.call(lambda c: c.remove_ephemeral_hidden_service(svc.service_id))
             except ControllerError as err:
                 raise OnionError(f"tor refused to remove the onion service for {name!r}: {err}") from None
-        svc.active = svc.published = False
+        svc.active = svc.published = svc.uploaded = False
         self.on_change()
 
     def forget_active(self) -> None:
         """tor died: its ephemeral services died with it."""
         for svc in self.services.values():
-            svc.active = svc.published = False
+            svc.active = svc.published = svc.uploaded = False
 
     def on_hs_desc(self, event) -> None:
-        if getattr(event, "action", None) != "UPLOADED":
+        """Published = one HSDir took it and the rest of that upload round has answered.
+
+        Waiting for the whole round matters after a restart: HSDirs still holding the
+        previous descriptor (dead introduction points) would send clients astray.
+        """
+        svc = next((s for s in self.services.values()
+                    if s.active and s.service_id == event.address), None)
+        if svc is None or svc.published:
             return
-        for svc in self.services.values():
-            if svc.active and svc.service_id == event.address and not svc.published:
-                svc.published = True
-                self._published.setdefault(svc.service_id, asyncio.Event()).set()
-                self.on_change()
+        hsdir = getattr(event, "directory_fingerprint", None) or getattr(event, "directory", None)
+        if event.action == "UPLOAD":
+            svc.pending[hsdir] += 1
+        elif event.action in ("UPLOADED", "FAILED"):
+            svc.pending[hsdir] -= 1
+            svc.pending += Counter()  # drops entries at zero
+            if event.action == "UPLOADED":
+                svc.uploaded = True
+        if svc.uploaded and not svc.pending:
+            svc.published = True
+            self._published.setdefault(svc.service_id, asyncio.Event()).set()
+            self.on_change()
 
     async def wait_published(self, name: str, timeout: float | None = None) -> None:
         svc = self.get(name)
@@ -153,6 +169,10 @@ async def fetch_onion(socks: str, onion: str, port: int = 80, path: str = "/",
     Any HTTP status counts as reachable (the service answered); only connection failures
     are retried, twice a second, until `timeout` seconds have passed.
     """
+    # Imported here, not at the top: `apaf run` starts tor sooner without aiohttp's ~0.3 s import.
+    import aiohttp
+    from aiohttp_socks import ProxyConnectionError, ProxyConnector, ProxyError, ProxyTimeoutError
+
     started = time.monotonic()
     url = f"http://{onion}{'' if port == 80 else f':{port}'}{path}"
     error = None
