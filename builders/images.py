@@ -2,7 +2,7 @@
 
 An image definition is `toolchains/images/<name>.toml` (suite, extra suites,
 packages). Its packages are that list plus every package of every target
-whose `image` is <name>. `build_image` debootstraps the suite into a temp
+whose `image` is <name> and of those targets' app bundles (toolchains/bundles/). `build_image` debootstraps the suite into a temp
 root, installs the packages with apt inside it, removes apt's caches and
 logs, tars the root deterministically (sorted, one mtime, numeric owners)
 and feeds it to `docker import` as `apaf/<name>:<definition hash>`; an
@@ -28,6 +28,7 @@ from .recipes import list_targets, load_target
 from .sources.debian import _entries_from_deb822, _entries_from_list, machine_mirror
 
 IMAGES = paths.TOOLCHAINS / "images"
+BUNDLES = paths.TOOLCHAINS / "bundles"
 REPOSITORY = "apaf"
 _KEYS = {"suite", "updates", "security", "components", "variant", "packages", "source_date_epoch"}
 # Left behind by apt and dpkg; they differ from run to run and nothing needs them.
@@ -76,10 +77,17 @@ def load_image(name: str) -> ImageDef:
     if "suite" not in data:
         raise ConfigError(f"{path}: `suite` is required (a Debian codename such as \"bookworm\")")
     packages = set(data.get("packages", []))
+    using = set()
     for t in list_targets():
         target = load_target(t)
         if target.image == name:
+            using.add(t)
             packages.update(target.packages)
+    # App bundles (toolchains/bundles/<target>.toml) run their packaging steps in the target's image too.
+    for spec in sorted(BUNDLES.glob("*.toml")):
+        bundle = tomllib.loads(spec.read_text())
+        if bundle.get("target", spec.stem) in using:
+            packages.update(bundle.get("packages", []))
     return ImageDef(name=name, suite=data["suite"], updates=tuple(data.get("updates", [])),
                     security=bool(data.get("security", False)),
                     components=tuple(data.get("components", ["main"])), variant=data.get("variant", "minbase"),
@@ -92,7 +100,7 @@ def machine_security_mirror(etc: Path = Path("/etc/apt")) -> str | None:
         if not f.is_file() or f.suffix not in (".sources", ".list", ""):
             continue
         parse = _entries_from_deb822 if f.suffix == ".sources" else _entries_from_list
-        for uri, suites in parse(f.read_text(errors="replace")):
+        for uri, suites, *_ in parse(f.read_text(errors="replace")):
             if any(s.endswith("-security") or s.endswith("/updates") for s in suites):
                 return uri.rstrip("/")
     return None

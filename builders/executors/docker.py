@@ -8,12 +8,14 @@ machine the inputs are bind-mounted read-only; with a remote engine
 since the engine cannot see our files. The network is off (`none`) unless the
 recipe is a pinned fetch step. Outputs are copied out of the container into
 `job.out_dir` (owned by whoever runs the farm); the container is removed on
-success, failure, `docker kill` and Ctrl-C (`cancel`).
+success, failure, `docker kill` and Ctrl-C (`cancel`); those of a farm
+process that was killed outright are removed by the next `check`.
 """
 from __future__ import annotations
 
 import io
 import os
+import platform
 import tarfile
 import threading
 
@@ -26,6 +28,17 @@ from .layout import stage
 from .sandbox import build_command, extract_outputs, job_mounts
 
 LOCAL_SCHEMES = ("http+docker://localhost", "http+docker://localnpipe")
+_HOST = platform.node()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _ChunkReader(io.RawIOBase):
@@ -94,7 +107,19 @@ class DockerExecutor:
         return tag, found
 
     def check(self, target: Target) -> None:
+        self._sweep_orphans()
         self._image(target)
+
+    def _sweep_orphans(self) -> None:
+        """Remove step containers of farm processes on this machine that died without cleaning up (kill -9)."""
+        import docker
+        for c in self.client.containers.list(all=True, filters={"label": ["apaf.step", f"apaf.host={_HOST}"]}):
+            pid = int(c.labels.get("apaf.pid", "0") or 0)
+            if pid and not _pid_alive(pid):
+                try:
+                    c.remove(force=True)
+                except docker.errors.APIError:
+                    pass
 
     def identity(self, target: Target) -> str:
         return f"docker:{self._image(target)[1]}"
@@ -121,7 +146,7 @@ class DockerExecutor:
         try:
             container = self.client.containers.create(
                 tag, command, working_dir=RECIPE_DIR, volumes=volumes, user="0:0",
-                network_mode="bridge" if job.network else "none", labels={"apaf.step": job.step_id},
+                network_mode="bridge" if job.network else "none", labels={"apaf.step": job.step_id, "apaf.host": _HOST, "apaf.pid": str(os.getpid())},
                 detach=True)
         except docker.errors.DockerException as exc:
             raise ExecutorError(f"could not create a container for {job.step_id} from {tag}: {exc}") from exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 from invoke import task
 
 from ..build import Build
-from ..executors import get as get_executor
 from ..progress import make_progress
 from ..recipes import load_target
 from .common import farm_errors, print_json, split_list
@@ -13,7 +12,8 @@ from .common import farm_errors, print_json, split_list
 @task(
     help={
         "target": "target(s) to build, comma-separated (toolchains/targets/*.toml); default linux-x86_64",
-        "builder": "where steps run: local (default), docker, ssh:NAME",
+        "builder": "where steps run: local (default), docker, ssh:NAME; several comma-separated, or `auto` "
+                   "(local, docker and the SSH inventory), spread the targets over those that can build them",
         "only": "build only these outputs of the target, comma-separated (e.g. tor)",
         "parallel": "how many steps may run at once (default: number of cores)",
         "json": "print a machine-readable summary on stdout (progress goes to stderr)",
@@ -28,20 +28,21 @@ def toolchain(c, target="linux-x86_64", builder="local", only="", parallel=0, js
     kept in the cache (see `ci/farm cache.info`).
     """
     from ..sources import SourceStore
+    from ..spread import build_all
 
     progress = make_progress(live=None if not json else False)
-    summaries = []
-    for name in split_list(target):
-        tgt = load_target(name)
-        executor = get_executor(builder, source_date_epoch=tgt.source_date_epoch)
+
+    def make_build(tgt, executor):
         store = SourceStore(debian_mirror=debian_mirror or None, log=progress.note)
-        build = Build(tgt, executor, outputs=split_list(only) or None, parallel=parallel or None,
-                      progress=progress, store=store)
-        summary = build.run()
-        summaries.append(summary)
+        return Build(tgt, executor, outputs=split_list(only) or None, parallel=parallel or None,
+                     progress=progress, store=store)
+
+    targets = [load_target(name) for name in split_list(target)]
+    summaries = build_all(targets, split_list(builder), make_build)
+    for tgt, summary in zip(targets, summaries):
         if not json:
             built = ", ".join(summary.built) or "nothing (all cached)"
-            print(f"{tgt.name}: built {built} in {summary.wall_seconds:.1f}s wall, "
+            print(f"{tgt.name} on {summary.executor}: built {built} in {summary.wall_seconds:.1f}s wall, "
                   f"{summary.cpu_seconds:.1f}s CPU")
             for out, path in summary.outputs.items():
                 print(f"  {out}: {path}")
