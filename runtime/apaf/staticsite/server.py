@@ -32,12 +32,24 @@ MAX_BUFFERED_BODY = 1 << 20
 
 class Clock:
     """Server-wide state: the current second and its HTTP date (recomputed once per
-    second), and the number of open connections."""
+    second), and the open connections, whose deadlines one sweeper checks (cheaper
+    than a timer handle per request)."""
+
+    SWEEP_SECONDS = 0.5
 
     def __init__(self):
         self.second = 0
         self.date = b""
-        self.connections = 0  # open connections of this server (shared by all of them)
+        self.connections = set()
+
+    async def sweep(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.SWEEP_SECONDS)
+            now = loop.time()
+            for conn in [c for c in self.connections if c.deadline and c.deadline <= now]:
+                conn.deadline = None
+                conn._timeout()
 
     def now(self):
         t = int(time.time())
@@ -58,24 +70,24 @@ class Connection(asyncio.Protocol):
         self.busy = False         # a sendfile is running; later requests wait
         self.closing = False
         self.paused = False
-        self.timer = None
+        self.deadline = None      # loop time after which _timeout runs (None: never)
         self.head_started = None  # loop time the current request head began arriving
         self.head_bytes = 0
 
     # --- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport):
         self.transport = transport
-        self.clock.connections += 1
-        if self.clock.connections > MAX_CONNECTIONS:
+        if len(self.clock.connections) >= MAX_CONNECTIONS:
+            self.closing = True
             transport.abort()  # overload: shed the newest connection, keep serving the rest
             return
+        self.clock.connections.add(self)
         self._arm(HEADER_TIMEOUT)
 
     def connection_lost(self, exc):
-        self.clock.connections -= 1
+        self.clock.connections.discard(self)
         self.closing = True
-        if self.timer:
-            self.timer.cancel()
+        self.deadline = None
 
     def data_received(self, data):
         self.buf += data
@@ -109,9 +121,7 @@ class Connection(asyncio.Protocol):
 
     # --- request loop ------------------------------------------------------------
     def _arm(self, seconds):
-        if self.timer:
-            self.timer.cancel()
-        self.timer = asyncio.get_running_loop().call_later(seconds, self._timeout)
+        self.deadline = asyncio.get_running_loop().time() + seconds
 
     def _timeout(self):
         if self.closing or self.busy:
@@ -230,8 +240,7 @@ class Connection(asyncio.Protocol):
 
     def _sendfile(self, file, head, close):
         self.busy = True
-        if self.timer:
-            self.timer.cancel()
+        self.deadline = None
         asyncio.get_running_loop().create_task(self._sendfile_task(file, head, close))
 
     async def _sendfile_task(self, file, head, close):
@@ -253,8 +262,7 @@ class Connection(asyncio.Protocol):
     def _close(self):
         if not self.closing:
             self.closing = True
-            if self.timer:
-                self.timer.cancel()
+            self.deadline = None
             self.transport.close()
 
 
@@ -268,5 +276,9 @@ async def serve(site, host, port):
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: Connection(site, clock), host, port,
                                       reuse_address=True, backlog=1024)
-    async with server:
-        await server.serve_forever()
+    sweeper = loop.create_task(clock.sweep())
+    try:
+        async with server:
+            await server.serve_forever()
+    finally:
+        sweeper.cancel()
