@@ -1,0 +1,65 @@
+"""The static site's connection handling in-process, with short timeouts (~2 s in all)."""
+import asyncio
+import socket
+
+import pytest
+
+from apaf.staticsite import server
+from apaf.staticsite.site import Site
+from apaf.web.apache_pages import error_page
+
+
+@pytest.fixture
+async def port(tmp_path, monkeypatch):
+    monkeypatch.setattr(server, "HEADER_TIMEOUT", 1.0)
+    monkeypatch.setattr(server, "HEADER_TIMEOUT_MAX", 2.0)
+    monkeypatch.setattr(server, "KEEPALIVE_TIMEOUT", 0.5)
+    monkeypatch.setattr(server.Clock, "SWEEP_SECONDS", 0.05)
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 3)
+    (tmp_path / "index.html").write_text("<p>hi</p>\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    task = asyncio.create_task(server.serve(Site(str(tmp_path)), "127.0.0.1", free))
+    for _ in range(100):
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", free)
+            w.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.02)
+    yield free
+    task.cancel()
+
+
+async def read_all(reader, timeout=5):
+    return await asyncio.wait_for(reader.read(), timeout)
+
+
+async def test_an_incomplete_head_gets_apaches_408(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    data = await read_all(reader)
+    assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert data.endswith(error_page(408)) and b"Connection: close\r\n" in data
+
+
+async def test_an_idle_keepalive_connection_is_closed(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    start = asyncio.get_running_loop().time()
+    data = await read_all(reader)
+    assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"<p>hi</p>\n")
+    assert 0.4 < asyncio.get_running_loop().time() - start < 2
+
+
+async def test_connections_over_the_cap_are_shed(port):
+    held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        assert await read_all(reader) == b""
+    except ConnectionResetError:
+        pass
+    for r, w in held:
+        w.close()
