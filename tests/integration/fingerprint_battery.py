@@ -149,6 +149,13 @@ BATTERY = [
     ("semicolon-path", get(b"/index.html;jsessionid=1")),
     ("bad-content-length", get(b"/", b"Content-Length: abc", method=b"POST")),
     ("chunked-get", get(b"/", b"Transfer-Encoding: chunked") + b"0\r\n\r\n"),
+    ("chunked-post", get(b"/index.html", b"Transfer-Encoding: chunked", method=b"POST")
+     + b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\n"
+     + get(b"/style.css")),
+    ("chunked-bad-size", get(b"/", b"Transfer-Encoding: chunked", method=b"POST")
+     + b"zz\r\nhello\r\n0\r\n\r\n"),
+    ("chunked-bad-terminator", get(b"/", b"Transfer-Encoding: chunked", method=b"POST")
+     + b"5\r\nhelloXX0\r\n\r\n"),
     ("bad-transfer-encoding", get(b"/", b"Transfer-Encoding: gzip")),
     ("expect-continue", get(b"/", b"Expect: 100-continue")),
     ("expect-other", get(b"/", b"Expect: something")),

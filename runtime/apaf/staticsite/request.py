@@ -25,13 +25,14 @@ _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::([0-9]+))?$")
 class HttpError(Exception):
     """A request Apache would refuse: `status` plus arguments for its error page."""
 
-    def __init__(self, status, extra="", method="", expect="", head=False):
+    def __init__(self, status, extra="", method="", expect="", head=False, unframed=False):
         super().__init__(status)
         self.status = status
         self.extra = extra
         self.method = method
         self.expect = expect
         self.head = head  # the request was a HEAD: the answer carries no body and no length
+        self.unframed = unframed  # answered without Content-Length (ends with the close)
 
 
 class Request:
@@ -120,6 +121,34 @@ def find_head_end(buf):
             if fields > LIMIT_FIELDS:
                 raise HttpError(400, extra=TOO_MANY_FIELDS)
         pos = eol + 1
+
+
+def chunked_end(buf):
+    """End offset of a complete chunked body at the start of buf, or -1 if incomplete.
+
+    Raises HttpError(400) for a malformed chunk, as Apache does (its answer then has
+    no Content-Length: it is sent while the body is being read).
+    """
+    pos = 0
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            if len(buf) - pos > LIMIT_LINE:
+                raise HttpError(400, unframed=True)
+            return -1
+        size = buf[pos:eol].split(b";")[0].strip()
+        if not size or any(c not in b"0123456789abcdefABCDEF" for c in size):
+            raise HttpError(400, unframed=True)
+        size = int(size, 16)
+        if size == 0:
+            end = buf.find(b"\r\n\r\n", eol)  # optional trailer fields, then an empty line
+            return -1 if end < 0 else end + 4
+        pos = eol + 2 + size
+        if len(buf) < pos + 2:
+            return -1
+        if buf[pos:pos + 2] != b"\r\n":
+            raise HttpError(400, unframed=True)
+        pos += 2
 
 
 def parse_head(head):

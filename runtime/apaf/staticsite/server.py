@@ -13,7 +13,7 @@ import logging
 import time
 
 from apaf.staticsite.files import http_date
-from apaf.staticsite.request import HttpError, find_head_end, parse_head
+from apaf.staticsite.request import HttpError, chunked_end, find_head_end, parse_head
 from apaf.staticsite.site import Response, error
 from apaf.web.apache_pages import REASONS
 
@@ -71,6 +71,7 @@ class Connection(asyncio.Protocol):
         self.closing = False
         self.paused = False
         self.deadline = None      # loop time after which _timeout runs (None: never)
+        self.pending = None       # a parsed request whose chunked body is incomplete
         self.head_started = None  # loop time the current request head began arriving
         self.head_bytes = 0
 
@@ -141,17 +142,22 @@ class Connection(asyncio.Protocol):
             if not self.buf:
                 return
             try:
-                end = find_head_end(self.buf)
-                if end < 0:
-                    return
-                head = bytes(self.buf[:end])
-                del self.buf[:end]
-                req = parse_head(head)
+                req, self.pending = self.pending, None
+                if req is None:
+                    end = find_head_end(self.buf)
+                    if end < 0:
+                        return
+                    head = bytes(self.buf[:end])
+                    del self.buf[:end]
+                    req = parse_head(head)
                 if not self._take_body(req):
+                    self.pending = req  # its chunked body is still arriving
                     return
             except HttpError as e:
-                self._send(error(e.status, method=e.method, expect=e.expect, extra=e.extra),
-                           None, close=True, head_only=e.head)
+                resp = error(e.status, method=e.method, expect=e.expect, extra=e.extra)
+                if e.unframed:
+                    resp.headers = [h for h in resp.headers if h[0] != "Content-Length"]
+                self._send(resp, None, close=True, head_only=e.head)
                 self._close()
                 return
             now = self.clock.now()
@@ -168,12 +174,12 @@ class Connection(asyncio.Protocol):
     def _take_body(self, req):
         h = req.headers
         if "transfer-encoding" in h:
-            end = self.buf.find(b"0\r\n\r\n")
+            end = chunked_end(self.buf)
             if end < 0:
                 if len(self.buf) > MAX_BUFFERED_BODY:
                     raise HttpError(413)
                 return False
-            del self.buf[:end + 5]
+            del self.buf[:end]
         elif "content-length" in h:
             self.discard = int(h["content-length"])
         return True
