@@ -63,3 +63,13 @@ async def test_connections_over_the_cap_are_shed(port):
         pass
     for r, w in held:
         w.close()
+
+
+async def test_a_chunked_body_arriving_in_pieces_is_skipped_and_the_next_request_served(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    writer.write(b"lo\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = await read_all(reader)
+    assert data.count(b"HTTP/1.1 200 OK") == 2 and data.count(b"<p>hi</p>") == 2
