@@ -72,6 +72,7 @@ class Connection(asyncio.Protocol):
         self.paused = False
         self.deadline = None      # loop time after which _timeout runs (None: never)
         self.pending = None       # a parsed request whose chunked body is incomplete
+        self.task = None          # the running sendfile, if any
         self.head_started = None  # loop time the current request head began arriving
         self.head_bytes = 0
 
@@ -116,7 +117,7 @@ class Connection(asyncio.Protocol):
 
     def resume_writing(self):
         self.paused = False
-        if not self.closing:
+        if not self.closing and not self.busy:
             self.transport.resume_reading()
             self._process()
 
@@ -247,7 +248,10 @@ class Connection(asyncio.Protocol):
     def _sendfile(self, file, head, close):
         self.busy = True
         self.deadline = None
-        asyncio.get_running_loop().create_task(self._sendfile_task(file, head, close))
+        # Pipelined requests wait in the kernel, not in our buffer, while the file goes out.
+        self.transport.pause_reading()
+        self.task = asyncio.get_running_loop().create_task(
+            self._sendfile_task(file, head, close))
 
     async def _sendfile_task(self, file, head, close):
         path, offset, count = file
@@ -259,9 +263,12 @@ class Connection(asyncio.Protocol):
         except (OSError, RuntimeError):
             close = True
         self.busy = False
+        self.task = None
         if close or self.transport.is_closing():
             self._close()
             return
+        if not self.paused:
+            self.transport.resume_reading()
         self._arm(KEEPALIVE_TIMEOUT)
         self._process()
 
