@@ -76,6 +76,8 @@ class Runtime:
         self._write_status()
 
     async def stop(self) -> None:
+        if self._lock is None and paths.fcntl is not None:
+            return  # never started (or lost the race for the data dir): touch nothing
         if self.admin_server is not None:
             await self.admin_server.close()
             self.admin_server = None
@@ -84,6 +86,7 @@ class Runtime:
             await self.tor.stop()
         self._write_status()
         paths.unlock_data_dir(self._lock)
+        self._lock = None
 
     def _enabled(self) -> list[str]:
         return [n for n in self.settings.enabled_apps if n in self.manifests]

@@ -101,3 +101,16 @@ def test_restart_backoff_grows_then_resets_after_a_stable_run():
     b = Backoff()
     assert [b.after_crash(1) for _ in range(8)] == [0.5, 1, 2, 5, 10, 30, 30, 30]
     assert b.after_crash(3600) == 0.5  # ran an hour: a fresh first crash
+
+
+def test_second_runtime_on_the_same_data_dir_is_refused(tmp_path):
+    from apaf import paths
+
+    layout = paths.Layout(tmp_path)
+    layout.prepare()
+    held = paths.lock_data_dir(layout)
+    assert paths.data_dir_in_use(layout)
+    with pytest.raises(ConfigError, match="in use by another `apaf run`; stop it first"):
+        paths.lock_data_dir(layout)
+    paths.unlock_data_dir(held)
+    assert not paths.data_dir_in_use(layout)
