@@ -7,21 +7,10 @@ progress the test moves; the browser must show each step without a reload.
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
-from apaf.admin import serve
-from fixtures.admin_ui import RuntimeControlDouble
 from fixtures.browser import screenshot
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def served_double(tmp_path):
-    control = RuntimeControlDouble(bootstrap=15)
-    admin = await serve(control, tmp_path)
-    yield control, admin
-    await admin.close()
 
 
 async def _login(page, admin) -> None:
@@ -31,8 +20,8 @@ async def _login(page, admin) -> None:
         await page.click("form[action='/login'] button")
 
 
-async def test_bootstrap_progress_updates_without_reload(page, served_double):
-    control, admin = served_double
+async def test_bootstrap_progress_updates_without_reload(page, served_admin):
+    control, admin = served_admin
     await _login(page, admin)
     assert page.url.endswith("/bootstrap")  # not bootstrapped yet: the progress page
     assert await page.get_attribute("#bootstrap-progress", "value") == "15"
@@ -51,8 +40,8 @@ async def test_bootstrap_progress_updates_without_reload(page, served_double):
     assert page.apaf_errors == [] and page.apaf_dialogs == []
 
 
-async def test_status_page_follows_the_service_state(page, served_double):
-    control, admin = served_double
+async def test_status_page_follows_the_service_state(page, served_admin):
+    control, admin = served_admin
     control.bootstrap = 100
     await _login(page, admin)
     assert page.url.endswith("/status")
