@@ -1,13 +1,13 @@
 """The static-site app answers exactly like Debian's Apache 2.4 (ServerTokens Prod).
 
-The same raw requests (fingerprint_battery.py, ~150 of them, malformed ones included)
+The same raw requests (fingerprint_battery.py, ~200 of them, malformed ones included)
 go to a reference apache2 and to `python -m apaf.staticsite`, both serving the same
 docroot; status lines, header names and order, header values and bodies must be
 equal.  Only the Date value may differ (both must be RFC 7231 GMT dates), the
 multipart boundary (random per process in both, and so the length of multipart
 bodies) and the order inside `Allow` (Apache builds it from a hash table, so its own
 order changes from one start to the next).
-Wall time: ~10 s (two server starts, ~160 short connections each).
+Wall time: ~3 s (two server starts, ~210 short connections each).
 """
 import re
 import socket
