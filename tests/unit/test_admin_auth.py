@@ -23,6 +23,17 @@ async def test_password_stored_only_as_scrypt_hash_0600(admin):
     assert not pw.verify(admin.first_boot_password + "x", content)
 
 
+async def test_loose_hash_permissions_tightened_at_start(tmp_path):
+    pw.PasswordStore(tmp_path).set("a long password")
+    (tmp_path / "admin" / "password").chmod(0o644)
+    (tmp_path / "admin").chmod(0o755)
+    server = await serve(RuntimeControlDouble(), tmp_path)
+    await server.close()
+    assert stat.S_IMODE((tmp_path / "admin" / "password").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "admin").stat().st_mode) == 0o700
+    assert server.first_boot_password is None  # the existing password is kept
+
+
 def test_hashes_are_salted():
     assert pw.hash_password("same password") != pw.hash_password("same password")
 

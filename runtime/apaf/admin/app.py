@@ -39,6 +39,7 @@ def create_app(control: RuntimeControl, data_dir: Path, *, port: int) -> web.App
     app[THROTTLE] = LoginThrottle()
     app[ORIGINS] = Origins.for_port(port)
     app[TEMPLATES] = environment()
+    store.tighten()
     if not store.exists():
         password = pw.generate()
         store.set(password)

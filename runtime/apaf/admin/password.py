@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 from pathlib import Path
 
@@ -78,6 +79,13 @@ class PasswordStore:
 
     def exists(self) -> bool:
         return self.path.is_file()
+
+    def tighten(self) -> None:
+        """Force 0700/0600 on an existing hash (a restored backup may be world-readable)."""
+        if self.exists():
+            ensure_private_dir(self.path.parent)
+            if self.path.stat().st_mode & 0o777 != 0o600:
+                os.chmod(self.path, 0o600)
 
     def set(self, password: str) -> None:
         ensure_private_dir(self.path.parent)
