@@ -23,7 +23,6 @@ from chat_rooms import ChatError, Hub
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 HUB = web.AppKey("hub", Hub)
-MAX_FRAME = 4096  # bytes per websocket frame; a message is at most max_message characters
 
 
 def csp(host: str) -> str:
@@ -70,7 +69,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if not same_origin(request):
         raise web.HTTPForbidden(text="cross-origin websocket refused")
     hub = request.app[HUB]
-    ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, heartbeat=30)
+    # A frame carries one JSON message: at most max_message characters, each at most a
+    # 6-byte \uXXXX escape; anything bigger closes the socket.
+    ws = web.WebSocketResponse(max_msg_size=6 * hub.max_message + 256, heartbeat=30)
     await ws.prepare(request)
     try:
         member = await hub.join(request.query.get("room", ""), request.query.get("name", ""),
@@ -97,12 +98,22 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+def setting(settings: dict, key: str, default: int, top: int) -> int:
+    value = settings.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+        raise ValueError(f"[settings].{key} = {value!r} in apaf.toml must be a whole number "
+                         f"from 1 to {top}, e.g. {key} = {default}")
+    return value
+
+
 def create_app(settings: dict | None = None) -> web.Application:
+    """The app; raises ValueError naming the bad [settings] entry."""
     settings = settings or {}
+    hub = Hub(history=setting(settings, "history", 100, 10_000),
+              max_message=setting(settings, "max_message", 500, 2000))
     app = web.Application(middlewares=[tor2web_middleware(), security_headers],
                           client_max_size=16 * 1024)
-    app[HUB] = Hub(history=int(settings.get("history", 100)),
-                   max_message=int(settings.get("max_message", 500)))
+    app[HUB] = hub
     app.on_response_prepare.append(on_prepare)
     app.router.add_get("/", index, name="index")
     app.router.add_get("/rooms", rooms, name="rooms")
@@ -125,7 +136,11 @@ def main() -> None:
     except (KeyError, ValueError) as err:
         sys.exit(f"chat: APAF_PORT and APAF_SETTINGS must be set by the runtime ({err}); "
                  "start the app with `apaf run examples/chat`")
-    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    try:
+        app = create_app(settings)
+    except ValueError as err:
+        sys.exit(f"chat: {err}")
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Pure state, no web code: `Hub.join(room, name, send)` registers a member (`send` is an
 async callable taking a dict) and returns the `Member`; `Hub.say(member, text)` stores
 and broadcasts a message; `Hub.leave(member)`.  Everything is bounded: message length,
-history per room, rooms, members per room.  Names and texts are kept verbatim; the page
+message rate per member, history per room, rooms, members per room.  Names and texts are kept verbatim; the page
 shows them with textContent, so no HTML can ever be injected.
 """
 from __future__ import annotations
@@ -17,6 +17,8 @@ ROOM_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 MAX_NAME = 32
 MAX_ROOMS = 100
 MAX_MEMBERS = 200
+RATE = 2.0    # messages per second a member may keep up...
+BURST = 10    # ...after a burst of this many
 
 
 class ChatError(ValueError):
@@ -41,6 +43,18 @@ class Member:
     room: str
     name: str
     send: object  # async callable(dict)
+    tokens: float = BURST
+    last: float = field(default_factory=time.monotonic)
+
+    def may_speak(self) -> bool:
+        """Token bucket: one flooding member cannot drown a room."""
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.last) * RATE)
+        self.last = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 @dataclass
@@ -82,6 +96,8 @@ class Hub:
             raise ChatError("empty message")
         if len(text) > self.max_message:
             raise ChatError(f"messages are at most {self.max_message} characters")
+        if not member.may_speak():
+            raise ChatError("slow down: too many messages")
         r = self.rooms[member.room]
         msg = {"type": "message", "name": member.name, "text": text, "time": int(time.time())}
         r.history.append(msg)

@@ -90,7 +90,7 @@ async def test_limits_and_bad_input_get_clear_errors(client):
     ws = await client.ws_connect("/ws?room=lobby&name=alice")
     assert "already in" in (await next_of(ws, "error"))["error"]
     big, _ = await join(client, "erin")
-    await big.send_str('{"text": "' + "y" * 10000 + '"}')  # over the 4 KB frame limit
+    await big.send_str('{"text": "' + "y" * 10000 + '"}')  # over the frame limit
     kinds = []
     while not big.closed and len(kinds) < 10:
         kinds.append((await big.receive(timeout=5)).type.name)
@@ -129,3 +129,22 @@ def test_main_refuses_a_non_loopback_bind(monkeypatch):
     with pytest.raises(SystemExit) as e:
         chat_app.main()
     assert "loopback" in str(e.value)
+
+
+async def test_a_flooding_user_is_slowed_down(client):
+    alice, _ = await join(client, "alice")
+    for i in range(15):
+        await alice.send_json({"text": f"flood {i}"})
+    kinds = [(await alice.receive_json(timeout=5))["type"] for _ in range(15)]
+    assert kinds.count("message") >= 10 and "error" in kinds
+
+
+@pytest.mark.parametrize("settings,words", [
+    ({"history": "many"}, ["[settings].history", "whole number"]),
+    ({"max_message": 0}, ["[settings].max_message", "1 to 2000"]),
+])
+def test_bad_settings_name_the_entry(settings, words):
+    with pytest.raises(ValueError) as e:
+        chat_app.create_app(settings)
+    for word in words:
+        assert word in str(e.value)
