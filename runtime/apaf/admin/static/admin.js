@@ -44,6 +44,10 @@
   }
 
   async function poll() {
+    if (document.hidden) {  // a background tab: no requests until it is shown again
+      window.setTimeout(poll, PERIOD_MS);
+      return;
+    }
     try {
       const r = await fetch("/api/status", { credentials: "same-origin", cache: "no-store" });
       if (r.status === 401) { window.location.assign("/login"); return; }
