@@ -118,6 +118,15 @@ class Build:
         self.progress.step_state(step.id, "built", f"{seconds:.0f}s")
         return StepResult(step.id, key, "built", seconds, result.cpu_seconds, str(entry.out), str(entry.log))
 
+    def _wait(self, running) -> set:
+        try:
+            return wait(list(running), return_when=FIRST_COMPLETED)[0]
+        except KeyboardInterrupt:
+            # Stop the running steps now: leaving the pool's `with` block waits for them to end.
+            if hasattr(self.executor, "cancel"):
+                self.executor.cancel()
+            raise
+
     def _keep_log(self, step: Step, key: str, log_path: Path) -> Path:
         logs = self.root / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -163,7 +172,7 @@ class Build:
                                 all(d in done for d in s.deps) for s in pending):
                             raise FarmError("internal: no runnable step left")  # unreachable with a DAG
                         continue
-                    finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    finished = self._wait(running)
                     for fut in finished:
                         step = running.pop(fut)
                         try:

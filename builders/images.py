@@ -106,14 +106,17 @@ def machine_security_mirror(etc: Path = Path("/etc/apt")) -> str | None:
     return None
 
 
-def docker_client():
-    """A docker SDK client for $DOCKER_HOST (or the local socket), or a clear error."""
+def docker_client(timeout: int = 600):
+    """A docker SDK client for $DOCKER_HOST (or the local socket), or a clear error.
+
+    timeout bounds each API call, including the wait for a container's next log line.
+    """
     try:
         import docker
     except ImportError as exc:
         raise ToolMissing("the docker SDK is not installed: run `ci/farm` (it installs ci/requirements.txt)") from exc
     try:
-        client = docker.from_env(timeout=600)
+        client = docker.from_env(timeout=timeout)
         client.ping()
     except Exception as exc:  # noqa: BLE001 - the SDK raises several kinds for "no engine"
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")

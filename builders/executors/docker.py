@@ -18,6 +18,7 @@ import os
 import platform
 import tarfile
 import threading
+from pathlib import Path
 
 from ..errors import ConfigError, ExecutorError, StepFailed, ToolMissing
 from ..images import docker_client, image_id, load_image
@@ -29,6 +30,8 @@ from .sandbox import build_command, extract_outputs, job_mounts
 
 LOCAL_SCHEMES = ("http+docker://localhost", "http+docker://localnpipe")
 _HOST = platform.node()
+CA_VARS = ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+STEP_SILENCE = 3600   # seconds a step may print nothing before the engine call gives up
 
 
 def _pid_alive(pid: int) -> bool:
@@ -88,7 +91,7 @@ class DockerExecutor:
     @property
     def client(self):
         if self._client is None:
-            self._client = docker_client()
+            self._client = docker_client(timeout=STEP_SILENCE)
         return self._client
 
     def _image(self, target: Target) -> tuple[str, str]:
@@ -137,9 +140,15 @@ class DockerExecutor:
             raise ConfigError(f"internal: step {job.step_id} reached the docker builder before check(target) "
                               "named its image")
         mounts = [m for m in job_mounts(job, stage(job)) if m[0] not in ("build", "out")]
+        env = job_env(job, self.jobs, self.source_date_epoch)
+        if job.network:
+            # A pinned download step trusts what this machine trusts (a TLS-inspecting proxy's CA):
+            # the CA files its environment names are given to the container at the same paths.
+            for var in CA_VARS:
+                if env.get(var) and os.path.isfile(env[var]):
+                    mounts.append((f"ca/{var}", Path(env[var]), env[var], True))
         copy = self._copy_mode()
         volumes = {} if copy else {str(host): {"bind": inside, "mode": "ro"} for _, host, inside, _ in mounts}
-        env = job_env(job, self.jobs, self.source_date_epoch)
         # build/ and out/ live in the container's own layer; out/ is copied out after a clean exit.
         command = ["/bin/sh", "-c", f"mkdir -p {env['HOME']} {OUT_DIR} && {build_command(env)}"]
         log(f"+ docker run --network {'default' if job.network else 'none'} {tag} sh build.sh  ({job.step_id})")

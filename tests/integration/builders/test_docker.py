@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-import threading
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import docker
@@ -16,20 +20,11 @@ from fixtures.builders import HookProgress, cache_is_empty, run_build, tree_hash
 pytestmark = pytest.mark.slow
 
 
-def _step_containers() -> list:
-    return docker.from_env().containers.list(all=True, filters={"label": "apaf.step"})
-
-
-@pytest.fixture(scope="module")
-def zlib_target(one_recipe_target):
-    return one_recipe_target("zlib", "musl")
-
-
-@pytest.fixture(scope="module")
-def zlib_local(zlib_target, fresh_cache):
-    s = run_build(zlib_target, get_executor("local", source_date_epoch=zlib_target.source_date_epoch),
-                  fresh_cache("zlib-local-d"))
-    return tree_hashes(s.outputs["zlib"])
+def _step_containers(pid: int | None = None) -> list:
+    """Step containers this test process (or process pid) started; other builds may run meanwhile."""
+    label = f"apaf.pid={pid or os.getpid()}"
+    # The low-level call: one request, no per-container inspect racing a removal.
+    return [c["Id"] for c in docker.from_env().api.containers(all=True, filters={"label": ["apaf.step", label]})]
 
 
 def _docker(target, **kw):
@@ -59,9 +54,9 @@ def test_step_killed_midway_leaves_no_container_and_nothing_cached(toolchain_ima
 
     def on_line(step_id, line):
         if line.startswith("=== unpack") and not killed:
-            for c in _step_containers():
-                c.kill()
-                killed.append(c.short_id)
+            for cid in _step_containers():
+                docker.from_env().api.kill(cid)
+                killed.append(cid)
 
     with pytest.raises(StepFailed, match=r"zlib@musl failed in container .*\(exit 137 \(killed\)\)"):
         run_build(zlib_target, _docker(zlib_target), cache, HookProgress(on_line))
@@ -70,21 +65,41 @@ def test_step_killed_midway_leaves_no_container_and_nothing_cached(toolchain_ima
     assert cache_is_empty(cache)
 
 
-def test_cancel_midway_like_ctrl_c_removes_the_container_and_caches_nothing(toolchain_image, zlib_target,
-                                                                           fresh_cache):
-    cache = fresh_cache("zlib-docker-cancel")
-    executor = _docker(zlib_target)
-    seen = threading.Event()
+_CTRL_C_CHILD = """
+import sys
+from pathlib import Path
+sys.path[:0] = [{repo!r}, {tests!r}]
+from builders.executors import get
+from builders.recipes import load_target
+from fixtures.builders import run_build
+t = load_target({name!r}, Path({root!r}))
+run_build(t, get("docker", source_date_epoch=t.source_date_epoch), Path({cache!r}))
+"""
 
-    def on_line(step_id, line):
-        if line.startswith("=== unpack"):
-            seen.set()
-            executor.cancel()          # what Build.run does on KeyboardInterrupt
 
-    with pytest.raises((StepFailed, ExecutorError)):
-        run_build(zlib_target, executor, cache, HookProgress(on_line))
-    assert seen.is_set()
-    assert _step_containers() == []
+def test_ctrl_c_midway_removes_the_container_and_caches_nothing(toolchain_image, zlib_target, fresh_cache):
+    """A real SIGINT to a farm process whose step is running in a container."""
+    cache = fresh_cache("zlib-docker-ctrl-c")
+    tests = Path(__file__).resolve().parents[2]
+    code = _CTRL_C_CHILD.format(repo=str(tests.parent), tests=str(tests), name=zlib_target.name,
+                                root=str(zlib_target.path.parent), cache=str(cache))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _step_containers(proc.pid):
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "no step container appeared"
+            time.sleep(0.2)
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert "KeyboardInterrupt" in out, out[-2000:]
+    assert _step_containers(proc.pid) == []
     assert cache_is_empty(cache)
 
 

@@ -18,19 +18,6 @@ def _ssh(sshd_builder, target, inventory=None):
                         source_date_epoch=target.source_date_epoch)
 
 
-@pytest.fixture(scope="module")
-def zlib_target(one_recipe_target):
-    return one_recipe_target("zlib", "musl")
-
-
-@pytest.fixture(scope="module")
-def zlib_local(zlib_target, fresh_cache):
-    """zlib built by the local builder: the reference bytes."""
-    s = run_build(zlib_target, get_executor("local", source_date_epoch=zlib_target.source_date_epoch),
-                  fresh_cache("zlib-local"))
-    return tree_hashes(s.outputs["zlib"])
-
-
 def test_remote_step_output_equals_local(sshd_builder, zlib_target, zlib_local, fresh_cache):
     progress = HookProgress()
     summary = run_build(zlib_target, _ssh(sshd_builder, zlib_target), fresh_cache("zlib-ssh"), progress)
