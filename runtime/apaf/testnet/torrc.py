@@ -7,6 +7,7 @@ so onion services work without waiting for uptime.
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,10 @@ VOTING = [
     "V3AuthVoteDelay 2",
     "V3AuthDistDelay 2",
 ]
+
+
+# Every IPv4 address but 127.0.0.0/8, as the fewest CIDR blocks.
+_NOT_LOOPBACK = sorted(ipaddress.ip_network("0.0.0.0/0").address_exclude(ipaddress.ip_network("127.0.0.0/8")))
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,13 @@ def relay(nickname: str, or_port: int) -> list[str]:
         "ExitPolicyRejectPrivate 0",
         "ExitPolicyRejectLocalInterfaces 0",
         "ExitPolicy accept 127.0.0.0/8:*",
-        "ExitPolicy reject *:*",
+        # Reject every other IPv4 address with masked rules, then "accept *:*": the exit
+        # still connects to 127.0.0.0/8 only, but clients asking for a host *name* (whose
+        # address they do not know) see an exit that probably accepts and use it. With a
+        # final "reject *:*" tor clients refuse every name ("No Tor server allows exit").
+        "ExitPolicy " + ", ".join(f"reject {net}:*" for net in _NOT_LOOPBACK),
+        "ExitPolicy accept *:*",
+        "IPv6Exit 0",
     ]
 
 
