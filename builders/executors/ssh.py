@@ -87,6 +87,7 @@ class SSHExecutor:
         self._stale: list[str] = []          # remote folders of attempts cut short, removed when next connected
         self._lock = threading.Lock()
         self._clients: set = set()
+        self._cancelled = False
 
     # -- connection -------------------------------------------------------
     def _connect(self):
@@ -148,6 +149,12 @@ class SSHExecutor:
         if status == -1:  # the channel closed without an exit status: the link, not the command
             raise LinkLost("the connection closed while the command was running")
         return status, "\n".join(out)
+
+    def _must(self, client, command: str, job: Job, what: str) -> None:
+        status, out = self._exec(client, command)
+        if status != 0:
+            raise ExecutorError(f"SSH builder '{self.host.name}' could not {what} for {job.step_id} in "
+                                f"{self.host.work_dir} (exit {status}): {out.strip()[-500:]}")
 
     def _probe(self) -> dict:
         if self._facts is None:
@@ -212,6 +219,8 @@ class SSHExecutor:
             except LinkLost as exc:
                 shutil.rmtree(job.out_dir, ignore_errors=True)  # never keep a half download
                 job.out_dir.mkdir(parents=True)
+                if self._cancelled:
+                    raise StepFailed(f"step {job.step_id} was cancelled on SSH builder '{h.name}'") from exc
                 if attempt > h.retries:
                     self._sweep()
                     raise ExecutorError(f"lost the link to SSH builder '{h.name}' ({h.address}) during step "
@@ -231,8 +240,8 @@ class SSHExecutor:
         try:
             stale, self._stale = self._stale, []
             q = shlex.quote
-            self._exec(client, " ".join(["rm -rf", *map(q, stale), ";", "umask 077 && mkdir -p",
-                                         q(f"{rdir}/build"), q(f"{rdir}/out")]))
+            self._must(client, " ".join(["rm -rf", *map(q, stale), ";", "umask 077 && mkdir -p",
+                                         q(f"{rdir}/build"), q(f"{rdir}/out")]), job, "make the work folder")
             self._stale.append(rdir)
             sftp = client.open_sftp()
             with sftp.open(f"{rdir}/inputs.tar", "wb") as f:
@@ -241,7 +250,7 @@ class SSHExecutor:
                     for rel, host_path, _, ro in mounts:
                         if ro:
                             tar.add(str(host_path), arcname=rel)
-            self._exec(client, f"cd {q(rdir)} && tar -xf inputs.tar && rm inputs.tar")
+            self._must(client, f"cd {q(rdir)} && tar -xf inputs.tar && rm inputs.tar", job, "unpack the inputs")
             binds = [(f"{rdir}/{rel}", inside, ro) for rel, _, inside, ro in mounts]
             env = job_env(job, self.jobs or facts["nproc"], self.source_date_epoch)
             argv = namespace_argv(namespace_script(binds, env), network=job.network, as_root=facts["uid"] == "0")
@@ -249,7 +258,7 @@ class SSHExecutor:
             status, _ = self._exec(client, _hang_up_with_link(shlex.join(argv)), log)
             if status != 0:
                 raise StepFailed(f"step {job.step_id} failed on SSH builder '{self.host.name}' (exit {status})")
-            self._exec(client, f"cd {q(rdir)}/out && tar -cf ../out.tar .")
+            self._must(client, f"cd {q(rdir)}/out && tar -cf ../out.tar .", job, "pack the outputs")
             with sftp.open(f"{rdir}/out.tar", "rb") as f:
                 f.prefetch()
                 extract_outputs(f, job.out_dir)
@@ -287,6 +296,7 @@ class SSHExecutor:
 
     def cancel(self) -> None:
         """Close every connection (Ctrl-C): remote steps lose their output pipe and stop."""
+        self._cancelled = True
         with self._lock:
             clients = list(self._clients)
         for c in clients:

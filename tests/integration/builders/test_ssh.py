@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 
 import pytest
 
-from builders.errors import ExecutorError
+from builders.errors import ExecutorError, StepFailed
 from builders.executors import get as get_executor
 from fixtures.builders import HookProgress, cache_is_empty, run_build, tree_hashes
 
@@ -98,3 +99,22 @@ def test_unknown_builder_name_lists_the_inventory(sshd_builder):
     from builders.errors import ConfigError
     with pytest.raises(ConfigError, match=r"no SSH builder 'nope'.*known: loopback"):
         get_executor("ssh:nope", inventory=sshd_builder.inventory)
+
+
+def test_ctrl_c_stops_the_remote_step_without_retrying(sshd_builder, zlib_target, fresh_cache):
+    cache = fresh_cache("zlib-ssh-cancel")
+    executor = _ssh(sshd_builder, zlib_target)
+
+    def on_line(step_id, line):
+        if line.startswith("=== unpack"):
+            executor.cancel()          # what Build.run does on KeyboardInterrupt
+
+    progress = HookProgress(on_line)
+    with pytest.raises(StepFailed, match="cancelled"):
+        run_build(zlib_target, executor, cache, progress)
+    assert not any(line.startswith("! link to") for line in progress.lines), "a cancel is not retried"
+    assert cache_is_empty(cache)
+    deadline = time.monotonic() + 10    # the remote step dies with its link
+    while subprocess.run(["pgrep", "-f", "zlib_musl-"], capture_output=True).stdout:
+        assert time.monotonic() < deadline, "remote step still running after the link closed"
+        time.sleep(0.2)
