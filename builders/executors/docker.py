@@ -4,8 +4,9 @@ The image is `apaf/<target.image>:<definition hash>`, made by `ci/farm
 images.build` (never pulled); its id is this executor's identity. The step
 sees the same fixed paths as on the local builder. With the engine on this
 machine the inputs are bind-mounted read-only; with a remote engine
-(`DOCKER_HOST=ssh://…` or tcp) they are copied into the container instead,
-since the engine cannot see our files. The network is off (`none`) unless the
+(`DOCKER_HOST=ssh://…` or tcp), or when the farm itself runs in a container,
+they are copied into the container instead, since the engine cannot see our
+files (`APAF_DOCKER_COPY=1|0` forces either). The network is off (`none`) unless the
 recipe is a pinned fetch step. Outputs are copied out of the container into
 `job.out_dir` (owned by whoever runs the farm); the container is removed on
 success, failure, `docker kill` and Ctrl-C (`cancel`); those of a farm
@@ -128,9 +129,12 @@ class DockerExecutor:
         return f"docker:{self._image(target)[1]}"
 
     def _copy_mode(self) -> bool:
+        """Copy inputs in when the engine cannot see our files: a remote engine, or we run in a container."""
         if self._copy is not None:
             return self._copy
-        return not self.client.api.base_url.startswith(LOCAL_SCHEMES)
+        if os.environ.get("APAF_DOCKER_COPY") in ("0", "1"):
+            return os.environ["APAF_DOCKER_COPY"] == "1"
+        return not self.client.api.base_url.startswith(LOCAL_SCHEMES) or os.path.exists("/.dockerenv")
 
     def run(self, job: Job, log) -> RunResult:
         import docker
