@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "(start one with `invoke testnet.up`)")
     run.add_argument("--admin-port", type=int, default=0, help="admin UI port on 127.0.0.1 (default: a free one)")
     run.add_argument("--no-admin", action="store_true", help="do not serve the admin UI")
+    run.add_argument("--tor2web", choices=("allow", "refuse"),
+                     help="answer requests that come through a tor2web proxy (X-Tor2web), or refuse "
+                          "them with a 403; saved in DATA_DIR/settings.json (default: refuse)")
     run.add_argument("--tor", help="tor binary to use (default: bundled, then $APAF_TOR, then PATH)")
     run.add_argument("--wait-published", action="store_true",
                      help="print each address only once its descriptor is uploaded")
@@ -70,7 +73,8 @@ async def run(args) -> int:
 
     rt = Runtime(args.app_dirs, args.data_dir or default_data_dir(),
                  join_lines=testnet_join_lines() if args.testnet else [],
-                 tor_binary=args.tor, admin_port=args.admin_port, admin=not args.no_admin)
+                 tor_binary=args.tor, admin_port=args.admin_port, admin=not args.no_admin,
+                 allow_tor2web=None if args.tor2web is None else args.tor2web == "allow")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

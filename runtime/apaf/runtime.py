@@ -32,7 +32,8 @@ log = logging.getLogger("apaf.runtime")
 
 class Runtime:
     def __init__(self, app_dirs: list[Path], data_dir: Path, *, join_lines: list[str] = (),
-                 tor_binary: str | None = None, admin_port: int = 0, admin: bool = True):
+                 tor_binary: str | None = None, admin_port: int = 0, admin: bool = True,
+                 allow_tor2web: bool | None = None):
         self.layout = paths.Layout(Path(data_dir).absolute())
         self.manifests: dict[str, Manifest] = {}
         for app_dir in app_dirs:
@@ -46,6 +47,7 @@ class Runtime:
         self.join_lines = list(join_lines)
         self.tor_binary = find_tor(tor_binary)
         self.admin_port, self.want_admin = admin_port, admin
+        self.allow_tor2web = allow_tor2web  # None: keep what settings.json says
         self.settings = Settings()
         self.apps: dict[str, AppProcess] = {}
         self.reachability: dict[str, dict] = {}
@@ -63,6 +65,8 @@ class Runtime:
         self._lock = paths.lock_data_dir(L)
         self.settings = Settings.load(L.settings)
         self.settings.adopt(list(self.manifests))
+        if self.allow_tor2web is not None:
+            self.settings.allow_tor2web = self.allow_tor2web
         self.settings.save(L.settings)
         self.tor = Tor(L.tor, socks_port=free_port(), binary=self.tor_binary,
                        join_lines=self.join_lines, extra=self.torrc_extra(),

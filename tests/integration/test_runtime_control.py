@@ -1,18 +1,30 @@
 """The Runtime's control interface (what the admin UI drives) against the private Tor network.
 
-One runtime in-process: reachability self-test, service stop/start, enabling apps, torrc
-edits validated by tor. ~30 s.
+One runtime in-process: reachability self-test, service stop/start, enabling apps, app
+crash restart, torrc edits validated by tor. ~20-30 s.
 """
+import asyncio
 import json
 import os
+import signal
 import stat
 
+import aiohttp
 import pytest
 
 from apaf.admin.control import RuntimeControl
 from apaf.errors import TorrcRejected
 from apaf.runtime import Runtime
 from fixtures.runtime import aget_via_tor, forget_onions
+
+
+async def local_pid(port: int) -> int | None:
+    """The pid the envecho app on 127.0.0.1:port reports (None if it does not answer)."""
+    try:
+        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/") as r:
+            return (await r.json())["pid"]
+    except aiohttp.ClientError:
+        return None
 
 
 async def test_runtime_control_on_testnet(testnet, envecho_app, tmp_path):
@@ -52,6 +64,17 @@ async def test_runtime_control_on_testnet(testnet, envecho_app, tmp_path):
         await rt.set_enabled_apps(["envecho"])
         st = await rt.status()
         assert st["apps"][0]["running"] is True and st["apps"][0]["onion"] == onion
+
+        # A crashed app is restarted on the same local port (the onion service maps to it).
+        app = rt.apps["envecho"]
+        port, first_pid = app.port, await local_pid(app.port)
+        os.kill(first_pid, signal.SIGKILL)
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if app.restarts == 1 and app.running:
+                break
+        assert app.port == port and await local_pid(port) not in (None, first_pid)
+        assert (await rt.status())["apps"][0]["running"] is True
 
         with pytest.raises(TorrcRejected, match="Unknown option 'NoSuchThing'"):
             await rt.apply_torrc_extra("NoSuchThing 1\n")
