@@ -70,8 +70,8 @@ def common(datadir: Path, control_port: int) -> list[str]:
     ]
 
 
-def relay(nickname: str, or_port: int) -> list[str]:
-    """A relay that also exits to loopback, so clients can reach local test servers."""
+def _server(nickname: str, or_port: int) -> list[str]:
+    """What authorities and relays share: a name and an ORPort on 127.0.0.1, no SOCKS."""
     return [
         f"Nickname {nickname}",
         f"ContactInfo {nickname}@testnet.invalid",
@@ -79,6 +79,13 @@ def relay(nickname: str, or_port: int) -> list[str]:
         f"ORPort 127.0.0.1:{or_port}",
         "AssumeReachable 1",
         "SocksPort 0",
+    ]
+
+
+def relay(nickname: str, or_port: int) -> list[str]:
+    """A relay that also exits to loopback, so clients can reach local test servers."""
+    return [
+        *_server(nickname, or_port),
         "ExitRelay 1",
         "ExitPolicyRejectPrivate 0",
         "ExitPolicyRejectLocalInterfaces 0",
@@ -96,13 +103,8 @@ def relay(nickname: str, or_port: int) -> list[str]:
 def authority(nickname: str, or_port: int, dir_port: int) -> list[str]:
     """A v3 directory authority that votes every node Guard, Exit and HSDir."""
     return [
-        f"Nickname {nickname}",
-        f"ContactInfo {nickname}@testnet.invalid",
-        "Address 127.0.0.1",
-        f"ORPort 127.0.0.1:{or_port}",
+        *_server(nickname, or_port),
         f"DirPort 127.0.0.1:{dir_port}",
-        "AssumeReachable 1",
-        "SocksPort 0",
         "AuthoritativeDirectory 1",
         "V3AuthoritativeDirectory 1",
         "AuthDirMaxServersPerAddr 0",

@@ -14,8 +14,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # tests/, for the shared fixtures
 
 from fixtures.runtime import ENVECHO, apaf_run, get_via_tor  # noqa: E402
-from fixtures.testnet import _Site, start_onion_site  # noqa: E402
+from fixtures.testnet import serve_body, start_onion_site  # noqa: E402
 from noleak_dns import DnsServer  # noqa: E402
 
 from apaf.testnet import TestNetwork  # noqa: E402
@@ -38,8 +36,7 @@ def main(workdir: Path) -> dict:
     resolv = workdir / "exit-resolv.conf"
     resolv.write_text(f"nameserver {EXIT_RESOLVER}\n")
     body = f"reached through an exit {secrets.token_hex(4)}\n"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("S", (_Site,), {"body": body.encode()}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_body(body.encode())
     port = server.server_address[1]
     report = {"interfaces": [name for _, name in socket.if_nameindex()], "body": body}
     net = TestNetwork(workdir / "net", relays=3, relay_torrc=[

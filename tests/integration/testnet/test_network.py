@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import ThreadingHTTPServer
 
-from fixtures.testnet import _Site, socks_get, start_onion_site
+from fixtures.runtime import get_via_tor
+from fixtures.testnet import serve_body, start_onion_site
 
 import apaf.testnet
 
 
 def test_onion_service_answers_through_the_client(testnet, onion_site):
     assert onion_site.onion.endswith(".onion") and len(onion_site.onion) == 62
-    assert socks_get(testnet.socks, onion_site.url) == onion_site.body
+    assert get_via_tor(testnet.socks, onion_site.url) == (200, onion_site.body)
 
 
 def test_join_lines_let_another_tor_use_the_network(testnet, onion_site):
@@ -21,19 +20,17 @@ def test_join_lines_let_another_tor_use_the_network(testnet, onion_site):
     try:
         assert "TestingTorNetwork 1" in testnet.join_torrc_lines()
         assert sum(line.startswith("DirAuthority ") for line in testnet.join_torrc_lines()) == 3
-        assert socks_get(f"127.0.0.1:{port}", onion_site.url) == onion_site.body
+        assert get_via_tor(f"127.0.0.1:{port}", onion_site.url) == (200, onion_site.body)
     finally:
         tor.stop()
     assert not tor.alive()
 
 
 def test_relays_exit_to_loopback(testnet):
-    handler = type("Site", (_Site,), {"body": b"loopback through an exit\n"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_body(b"loopback through an exit\n")
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
-        assert socks_get(testnet.socks, url) == b"loopback through an exit\n"
+        assert get_via_tor(testnet.socks, url) == (200, b"loopback through an exit\n")
     finally:
         server.shutdown()
         server.server_close()
@@ -55,10 +52,10 @@ def test_onion_service_survives_a_dead_relay_and_the_relay_comes_back(testnet):
     try:
         testnet.kill_relay(0)
         assert not testnet.relays[0].alive()
-        assert socks_get(testnet.socks, site.url, attempts=10) == site.body
+        assert get_via_tor(testnet.socks, site.url, timeout=120) == (200, site.body)
         testnet.restart_relay(0)
         assert testnet.relays[0].alive()
         assert apaf.testnet.load(testnet.workdir).nodes[3].pid == testnet.relays[0].pid
-        assert socks_get(testnet.socks, site.url) == site.body
+        assert get_via_tor(testnet.socks, site.url) == (200, site.body)
     finally:
         site.stop()
