@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import signal
 import socket
@@ -24,9 +23,8 @@ from typing import Callable
 from apaf.errors import AppError
 from apaf.fsutil import ensure_private_dir
 from apaf.manifest import Manifest
-from apaf.restart import Backoff, cancel_task
+from apaf.restart import cancel_task, supervise
 
-log = logging.getLogger("apaf.apps")
 LAUNCH_FLAG = "--apaf-launch-app"
 
 
@@ -138,17 +136,11 @@ class AppProcess:
         return True
 
     async def _supervise(self) -> None:
-        backoff = Backoff()
-        while not self._stopping:
-            started = time.monotonic()
-            code = await self.proc.wait()
-            if self._stopping:
-                return
-            log.warning("app %s exited (code %s); restarting", self.name, code)
+        async def exited(code: int) -> None:
             self.on_change()
-            await asyncio.sleep(backoff.after_crash(time.monotonic() - started))
-            try:
-                await self._spawn()
-                self.restarts += 1
-            except AppError as err:
-                log.warning("%s", err)
+
+        async def relaunch() -> None:
+            await self._spawn()
+            self.restarts += 1
+
+        await supervise(f"app {self.name}", lambda: self.proc, lambda: self._stopping, exited, relaunch)

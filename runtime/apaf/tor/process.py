@@ -28,7 +28,7 @@ from stem.control import Controller, EventType
 
 from apaf.errors import TorStartError
 from apaf.fsutil import atomic_write, ensure_private_dir
-from apaf.restart import Backoff, cancel_task
+from apaf.restart import cancel_task, supervise
 from apaf.tor import torrc
 from apaf.tor.binary import child_env, find_tor
 
@@ -213,33 +213,26 @@ class Tor:
                 await proc.wait()
 
     async def _supervise(self) -> None:
-        backoff = Backoff()
-        while not self._stopping:
-            started = time.monotonic()
-            code = await self.proc.wait()
-            if self._stopping:
-                return
-            log.warning("tor exited (code %s); restarting", code)
+        async def exited(code: int) -> None:
             ctl, self.controller = self.controller, None
             if ctl is not None:
                 await asyncio.to_thread(ctl.close)
             self.bootstrap, self.summary = 0, f"tor exited (code {code}); restarting"
             self._bootstrapped.clear()
             self._changed()
-            delay = backoff.after_crash(time.monotonic() - started)
-            while not self._stopping:
-                await asyncio.sleep(delay)
-                try:
-                    await self._launch()
-                    break
-                except TorStartError as err:
-                    log.warning("%s", err)
-                    self.summary = "tor failed to restart; retrying"
-                    self._changed()
-                    delay = backoff.after_crash(0)
+
+        async def relaunch() -> None:
+            try:
+                await self._launch()
+            except TorStartError:
+                self.summary = "tor failed to restart; retrying"
+                self._changed()
+                raise
             self.restarts += 1
             if self.on_restart:
                 try:
                     await self.on_restart()
                 except Exception:  # the supervisor must survive a failing owner callback
                     log.exception("on_restart failed")
+
+        await supervise("tor", lambda: self.proc, lambda: self._stopping, exited, relaunch)
