@@ -102,7 +102,7 @@ class Runtime:
         self.apps[name] = app
         # The onion service first: tor builds its circuits while the app starts.
         if self.settings.service_running:
-            onion = await self.onions.publish(name, {p: app.port for p in m.ports})
+            onion = await self.onions.publish(name, self._ports(name))
         else:
             onion = await self.onions.address(name)
         app.env = {
@@ -112,6 +112,10 @@ class Runtime:
             "APAF_ALLOW_TOR2WEB": "1" if self.settings.allow_tor2web else "0",
         }
         await app.start()
+
+    def _ports(self, name: str) -> dict[int, int]:
+        """Onion virtual port -> the app's local port; every listed port reaches the one server."""
+        return {virt: self.apps[name].port for virt in self.manifests[name].ports}
 
     async def _stop_app(self, name: str) -> None:
         await self.onions.unpublish(name)
@@ -131,9 +135,8 @@ class Runtime:
         async with self._ops:
             self.onions.forget_active()
             if self.settings.service_running:
-                for name, app in self.apps.items():
-                    m = self.manifests[name]
-                    await self.onions.publish(name, {p: app.port for p in m.ports})
+                for name in self.apps:
+                    await self.onions.publish(name, self._ports(name))
         self._write_status()
 
     def _tor_event(self, event) -> None:
@@ -182,9 +185,9 @@ class Runtime:
         async with self._ops:
             self.settings.service_running = True
             self.settings.save(self.layout.settings)
-            for name, app in self.apps.items():
+            for name in self.apps:
                 if not self.onions.get(name).active:
-                    await self.onions.publish(name, {p: app.port for p in self.manifests[name].ports})
+                    await self.onions.publish(name, self._ports(name))
         self._write_status()
 
     async def stop_service(self) -> None:
