@@ -114,3 +114,25 @@ def test_second_runtime_on_the_same_data_dir_is_refused(tmp_path):
         paths.lock_data_dir(layout)
     paths.unlock_data_dir(held)
     assert not paths.data_dir_in_use(layout)
+
+
+def test_published_only_when_the_whole_upload_round_answered(tmp_path):
+    from types import SimpleNamespace
+
+    from apaf.onion import OnionServices
+
+    def hs_desc(action, hsdir, address="abc"):  # stand-in for stem's HSDescEvent
+        return SimpleNamespace(type="HS_DESC", action=action, address=address, directory_fingerprint=hsdir)
+
+    changes = []
+    onions = OnionServices(tor=None, keys_dir=tmp_path, on_change=lambda: changes.append(1))
+    svc = onions.get("site")
+    svc.service_id, svc.active = "abc", True
+    for hsdir in ("A", "A", "B"):  # tor uploads one descriptor per time period
+        onions.on_hs_desc(hs_desc("UPLOAD", hsdir))
+    onions.on_hs_desc(hs_desc("UPLOADED", "A", address="other"))
+    onions.on_hs_desc(hs_desc("UPLOADED", "A"))
+    onions.on_hs_desc(hs_desc("FAILED", "B"))
+    assert not svc.published
+    onions.on_hs_desc(hs_desc("UPLOADED", "A"))
+    assert svc.published and changes
