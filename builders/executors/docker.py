@@ -159,8 +159,8 @@ class DockerExecutor:
         try:
             container = self.client.containers.create(
                 tag, command, working_dir=RECIPE_DIR, volumes=volumes, user="0:0",
-                network_mode="bridge" if job.network else "none", labels={"apaf.step": job.step_id, "apaf.host": _HOST, "apaf.pid": str(os.getpid())},
-                detach=True)
+                network_mode="bridge" if job.network else "none", detach=True,
+                labels={"apaf.step": job.step_id, "apaf.host": _HOST, "apaf.pid": str(os.getpid())})
         except docker.errors.DockerException as exc:
             raise ExecutorError(f"could not create a container for {job.step_id} from {tag}: {exc}") from exc
         with self._lock:
@@ -169,9 +169,13 @@ class DockerExecutor:
             if copy:
                 container.put_archive("/", _inputs_tar(mounts))
             container.start()
-            for chunk in container.logs(stream=True, follow=True):
-                for line in chunk.decode(errors="replace").splitlines():
-                    log(line)
+            pending = b""
+            for chunk in container.logs(stream=True, follow=True):   # frames may end mid-line
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    log(line.decode(errors="replace"))
+            if pending:
+                log(pending.decode(errors="replace"))
             status = container.wait()["StatusCode"]
             if status != 0:
                 why = " (killed)" if status == 137 else ""
