@@ -1,34 +1,37 @@
 """kill -9 at random moments while keys and settings are being written never loses or corrupts them.
 
-A focused writer process runs the runtime's own persistence code (atomic_write of an onion
-key exactly as apaf.onion does, Settings.save) in a tight loop; we SIGKILL it 120 times at
-random moments and check every time that both files are present and valid. ~15 s.
+A focused writer process (forked) runs the runtime's own persistence code (atomic_write of an
+onion key as apaf.onion does, Settings.save) in a tight loop; we SIGKILL it 120 times at
+random moments and check every time that both files are present and valid (~5 s); then
+the real `apaf run` is killed 12 times during start-up on the private network (~30 s).
 """
+import base64
 import json
+import multiprocessing
+import os
 import random
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+from apaf.fsutil import atomic_write
 from apaf.onion import read_key
 from apaf.paths import Layout
 from apaf.settings import Settings
 
-WRITER = r"""
-import base64, os, sys
-from pathlib import Path
-from apaf.fsutil import atomic_write
-from apaf.settings import Settings
-keys, settings_path = Path(sys.argv[1]), Path(sys.argv[2])
-n = 0
-while True:
-    blob = base64.b64encode(os.urandom(64)).decode()
-    atomic_write(keys / "site.key", f"ED25519-V3:{blob}\n", mode=0o600)  # as apaf.onion does
-    Settings(enabled_apps=["site"] * (n % 7), known_apps=["site"], allow_tor2web=bool(n % 2)).save(settings_path)
-    n += 1
-    if n == 1:
-        print("ready", flush=True)
-"""
+def _writer(keys: Path, settings_path: Path, ready) -> None:
+    """Write a key and the settings in a loop, as apaf.onion and apaf.settings do, until killed."""
+    n = 0
+    while True:
+        blob = base64.b64encode(os.urandom(64)).decode()
+        atomic_write(keys / "site.key", f"ED25519-V3:{blob}\n", mode=0o600)
+        Settings(enabled_apps=["site"] * (n % 7), known_apps=["site"], allow_tor2web=bool(n % 2)).save(settings_path)
+        n += 1
+        if n == 1:
+            ready.send(True)
+
 
 KILLS = 120
 
@@ -37,14 +40,15 @@ def test_kill_9_while_writing_never_leaves_a_missing_or_corrupt_file(tmp_path):
     layout = Layout(tmp_path / "data")
     layout.prepare()
     rng = random.Random(1234)
+    fork = multiprocessing.get_context("fork")  # the child starts in ms: no interpreter start-up
     for i in range(KILLS):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(layout.keys), str(layout.settings)],
-                                stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline() == "ready\n", f"writer {i} did not start"
-        # Random moment within the next few write cycles (one cycle is ~1-3 ms).
-        subprocess.run(["sleep", f"{rng.uniform(0, 0.03):.4f}"])
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        ready, child_end = fork.Pipe()
+        proc = fork.Process(target=_writer, args=(layout.keys, layout.settings, child_end), daemon=True)
+        proc.start()
+        assert ready.poll(10) and ready.recv(), f"writer {i} did not start"
+        time.sleep(rng.uniform(0, 0.03))  # a random moment within the next few write cycles
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
         assert read_key(layout.keys / "site.key") is not None, f"key missing after kill {i}"
         s = Settings.load(layout.settings)  # raises ConfigError if corrupt
         assert s.known_apps == ["site"], f"settings wrong after kill {i}: {s}"
@@ -54,3 +58,43 @@ def test_kill_9_while_writing_never_leaves_a_missing_or_corrupt_file(tmp_path):
     print(f"{KILLS} kills, {stale} interrupted mid-write")
     layout.prepare()
     assert sorted(p.name for p in layout.keys.iterdir()) == ["site.key"]
+
+
+def pids_using(arg: str) -> list[int]:
+    """Processes whose command line mentions `arg` (tor started with our torrc, our app)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if arg in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_kill_9_of_the_real_runtime_during_startup_never_changes_the_address(testnet, envecho_app, tmp_path):
+    """The whole `apaf run`, killed at random moments of its start-up (key creation included). ~30 s."""
+    data = tmp_path / "data"
+    env = {**os.environ, "APAF_TESTNET_DIR": str(testnet.workdir)}
+    cmd = [sys.executable, "-m", "apaf.cli", "run", "--testnet", "--no-admin", "--data-dir", str(data),
+           str(envecho_app)]
+    rng = random.Random(99)
+    key_path = data / "keys" / "envecho.key"
+    first_key = None
+    for i in range(12):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 2.0))
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while pids_using(str(data)) and time.monotonic() < deadline:  # tor and the app follow
+            time.sleep(0.05)
+        assert not pids_using(str(data)), f"tor or the app outlived a killed runtime (round {i})"
+        key = read_key(key_path)  # raises if corrupt
+        if first_key is None:
+            first_key = key
+        assert key == first_key, f"the onion key changed after kill {i}"
+        if data.joinpath("settings.json").exists():
+            assert Settings.load(data / "settings.json").known_apps == ["envecho"]
+    assert first_key is not None, "no kill happened after the key was written; widen the delays"
