@@ -122,6 +122,9 @@ class _Checker:
 def load_manifest(path: Path | str) -> Manifest:
     """Load and validate an app's manifest; `path` is the app directory or its apaf.toml."""
     path = Path(path).absolute()
+    if not path.exists():
+        raise ManifestError(f"{path}: no such app directory; pass the folder that holds the app's "
+                            f"{MANIFEST_NAME}")
     if path.is_dir():
         path = path / MANIFEST_NAME
     check = _Checker(path)

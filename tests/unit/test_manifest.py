@@ -71,3 +71,8 @@ def test_bad_manifest_names_file_field_and_fix(tmp_path, text, field, fix):
 def test_missing_manifest_says_what_to_add(tmp_path):
     with pytest.raises(ManifestError, match=r"apaf.toml.*\[app\] table"):
         load_manifest(tmp_path)
+
+
+def test_missing_app_directory_is_named(tmp_path):
+    with pytest.raises(ManifestError, match=r"nope: no such app directory; pass the folder"):
+        load_manifest(tmp_path / "nope")
