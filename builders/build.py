@@ -59,7 +59,7 @@ class Build:
     def __init__(self, target: Target, executor, *, cache_root: Path | None = None,
                  outputs: list[str] | None = None, parallel: int | None = None,
                  progress=None, store: SourceStore | None = None,
-                 inputs: dict[str, Path] | None = None):
+                 inputs: dict[str, Path] | None = None, network_env: dict[str, str] | None = None):
         self.target = target
         self.executor = executor
         self.root = cache_root or paths.cache_root()
@@ -70,6 +70,9 @@ class Build:
         self.parallel = parallel or os.cpu_count() or 1
         self.wanted = outputs or list(target.outputs)
         self.inputs = {k: Path(v).resolve() for k, v in (inputs or {}).items()}
+        # Given only to network steps and kept out of step keys: where pinned downloads come
+        # from (index URL, proxy, CA file) does not change what they are.
+        self.network_env = dict(network_env or {})
 
     def plan(self) -> tuple[dict[str, str], dict[str, Path]]:
         """(step keys, source paths): fetches and verifies every source the steps need."""
@@ -86,6 +89,8 @@ class Build:
             src = self.store.manifest[name]
             env[f"{src.env_prefix}_VERSION"] = src.version
             env[f"{src.env_prefix}_TARBALL"] = sources[name].name
+        if step.recipe.network:
+            env.update(self.network_env)
         return Job(step_id=step.id, recipe_files=step.recipe.files(),
                    sources=[sources[n] for n in step.recipe.sources],
                    deps={dep.split("@")[0]: done[dep] for dep in step.deps},

@@ -6,6 +6,7 @@ that fixes it; tasks turn it into `invoke.Exit(message, code)`.
     FarmError                      base (exit 1)
     ├── ConfigError           (2)  a bad target, recipe, manifest or option
     ├── ToolMissing           (3)  a program or package the farm needs is absent
+    ├── ReleaseKeyError       (4)  the release signing key is missing or cannot sign
     ├── SourceError           (10) could not obtain a source from any mirror
     ├── VerificationError     (11) sha256 or size mismatch: the file is not used
     ├── SignatureError        (12) missing or bad OpenPGP signature
@@ -32,6 +33,10 @@ class ConfigError(FarmError):
 
 class ToolMissing(FarmError):
     exit_code = 3
+
+
+class ReleaseKeyError(FarmError):
+    exit_code = 4
 
 
 class SourceError(FarmError):

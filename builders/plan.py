@@ -40,7 +40,8 @@ def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
             raise ConfigError(f"dependency cycle: {' -> '.join(trail + (sid,))}")
         if sid not in seen:
             recipe = load_recipe(recipe_name, target.recipes_root)
-            deps = tuple(visit(d, toolchain, trail + (sid,)) for d in recipe.deps)
+            # A dep is built with the same toolchain unless it names one: "tor@musl".
+            deps = tuple(visit(*_dep(d, toolchain), trail + (sid,)) for d in recipe.deps)
             seen[sid] = Step(sid, recipe, toolchain, deps)
             order.append(seen[sid])
         return sid
@@ -50,6 +51,11 @@ def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
             raise ConfigError(f"target {target.name} has no output '{name}'; it builds: {', '.join(target.outputs)}")
         visit(name, target.outputs[name], ())
     return order
+
+
+def _dep(spec: str, toolchain: str) -> tuple[str, str]:
+    name, _, pinned = spec.partition("@")
+    return name, pinned or toolchain
 
 
 def step_keys(steps: list[Step], target: Target, identity: str,

@@ -1,0 +1,72 @@
+"""What Linux packages share: the desktop entry, the icon's hicolor size, package metadata.
+
+`PackageInfo.from_manifest(manifest, maintainer)` validates what the package formats
+need beyond the manifest's own rules (a version dpkg and rpm accept, a PNG icon) and
+raises ConfigError naming the field and the fix.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+
+DEFAULT_MAINTAINER = "APAF app packagers <packagers@apaf.invalid>"
+_VERSION = re.compile(r"^[0-9][A-Za-z0-9.+~-]*$")
+_MAINTAINER = re.compile(r"^[^<>]+ <[^<>@\s]+@[^<>@\s]+>$")
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    name: str
+    version: str
+    title: str
+    summary: str            # one line, no trailing period
+    description: str        # may be several sentences
+    maintainer: str
+    icon: Path | None
+    icon_size: str          # "64x64" (hicolor directory), "" without an icon
+    manifest: Path
+
+    @classmethod
+    def from_manifest(cls, m, maintainer: str = "") -> "PackageInfo":
+        where = f"{m.path}: [app]"
+        if not _VERSION.match(m.version):
+            raise ConfigError(f"{where}.version: {m.version!r} is not a package version dpkg and rpm "
+                              "accept; start with a digit and use only letters, digits and . + ~ -")
+        maintainer = maintainer or DEFAULT_MAINTAINER
+        if not _MAINTAINER.match(maintainer):
+            raise ConfigError(f"--maintainer {maintainer!r}: use the form 'Full Name <address@example.org>'")
+        size = ""
+        if m.icon is not None:
+            w, h = png_size(m.icon, f"{where}.icon")
+            size = f"{w}x{h}"
+        summary = (m.title or m.name).strip().rstrip(".")
+        description = (m.description or f"{summary}, served as a Tor onion service.").strip()
+        return cls(m.name, m.version, m.title or m.name, summary, description, maintainer, m.icon, size, m.path)
+
+    def desktop_entry(self) -> str:
+        # Terminal=true: the bundle prints the admin URL and the first-boot password there.
+        return ("[Desktop Entry]\nType=Application\n"
+                f"Name={self.title}\nComment={_one_line(self.description)}\n"
+                f"Exec={self.name}\nIcon={self.name}\nTerminal=true\nCategories=Network;\n")
+
+    def meta_env(self, **extra: str) -> str:
+        """Shell assignments the packaging steps source (values quoted)."""
+        values = {"NAME": self.name, "VERSION": self.version, "ICON_SIZE": self.icon_size, **extra}
+        return "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(values.items()))
+
+
+def png_size(path: Path, field: str) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ConfigError(f"{field}: {path} is not a PNG image; desktop menus need a PNG icon "
+                          "(convert it, e.g. 64x64 or 256x256)")
+    return struct.unpack(">II", data[16:24])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

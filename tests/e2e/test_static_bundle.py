@@ -1,0 +1,43 @@
+"""The static executable in an empty root: it starts its own tor and serves its onion service.
+
+The root holds only the executable and /proc, /dev, /tmp (no libc, no tor, no Python,
+PATH pointing nowhere); the client is the private Tor network's. Wall time: ~40-90 s
+after the session's bundle and testnet exist.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+
+from fixtures.bundle import empty_root, run_in_root
+from fixtures.runtime import children, get_via_tor
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def test_static_executable_serves_the_app_over_tor_from_an_empty_root(chat_bundle, testnet, tmp_path):
+    exe = chat_bundle.files["static"]
+    root = empty_root(tmp_path / "root")
+    shutil.copy2(exe, root / "chat")
+    assert sorted(p.name for p in root.iterdir()) == ["chat", "dev", "proc", "tmp"]
+    with run_in_root(root, ["/chat", "--testnet", "--wait-published", "--data-dir", "/tmp/data"], testnet) as rt:
+        onion = rt.onion("chat")
+        admin = next(line.split(" ", 1)[1] for line in rt.lines if line.startswith("admin: "))
+        # Its tor is the one frozen inside the bundle: unpacked under the root's /tmp.
+        tors = [p for p in descendants(rt.proc.pid) if Path(f"/proc/{p}/comm").read_text().strip() == "tor"]
+        assert len(tors) == 1, rt.lines
+        assert os.readlink(f"/proc/{tors[0]}/exe").startswith(str(root / "tmp")), os.readlink(f"/proc/{tors[0]}/exe")
+        status, body = get_via_tor(testnet.socks, f"http://{onion}/")
+        assert status == 200 and b"/static/chat.js" in body
+        with urllib.request.urlopen(admin, timeout=10) as resp:   # the admin UI answers on loopback
+            assert resp.status == 200
+        assert (root / "tmp" / "data" / "keys" / "chat.key").stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,63 @@
+"""`invoke release` with a throwaway key: gpg accepts the signature; a bad key stops it before any build.
+
+Reuses the session's cache (every step is cached after `chat_bundle`). Wall time: ~10-20 s.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures.bundle import CHAT
+
+from builders.bundle.release import release
+from builders.errors import ReleaseKeyError
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def release_key(tmp_path_factory) -> tuple[str, Path]:
+    home = tmp_path_factory.mktemp("gnupg")
+    home.chmod(0o700)
+    subprocess.run(["gpg", "--batch", "--homedir", str(home), "--passphrase", "", "--quick-gen-key",
+                    "APAF release test <release-test@example.org>", "ed25519", "sign", "1d"],
+                   check=True, capture_output=True)
+    out = subprocess.run(["gpg", "--batch", "--homedir", str(home), "--with-colons", "--list-secret-keys"],
+                         check=True, capture_output=True, text=True).stdout
+    fpr = next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
+    yield fpr, home
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
+
+
+def test_release_signature_verifies_with_gpg(chat_bundle, release_key, tmp_path):
+    fpr, home = release_key
+    dist = tmp_path / "release"
+    proc = subprocess.run([sys.executable, "-m", "invoke", "release", "--app", str(CHAT), "--key", fpr,
+                           "--gnupghome", str(home), "--dist", str(dist), "--json"],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    verify = subprocess.run(["gpg", "--batch", "--homedir", str(home), "--verify",
+                             str(dist / "SHA256SUMS.asc"), str(dist / "SHA256SUMS")], capture_output=True, text=True)
+    assert verify.returncode == 0 and "Good signature" in verify.stderr, verify.stderr
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=dist, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 3, check.stdout
+    (built,) = report["apps"]
+    assert (built["app"], built["target"]) == ("chat", "linux-x86_64")
+    assert set(built["inputs"]) == {"app", "runtime", "requirements", "package"}
+    assert built["inputs"] == chat_bundle.inputs
+    assert json.loads((dist / "release-report.json").read_text())["key"] == fpr
+
+
+@pytest.mark.parametrize("key", ["", "0123456789ABCDEF0123456789ABCDEF01234567"])
+def test_missing_release_key_is_an_error_before_any_build(release_key, tmp_path, key, monkeypatch):
+    _, home = release_key
+    import builders.bundle.release as rel
+    monkeypatch.setattr(rel, "build_app", lambda *a, **k: pytest.fail("built before checking the key"))
+    with pytest.raises(ReleaseKeyError, match="--key|no secret key"):
+        release([CHAT], key=key, gnupghome=str(home), dist=tmp_path / "release")
+    assert not (tmp_path / "release").exists()

@@ -1,0 +1,107 @@
+"""Package metadata rendered from apaf.toml, lock freshness and input checks: no build needed."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from apaf.manifest import load_manifest
+from builders.bundle import deb, rpm
+from builders.bundle.app_build import bundle_target, write_sums
+from builders.bundle.desktop import PackageInfo
+from builders.bundle.lock import HEADER, check_lock, inputs_digest, pins
+from builders.bundle.pipconf import network_env
+from builders.errors import ConfigError
+from builders.plan import steps_for
+
+CHAT = Path(__file__).resolve().parents[3] / "examples" / "chat"
+EPOCH = 1735689600
+
+
+@pytest.fixture
+def app(tmp_path) -> Path:
+    d = tmp_path / "app"
+    shutil.copytree(CHAT, d)
+    return d
+
+
+def info_for(app: Path, **fields) -> PackageInfo:
+    text = (app / "apaf.toml").read_text()
+    for key, value in fields.items():
+        text = "\n".join(f'{key} = "{value}"' if line.startswith(f"{key} =") else line
+                         for line in text.splitlines())
+    (app / "apaf.toml").write_text(text + "\n")
+    return PackageInfo.from_manifest(load_manifest(app))
+
+
+def test_deb_control_and_desktop_entry_come_from_the_manifest(app):
+    info = info_for(app)
+    control = deb.control(info)
+    assert control.startswith("Package: chat\nVersion: 1.0.0\nArchitecture: amd64\n")
+    assert "Description: Chat\n Chat rooms reachable only as a Tor onion service.\n" in control
+    assert info.icon_size == "64x64"
+    entry = info.desktop_entry()
+    assert "Name=Chat\n" in entry and "Exec=chat\n" in entry and "Icon=chat\n" in entry
+    assert deb.changelog(info, EPOCH).rstrip().endswith("Wed, 01 Jan 2025 00:00:00 +0000")
+
+
+def test_rpm_spec_has_manifest_metadata_and_no_strip(app):
+    spec = rpm.spec(info_for(app, version="2.0-beta1"), EPOCH)
+    assert "Name:           chat\n" in spec and "Version:        2.0~beta1\n" in spec
+    assert "%global __os_install_post %{nil}" in spec      # strip would break staticx's archive
+    assert "/usr/share/icons/hicolor/64x64/apps/chat.png" in spec
+
+
+def test_a_version_packages_cannot_carry_is_refused_naming_the_field(app):
+    with pytest.raises(ConfigError, match=r"apaf.toml: \[app\]\.version: 'v1' .* start with a digit"):
+        info_for(app, version="v1")
+
+
+def test_an_icon_that_is_not_png_is_refused_with_the_fix(app):
+    (app / "icon.png").write_bytes(b"GIF89a not a png")
+    with pytest.raises(ConfigError, match=r"\[app\]\.icon: .* is not a PNG image"):
+        info_for(app)
+
+
+def test_a_malformed_maintainer_is_refused(app):
+    with pytest.raises(ConfigError, match="--maintainer"):
+        PackageInfo.from_manifest(load_manifest(app), "just a name")
+
+
+def test_missing_and_stale_locks_name_the_command_that_fixes_them(tmp_path):
+    lock = tmp_path / "requirements.lock"
+    with pytest.raises(ConfigError, match="is missing.*ci/farm lock --app x"):
+        check_lock(lock, ["aiohttp"], "ci/farm lock --app x")
+    lock.write_text(HEADER + inputs_digest(["aiohttp"]) + "\naiohttp==3.12.0 \\\n    --hash=sha256:ab\n")
+    check_lock(lock, ["aiohttp"], "fix")          # fresh: no error
+    assert pins(lock) == {"aiohttp": "3.12.0"}
+    with pytest.raises(ConfigError, match="out of date.*ci/farm lock"):
+        check_lock(lock, ["aiohttp", "jinja2"], "ci/farm lock")
+
+
+def test_the_checked_in_locks_are_fresh():
+    from builders.bundle.app_build import check_locks
+    check_locks(load_manifest(CHAT))
+
+
+def test_bundle_steps_reuse_the_toolchain_and_pin_tor_to_musl():
+    ids = [s.id for s in steps_for(bundle_target("linux-x86_64"))]
+    assert {"cpython@gnu", "tor@musl", "wheels@gnu", "freeze@gnu", "static@gnu", "deb@gnu", "rpm@gnu"} <= set(ids)
+    assert "tor@gnu" not in ids
+
+
+def test_unknown_bundle_target_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown target 'nope'"):
+        bundle_target("nope")
+
+
+def test_index_url_option_overrides_the_machine_config():
+    assert network_env("http://127.0.0.1:9/simple")["PIP_INDEX_URL"] == "http://127.0.0.1:9/simple"
+
+
+def test_sha256sums_list_artifacts_sorted_not_signatures_or_reports(tmp_path):
+    for name in ("b.deb", "a-1.0-linux", "SHA256SUMS.asc", "release-report.json"):
+        (tmp_path / name).write_bytes(name.encode())
+    lines = write_sums(tmp_path).read_text().splitlines()
+    assert [line.split("  ")[1] for line in lines] == ["a-1.0-linux", "b.deb"]

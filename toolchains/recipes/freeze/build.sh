@@ -1,0 +1,34 @@
+. ./common.sh
+W=$DEPS/wheels
+step "a venv of the built CPython with the pinned wheels (offline)"
+"$DEPS/cpython/bin/python3.13" -m venv "$BUILD/venv"
+py="$BUILD/venv/bin/python"
+pip() { "$py" -m pip --disable-pip-version-check --no-input "$@"; }
+pip install --no-index --no-deps "$W"/tools/*.whl "$W"/runtime/*.whl $(ls "$W"/app/*.whl 2>/dev/null || true)
+
+# Inputs are read-only and carry the checkout's mtimes: work on copies with
+# one fixed mtime, so nothing of where or when they were checked out leaks in.
+step "copy the runtime and the app"
+for tree in runtime app; do
+    cp -r "$INPUTS/$tree" "$BUILD/$tree"
+    find "$BUILD/$tree" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
+    find "$BUILD/$tree" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+done
+rm -rf "$BUILD/runtime/build"
+pip install --no-index --no-deps --no-build-isolation "$BUILD/runtime"
+set -- $("$py" -c 'import sys; from apaf.manifest import load_manifest
+m = load_manifest(sys.argv[1]); print(m.name, m.entry.split(":")[0])' "$BUILD/app")
+name=$1 module=$2
+
+step "PyInstaller $name (entry module $module)"
+# PYTHONHASHSEED=0 alone makes PyInstaller's output identical run to run
+# (set and frozenset order in the archived code). Paths are absolute because
+# --specpath moves where relative ones would be resolved from.
+PYTHONHASHSEED=0 "$py" -m PyInstaller --onefile --strip --noconfirm --clean --log-level WARN \
+    --name "$name" --distpath "$OUT" --workpath "$BUILD/pyi" --specpath "$BUILD/spec" \
+    --paths "$BUILD/app" --hidden-import "$module" \
+    --collect-submodules apaf --collect-data apaf --collect-submodules stem \
+    --add-data "$BUILD/app:apps/$name" \
+    --add-binary "$DEPS/tor/bin/tor:." \
+    /srv/apaf/recipe/bundle_main.py
+ls -l "$OUT"
