@@ -8,6 +8,8 @@ import json
 import os
 import signal
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +36,12 @@ def test_apps_reachable_through_testnet_with_contract_env_and_stable_addresses(t
         assert env["APAF_SOCKS"] == rt.status()["tor"]["socks"] and env["APAF_ALLOW_TOR2WEB"] == "0"
         st = rt.status()
         assert st["tor"]["bootstrap"] == 100 and all(a["published"] for a in st["apps"])
+        cli = subprocess.run([sys.executable, "-m", "apaf.cli", "status", "--json", "--data-dir", str(data)],
+                             capture_output=True, text=True, check=True)
+        shown = json.loads(cli.stdout)
+        assert shown["tor"]["running"] is True and shown["admin"] is None and shown["service_running"]
+        assert {(a["name"], a["onion"], a["published"]) for a in shown["apps"]} == {
+            ("static-site", site, True), ("envecho", onion, True)}
         key = data / "keys" / "envecho.key"
         assert stat.S_IMODE(os.stat(key).st_mode) == 0o600 and key.read_text().startswith("ED25519-V3:")
         tor_pid = rt.tor_pid()

@@ -1,0 +1,58 @@
+"""App processes without tor: the launcher, the contract environment, bad entry points, stop. ~3 s."""
+import json
+import os
+import sys
+import urllib.request
+
+import pytest
+
+from apaf.apps import LAUNCH_FLAG, AppProcess, launch_command
+from apaf.apps import process as app_process
+from apaf.errors import AppError
+from apaf.manifest import load_manifest
+
+
+def make_app(tmp_path, entry, code):
+    (tmp_path / "apaf.toml").write_text(f'[app]\nname = "t"\nversion = "1"\nentry = "{entry}"\n')
+    (tmp_path / "t_app.py").write_text(code)
+    return load_manifest(tmp_path)
+
+
+async def test_app_serves_on_loopback_with_its_env_and_stops(tmp_path, envecho_app):
+    app = AppProcess(load_manifest(envecho_app), data_dir=tmp_path / "d", log_path=tmp_path / "log",
+                     env={"APAF_ONION_ADDRESS": "x" * 56 + ".onion"})
+    await app.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/", timeout=10) as r:
+            env = json.load(r)
+        assert env["APAF_ONION_ADDRESS"] == "x" * 56 + ".onion" and env["APAF_PORT"] == str(app.port)
+        assert env["data_dir_mode"] == "0o700" and app.running
+    finally:
+        await app.stop()
+    assert not app.running and app.proc.returncode is not None
+
+
+async def test_bad_entry_point_names_the_manifest_field(tmp_path):
+    m = make_app(tmp_path, "t_app:nope", "def main():\n    pass\n")
+    app = AppProcess(m, data_dir=tmp_path / "d", log_path=tmp_path / "log", env={}, ready_timeout=15)
+    with pytest.raises(AppError) as err:
+        await app.start()
+    assert "did not start serving" in str(err.value)
+    assert "apaf.toml: [app].entry: cannot load 't_app:nope'" in str(err.value)
+
+
+def test_frozen_bundle_relaunches_itself(monkeypatch):
+    assert launch_command() == [sys.executable, "-m", "apaf.apps.launch"]
+    monkeypatch.setattr(app_process.sys, "frozen", True, raising=False)
+    assert launch_command() == [sys.executable, LAUNCH_FLAG]
+
+
+def test_cli_launch_flag_runs_the_app_entry(tmp_path):
+    import subprocess
+
+    m = make_app(tmp_path, "t_app:main",
+                 "import os\ndef main():\n    open(os.environ['OUT'], 'w').write('ran')\n")
+    env = {**os.environ, "APAF_ENTRY": m.entry, "APAF_APP_DIR": str(m.app_dir), "OUT": str(tmp_path / "out")}
+    subprocess.run([sys.executable, "-c", f"from apaf.cli import main; main([{LAUNCH_FLAG!r}])"],
+                   env=env, check=True, timeout=30)
+    assert (tmp_path / "out").read_text() == "ran"
