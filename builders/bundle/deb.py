@@ -10,17 +10,21 @@ from pathlib import Path
 
 from .desktop import PackageInfo
 
-# Each with the reason it does not apply to a bundle.
-LINTIAN_OVERRIDES = {
-    # The whole point: one static ELF that runs on any Linux (staticx).
-    "statically-linked-binary": "opt/{name}/{name}",
-    # staticx appends its archive to the ELF; stripping it would destroy the program.
-    "unstripped-binary-or-object": "opt/{name}/{name}",
-    # The runtime prints its usage with --help; there is no separate manual.
-    "no-manual-page": "usr/bin/{name}",
-    # An app bundle ships its own Python, tor and libraries by design.
-    "embedded-library": "",
-}
+# Each with the reason it does not apply to an app bundle (written above the override).
+LINTIAN_OVERRIDES = [
+    ("The whole point: one static ELF that runs on any Linux (staticx).",
+     "statically-linked-binary [opt/{name}/{name}]"),
+    ("staticx appends its archive to the ELF; stripping it would destroy the program.",
+     "unstripped-binary-or-object [opt/{name}/{name}]"),
+    ("An add-on app, not part of Debian: the FHS gives such packages /opt/<package>.",
+     "dir-or-file-in-opt [opt/{name}/]"),
+    ("Same reason, the program itself.", "dir-or-file-in-opt [opt/{name}/{name}]"),
+    ("Relative on purpose: the package also works unpacked under another root (chroot, rpm2cpio).",
+     "relative-symlink ../../opt/{name}/{name} [usr/bin/{name}]"),
+    ("An app bundle carries its own libraries (zlib, libm, ...) inside the one executable, by design.",
+     "embedded-library"),
+    ("`{name} --help` documents the options; there is no separate manual.", "no-manual-page [usr/bin/{name}]"),
+]
 
 
 def control(info: PackageInfo) -> str:
@@ -39,7 +43,8 @@ def changelog(info: PackageInfo, epoch: int) -> str:
 
 
 def copyright_text(info: PackageInfo) -> str:
-    return (f"{info.title} {info.version}, packaged by the APAF build farm.\n\n"
+    return (f"{info.title} {info.version}, packaged by the APAF build farm.\n"
+            f"Copyright: the authors of {info.title} and of each component below.\n\n"
             f"The app's own licence is the one its authors give with its source.\n"
             "This package also contains, unmodified and statically linked or frozen:\n"
             " - Tor (BSD-3-Clause), with OpenSSL (Apache-2.0), libevent (BSD-3-Clause), zlib (Zlib);\n"
@@ -50,8 +55,8 @@ def copyright_text(info: PackageInfo) -> str:
 
 
 def lintian_overrides(info: PackageInfo) -> str:
-    return "".join(f"{info.name}: {tag} {where.format(name=info.name)}".rstrip() + "\n"
-                   for tag, where in LINTIAN_OVERRIDES.items())
+    return "".join(f"# {why.format(name=info.name)}\n{info.name}: {what.format(name=info.name)}\n"
+                   for why, what in LINTIAN_OVERRIDES)
 
 
 def render(info: PackageInfo, folder: Path, epoch: int) -> None:

@@ -44,9 +44,10 @@ class PackageInfo:
         if m.icon is not None:
             w, h = png_size(m.icon, f"{where}.icon")
             size = f"{w}x{h}"
-        summary = (m.title or m.name).strip().rstrip(".")
-        description = (m.description or f"{summary}, served as a Tor onion service.").strip()
-        return cls(m.name, m.version, m.title or m.name, summary, description, maintainer, m.icon, size, m.path)
+        title = (m.title or m.name).strip()
+        description = " ".join((m.description or f"{title}, served as a Tor onion service.").split())
+        return cls(m.name, m.version, title, synopsis(m.name, description), description, maintainer,
+                   m.icon, size, m.path)
 
     def desktop_entry(self) -> str:
         # Terminal=true: the bundle prints the admin URL and the first-boot password there.
@@ -58,6 +59,15 @@ class PackageInfo:
         """Shell assignments the packaging steps source (values quoted)."""
         values = {"NAME": self.name, "VERSION": self.version, "ICON_SIZE": self.icon_size, **extra}
         return "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(values.items()))
+
+
+def synopsis(name: str, description: str) -> str:
+    """The package's one-line summary: the description's first sentence, not starting with
+    the package's name (lintian: description-starts-with-package-name), at most 72 chars."""
+    first = re.split(r"(?<=[.!?])\s", description, maxsplit=1)[0].rstrip(".")
+    if re.match(rf"{re.escape(name)}\b", first, re.IGNORECASE):
+        first = f"Tor onion service: {first[0].lower()}{first[1:]}"
+    return first if len(first) <= 72 else first[:71].rsplit(" ", 1)[0] + "…"
 
 
 def png_size(path: Path, field: str) -> tuple[int, int]:

@@ -27,6 +27,8 @@ Version:        {rpm_version(info.version)}
 Release:        1
 Summary:        {info.summary}
 License:        LicenseRef-APAF-bundle
+Group:          Applications/Internet
+Packager:       {info.maintainer}
 BuildArch:      x86_64
 AutoReqProv:    no
 Source0:        {info.name}

@@ -36,7 +36,7 @@ def test_deb_metadata_and_layout_come_from_the_manifest(chat_bundle):
     deb = str(chat_bundle.files["deb"])
     fields = subprocess.run(["dpkg-deb", "-f", deb, "Package", "Version", "Architecture", "Description"],
                             capture_output=True, text=True, check=True).stdout
-    assert "Package: chat\nVersion: 1.0.0\nArchitecture: amd64\nDescription: Chat\n" in fields
+    assert "Package: chat\nVersion: 1.0.0\nArchitecture: amd64\nDescription: Tor onion service: chat rooms" in fields
     listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True).stdout
     assert "./usr/bin/chat -> ../../opt/chat/chat" in listing
     for path in ("./opt/chat/chat", "./usr/share/applications/chat.desktop",

@@ -39,11 +39,19 @@ def test_deb_control_and_desktop_entry_come_from_the_manifest(app):
     info = info_for(app)
     control = deb.control(info)
     assert control.startswith("Package: chat\nVersion: 1.0.0\nArchitecture: amd64\n")
-    assert "Description: Chat\n Chat rooms reachable only as a Tor onion service.\n" in control
+    assert ("Description: Tor onion service: chat rooms reachable only as a Tor onion service\n"
+            " Chat rooms reachable only as a Tor onion service.\n") in control
     assert info.icon_size == "64x64"
     entry = info.desktop_entry()
     assert "Name=Chat\n" in entry and "Exec=chat\n" in entry and "Icon=chat\n" in entry
     assert deb.changelog(info, EPOCH).rstrip().endswith("Wed, 01 Jan 2025 00:00:00 +0000")
+
+
+def test_synopsis_never_starts_with_the_package_name_and_fits_one_line():
+    from builders.bundle.desktop import synopsis
+    assert synopsis("blog", "A small blog. It has posts.") == "A small blog"
+    assert synopsis("blog", "Blog engine for onions.") == "Tor onion service: blog engine for onions"
+    assert len(synopsis("x", "word " * 40)) <= 72
 
 
 def test_rpm_spec_has_manifest_metadata_and_no_strip(app):

@@ -22,5 +22,6 @@ sed "s/@INSTALLED_SIZE@/$size/" "$P/deb/control" > "$root/DEBIAN/control"
 # the tar members identical whatever the checkout's times were.
 find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 step "dpkg-deb"
-dpkg-deb --root-owner-group -Zxz --build "$root" "$OUT/${NAME}_${VERSION}_amd64.deb"
+# gzip: the payload is mostly compressed already; xz saves 3% for 14x the time.
+dpkg-deb --root-owner-group -Zgzip -z9 --build "$root" "$OUT/${NAME}_${VERSION}_amd64.deb"
 dpkg-deb --info "$OUT/${NAME}_${VERSION}_amd64.deb"
