@@ -83,3 +83,27 @@ def test_steps_have_no_network(tree, tmp_path):
         "echo isolated > \"$OUT/c.txt\"\n")
     summary = _build(tree, tmp_path / "cache")
     assert (Path(summary.outputs["c"]) / "c.txt").read_text() == "isolated\n"
+
+
+def test_cache_info_and_prune_from_the_command_line(tree, tmp_path):
+    """What a release engineer sees: `cache.info --json` lists the steps, `cache.prune --all` empties it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    _build(tree, cache)
+    (cache / "steps" / ".tmp-deadbeef-leftover").mkdir()   # as a killed build leaves it
+    invoke = Path(sys.executable).parent / "invoke"
+    env = {**os.environ, "APAF_CACHE": str(cache)}
+    info = subprocess.run([str(invoke), "cache.info", "--json"], cwd=paths.REPO, env=env,
+                          capture_output=True, text=True, check=True)
+    data = json.loads(info.stdout)
+    assert sorted(s["step"] for s in data["steps"]) == ["a@x", "b@x", "c@x", "d@x"]
+    assert data["stale_temp_dirs"] == 1
+    assert all(Path(s["log"]).read_text().startswith("+ unshare") for s in data["steps"])
+    pruned = subprocess.run([str(invoke), "cache.prune", "--all"], cwd=paths.REPO, env=env,
+                            capture_output=True, text=True, check=True)
+    assert "removed 5 entries" in pruned.stdout
+    assert sorted(_build(tree, cache).built) == ["a@x", "b@x", "c@x", "d@x"]
