@@ -37,6 +37,19 @@ class Entry:
         return json.loads((self.path / "meta.json").read_text())
 
 
+def _owner_alive(name: str) -> bool:
+    parts = name.split("-")
+    if len(parts) < 4 or not parts[2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def dir_size(path: Path) -> int:
     total = 0
     for root, _, files in os.walk(path):
@@ -63,7 +76,7 @@ class StepCache:
         """A fresh temp dir for building `key`; hand it to `commit` or `abandon`."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=self.root))
+            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-{os.getpid()}-", dir=self.root))
         except OSError as exc:
             raise CacheError(f"cannot write the step cache at {self.root}: {exc}") from exc
         (tmp / "out").mkdir()
@@ -101,9 +114,10 @@ class StepCache:
                 if not p.name.startswith(".") and (p / "meta.json").is_file()]
 
     def stale_temps(self) -> list[Path]:
+        """Temp dirs whose build is gone (its process no longer exists)."""
         if not self.root.is_dir():
             return []
-        return [p for p in self.root.iterdir() if p.name.startswith(".tmp-")]
+        return [p for p in self.root.iterdir() if p.name.startswith(".tmp-") and not _owner_alive(p.name)]
 
     def prune(self, *, older_than_days: float | None = None, everything: bool = False,
               keep: set[str] = frozenset()) -> tuple[int, int]:
