@@ -13,12 +13,19 @@ export LIBSQLITE3_CFLAGS="-I$d/sqlite/include" LIBSQLITE3_LIBS="-L$d/sqlite/lib 
 for m in _curses _curses_panel readline _dbm _gdbm _tkinter _uuid; do
     export "py_cv_module_$m=n/a"
 done
+# Their headers must not change the result either (pyconfig.h, sysconfigdata):
+# configure is told they are absent, whatever -dev packages the builder has.
+for h in curses_h ncurses_h ncursesw_curses_h ncursesw_ncurses_h ncursesw_panel_h panel_h term_h \
+         readline_readline_h uuid_uuid_h uuid_h; do
+    export "ac_cv_header_$h=no"
+done
 # No rpath anywhere at link time: staticx refuses libraries that carry one.
 # Only the interpreter gets $ORIGIN/../lib, patched in after install.
 ./configure --prefix=/opt/apaf/python --enable-shared \
     --with-openssl="$d/openssl" --with-openssl-rpath=no \
     --without-ensurepip --disable-test-modules --with-lto=no \
     --with-builtin-hashlib-hashes=md5,sha1,sha2,sha3,blake2 \
+    --without-readline PYTHON_FOR_REGEN=python3 \
     CFLAGS="$CFLAGS" LDFLAGS="-Wl,--build-id=none"
 step make
 make -j"$JOBS"
