@@ -7,8 +7,10 @@ Start one in-process (tests, benchmarks)::
     net.socks                  # "127.0.0.1:PORT": the network's client SOCKS port
     net.join_torrc_lines()     # ["TestingTorNetwork 1", "DirAuthority ...", ...]
     net.kill_relay(0); net.restart_relay(0)
+    node = net.launch_tor("onion-host", ["SocksPort 127.0.0.1:9999"])  # another joined tor
+    with node.controller() as ctl: ...   # stem, authenticated (cookie)
     net.stop()                 # also runs at interpreter exit; the daemons also exit by
-                               # themselves if this process dies (__OwningControllerProcess)
+                               # themselves if this process dies, even by SIGKILL
 
 or in the background, for other processes (`apaf run --testnet`, a developer's shell)::
 
@@ -31,7 +33,10 @@ What a joining tor must know:
   its descriptor: wait for the HS_DESC UPLOADED event (stem's
   `create_ephemeral_hidden_service(..., await_publication=True)`) or retry the first GET.
 - Every relay is an exit to 127.0.0.0/8 only: a client can also reach loopback servers
-  (`http://127.0.0.1:PORT/` through the SOCKS port), and nothing else.
+  (`http://127.0.0.1:PORT/` through the SOCKS port), and nothing else. Names are resolved
+  by the exits (their resolv.conf, or `relay_torrc=["ServerDNSResolvConfFile F"]`). The
+  join lines include `UseMicrodescriptors 0`: microdescriptor policy summaries would
+  hide a loopback-only exit, so clients use full descriptors.
 - The network needs 3 authorities + 1 relay at the very least for onion services; with a
   single relay one dead relay breaks them for minutes (the authorities keep voting it
   Running), so keep >= 2 relays alive when a test kills one.

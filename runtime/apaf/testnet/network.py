@@ -5,6 +5,7 @@ import atexit
 import shutil
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from stem import SocketError
@@ -22,9 +23,10 @@ class TestNetwork:
     (to 127.0.0.0/8 only) and one client with a SOCKS port, all on 127.0.0.1 under `workdir`.
 
     With `detach=False` (default) every tor exits when this Python process ends, even on
-    SIGKILL (`__OwningControllerProcess`), and `stop()` also runs at interpreter exit.
-    With `detach=True` the daemons outlive it (for `invoke testnet.up`); stop them with
-    `apaf.testnet.stop(workdir)`. `relay_torrc` adds lines to every relay's torrc.
+    SIGKILL (each is owned through a control connection, TAKEOWNERSHIP), and `stop()` also
+    runs at interpreter exit. With `detach=True` the daemons outlive it (for `invoke
+    testnet.up`); stop them with `apaf.testnet.stop(workdir)`. `relay_torrc` adds lines to
+    every relay's torrc (e.g. `ServerDNSResolvConfFile` for the exits' name lookups).
     """
 
     __test__ = False
@@ -41,6 +43,7 @@ class TestNetwork:
         self.authorities: list[TorNode] = []
         self.relays: list[TorNode] = []
         self.client: TorNode | None = None
+        self.launched: list[TorNode] = []  # launch_tor()'s nodes, stopped by stop() too
         self._join: list[str] = []
 
     # -- what callers use -------------------------------------------------------------
@@ -75,19 +78,26 @@ class TestNetwork:
     def start(self, timeout: float = 120.0) -> "TestNetwork":
         """Start every daemon and return once the client has bootstrapped (or raise)."""
         deadline = time.monotonic() + timeout
+        if self.authorities:
+            raise TestnetError("this TestNetwork was already started; make a new one to start again")
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.detach:
             atexit.register(self.stop)
         try:
             self._plan()
-            for node in [*self.authorities, *self.relays]:
-                node.start(detach=self.detach)
+            self._start_all(self.authorities)
+            # Each authority uploads its own descriptor as it starts, when the others may
+            # not listen yet, and retries only a minute later; a reload (SIGHUP) makes it
+            # upload again now that every authority listens.
+            for node in self.authorities:
+                node.reload()
+            self._start_all(self.relays)
             save(self.info())
             self._wait_consensus(deadline)
             # Relays started together with the authorities found no consensus at first and
-            # backed off; SIGHUP makes them fetch it now instead of minutes later.
+            # backed off; a reload (SIGHUP) makes them fetch it now, not minutes later.
             for node in self.relays:
-                node.send_signal(signal.SIGHUP)
+                node.reload()
             self.client.start(detach=self.detach)
             save(self.info())
             self.wait_bootstrapped(max(1.0, deadline - time.monotonic()))
@@ -120,6 +130,7 @@ class TestNetwork:
         if not any(line.split()[0] == "SocksPort" for line in node.lines):
             node.lines.append("SocksPort 0")
         node.start(detach=False, timeout=timeout)
+        self.launched.append(node)
         return node
 
     def kill_relay(self, index: int, sig: int = signal.SIGKILL) -> None:
@@ -145,7 +156,7 @@ class TestNetwork:
 
     def stop(self) -> None:
         """Stop every daemon this object started (idempotent)."""
-        for node in reversed(self.nodes()):
+        for node in [*self.launched, *reversed(self.nodes())]:
             node.stop()
         atexit.unregister(self.stop)
 
@@ -157,27 +168,35 @@ class TestNetwork:
 
     # -- internals --------------------------------------------------------------------
 
-    def _node(self, name: str, lines: list[str], port_names: list[str]) -> TorNode:
+    def _node(self, name: str, port_names: list[str]) -> TorNode:
         control, *others = free_ports(1 + len(port_names))
         datadir = self.workdir / name
         # A fresh network each start: old keys and cached consensuses name other ports.
         shutil.rmtree(datadir, ignore_errors=True)
-        return TorNode(name, datadir, self.tor_binary, control, lines, ports=dict(zip(port_names, others)))
+        return TorNode(name, datadir, self.tor_binary, control, [], ports=dict(zip(port_names, others)))
+
+    def _start_all(self, nodes: list[TorNode]) -> None:
+        """Start `nodes` side by side (tor takes ~0.5 s to open its control port)."""
+        for node in nodes:
+            node.spawn(detach=self.detach)
+        for node in nodes:
+            node.ready(detach=self.detach)
 
     def _plan(self) -> None:
         """Pick ports, make the authorities' keys, and write the node definitions."""
-        auths = []
-        for i in range(self.n_authorities):
-            node = self._node(f"auth{i}", [], ["or", "dir"])
+        self.authorities = [self._node(f"auth{i}", ["or", "dir"]) for i in range(self.n_authorities)]
+
+        def keys(node: TorNode) -> torrc.Authority:
             node.datadir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            auths.append(
-                torrc.Authority(
-                    node.name, node.ports["or"], node.ports["dir"],
-                    authority_v3ident(self.tor_binary, node.datadir, node.ports["dir"]),
-                    relay_fingerprint(self.tor_binary, self.workdir, node.datadir, node.name),
-                )
+            return torrc.Authority(
+                node.name, node.ports["or"], node.ports["dir"],
+                authority_v3ident(self.tor_binary, node.datadir, node.ports["dir"]),
+                relay_fingerprint(self.tor_binary, self.workdir, node.datadir, node.name),
             )
-            self.authorities.append(node)
+
+        # tor-gencert makes a 3072-bit RSA key (~2 s): make them side by side.
+        with ThreadPoolExecutor(len(self.authorities)) as pool:
+            auths = list(pool.map(keys, self.authorities))
         self._join = torrc.join_lines(auths)
         for node in self.authorities:
             node.lines = [
@@ -185,13 +204,13 @@ class TestNetwork:
                 *torrc.authority(node.name, node.ports["or"], node.ports["dir"]),
             ]
         for i in range(self.n_relays):
-            node = self._node(f"relay{i}", [], ["or"])
+            node = self._node(f"relay{i}", ["or"])
             node.lines = [
                 *self._join, *torrc.common(node.datadir, node.control_port),
                 *torrc.relay(node.name, node.ports["or"]), *self.relay_torrc,
             ]
             self.relays.append(node)
-        node = self._node("client", [], ["socks"])
+        node = self._node("client", ["socks"])
         node.lines = [*self._join, *torrc.common(node.datadir, node.control_port), *torrc.client(node.ports["socks"])]
         self.client = node
 
@@ -199,7 +218,7 @@ class TestNetwork:
         """Wait until the first authority's consensus lists every authority and relay.
 
         A node whose descriptor missed the first votes (seen with tor 0.4.9: sometimes an
-        authority publishes only a minute later) is sent SIGHUP, which makes it publish now.
+        authority publishes only a minute later) is reloaded, which makes it publish now.
         """
         nodes = [*self.authorities, *self.relays]
         listed: set[str] = set()
@@ -220,7 +239,10 @@ class TestNetwork:
             for node in missing if listed else []:
                 # Missing for more than a voting round since we first noticed: nudge it.
                 if now - hupped.setdefault(node.name, now) > 6:
-                    node.send_signal(signal.SIGHUP)
+                    try:
+                        node.reload()
+                    except SocketError:
+                        pass  # exiting: the alive() check above reports it next round
                     hupped[node.name] = now
             time.sleep(0.5)
         raise TestnetError(

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import stem.connection
+import stem.socket
 from stem.control import Controller
 
 from apaf.testnet.errors import TestnetError
@@ -103,7 +105,12 @@ class TorNode:
         self.torrc.write_text(render(self.lines))
 
     def start(self, *, detach: bool = False, timeout: float = 30.0) -> None:
-        """Start tor; with `detach` it survives this process (own session, no owner pid)."""
+        """Start tor and wait for its control port; with `detach` it survives this process."""
+        self.spawn(detach=detach)
+        self.ready(detach=detach, timeout=timeout)
+
+    def spawn(self, *, detach: bool = False) -> None:
+        """Start the tor process without waiting (then call `ready()`)."""
         self.write_torrc()
         cmd = [self.tor_binary, "--defaults-torrc", str(empty_file(self.datadir.parent)), "-f", str(self.torrc)]
         with open(self.datadir / "stdout.log", "ab") as out:
@@ -113,6 +120,9 @@ class TorNode:
             )
         self.pid = proc.pid
         self._proc = proc
+
+    def ready(self, *, detach: bool = False, timeout: float = 30.0) -> None:
+        """Wait until the control port answers; unless `detach`, take ownership of tor."""
         self.wait_control(timeout)
         if not detach:
             # Owned: tor exits as soon as this connection closes, so also when this process
@@ -143,9 +153,21 @@ class TorNode:
         ctl.authenticate()
         return ctl
 
-    def send_signal(self, sig: int) -> None:
-        if self.alive():
-            os.kill(self.pid, sig)
+    def reload(self) -> None:
+        """What SIGHUP does (re-read torrc, republish, reset download back-off), sent over
+        the control port: a real SIGHUP right after start, before tor installs its signal
+        handlers, kills it."""
+        # A bare control socket: stem's Controller deadlocks on close() while its event
+        # thread handles the SIGNAL RELOAD event this causes (stem 1.8).
+        control = stem.socket.ControlPort("127.0.0.1", self.control_port)
+        try:
+            stem.connection.authenticate(control)
+            control.send("SIGNAL RELOAD")
+            reply = control.recv()
+            if not reply.is_ok():
+                raise TestnetError(f"tor node {self.name} refused SIGNAL RELOAD: {reply}")
+        finally:
+            control.close()
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self._owner is not None:
