@@ -76,9 +76,10 @@ def kill_pid(pid: int | None, sig: int = signal.SIGTERM, wait: float = 10.0) -> 
 class TorNode:
     """A tor daemon with its own data directory and control port.
 
-    `lines` is the node-specific torrc (without DataDirectory/ControlPort, which the node
-    adds). `start()` returns once the control port answers; `controller()` opens an
-    authenticated stem controller (close it yourself, or use it in a `with`).
+    `lines` is its whole torrc (see `apaf.testnet.torrc.common()` for the lines every node
+    needs: DataDirectory, ControlPort with cookie auth, log). `start()` returns once the
+    control port answers; `controller()` opens an authenticated stem controller (close it
+    yourself, or use it in a `with`).
     """
 
     name: str
@@ -126,8 +127,9 @@ class TorNode:
         self.wait_control(timeout)
         if not detach:
             # Owned: tor exits as soon as this connection closes, so also when this process
-            # dies, even by SIGKILL. (Not __OwningControllerProcess in the torrc: stem then
-            # takes ownership on every connection and tor exits on SIGHUP.)
+            # dies, even by SIGKILL. (Not __OwningControllerProcess in the torrc: tor sets
+            # it again on every reload, the next stem Controller of this pid then takes
+            # ownership, and closing that one stops tor.)
             self._owner = self.controller()
             self._owner.msg("TAKEOWNERSHIP")
 
@@ -170,9 +172,7 @@ class TorNode:
             control.close()
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self._owner is not None:
-            self._owner.close()
-            self._owner = None
+        """Send `sig` (SIGKILL: a crash, no clean shutdown) and wait until tor is gone."""
         if self._proc is not None and self._proc.pid == self.pid:
             if self._proc.poll() is None:
                 self._proc.send_signal(sig)
@@ -181,8 +181,11 @@ class TorNode:
                 except subprocess.TimeoutExpired:
                     self._proc.kill()
                     self._proc.wait()
-            return
-        kill_pid(self.pid, sig)
+        else:
+            kill_pid(self.pid, sig)
+        if self._owner is not None:  # only after the signal: closing it makes tor exit cleanly
+            self._owner.close()
+            self._owner = None
 
     def tail(self, lines: int = 20) -> str:
         text = ""
