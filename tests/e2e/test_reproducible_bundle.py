@@ -23,6 +23,7 @@ SKIP = shutil.ignore_patterns(".git", ".venv", "dist", "release", "__pycache__",
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a whole cold build: tor, CPython and the bundle
 def test_second_cold_build_elsewhere_is_bit_identical(chat_bundle, fresh_cache, tmp_path):
     checkout = tmp_path / "elsewhere" / "apaf-checkout"
     shutil.copytree(REPO, checkout, ignore=SKIP, copy_function=shutil.copy)  # new mtimes too

@@ -11,8 +11,13 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from fixtures.bundle import empty_root, run_in_root
 from fixtures.runtime import get_via_tor
+
+# The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
+pytestmark = pytest.mark.timeout(2400)
 
 
 def dpkg(root: Path, *args: str) -> subprocess.CompletedProcess:

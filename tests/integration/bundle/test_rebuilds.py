@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from fixtures.bundle import CHAT
 
 from builders.bundle.app_build import build_app, sha256_file
+
+# The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
+pytestmark = pytest.mark.timeout(2400)
 
 PACKAGING = {"freeze@gnu", "static@gnu", "deb@gnu", "rpm@gnu"}
 

@@ -16,6 +16,9 @@ from fixtures.bundle import CHAT
 from builders.bundle.release import release
 from builders.errors import ReleaseKeyError
 
+# The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
+pytestmark = pytest.mark.timeout(2400)
+
 REPO = Path(__file__).resolve().parents[3]
 
 

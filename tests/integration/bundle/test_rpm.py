@@ -8,6 +8,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
+# The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
+pytestmark = pytest.mark.timeout(2400)
+
 
 def run(*cmd, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
