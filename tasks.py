@@ -6,11 +6,15 @@ from invoke import Collection
 
 from builders.tasks import cache, sources, testing, testnet, toolchain
 from builders.tasks import images
+from builders.tasks import bundle, release
 
 ns = Collection()
 ns.add_task(toolchain.toolchain)
 ns.add_task(testing.test)
 ns.add_task(testing.bench)
+ns.add_task(bundle.build)
+ns.add_task(bundle.lock)
+ns.add_task(release.release)
 ns.add_collection(sources.ns)
 ns.add_collection(cache.ns)
 ns.add_collection(testnet.ns)
