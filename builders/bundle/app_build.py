@@ -11,7 +11,6 @@ unknown targets raise ConfigError before any step runs.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shutil
 import tempfile
 import tomllib
@@ -24,6 +23,7 @@ from ..errors import ConfigError, ToolMissing
 from ..executors import get as get_executor
 from ..progress import PlainProgress
 from ..recipes import Target, load_target
+from ..sources.verify import sha256_of as sha256_file
 from ..trees import tree_digest
 from . import deb, rpm
 from .desktop import PackageInfo
@@ -149,14 +149,6 @@ def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builde
         result.files[kind] = dest
     write_sums(dist)
     return result
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_sums(dist: Path) -> Path:
