@@ -130,3 +130,15 @@ def test_docker_toolchain_is_bit_identical_to_local(linux_toolchain, docker_tool
         a, b = tree_hashes(Path(local[out])), tree_hashes(Path(dock[out]))
         differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
         assert differ == [], f"{out}: {len(differ)} files differ, e.g. {differ[:10]}"
+
+
+def test_docker_app_bundle_is_bit_identical_to_local(chat_bundle, docker_toolchain, farm_cache, tmp_path):
+    """examples/chat built with --builder docker: the static ELF, .deb and .rpm equal the local ones."""
+    from builders.bundle.app_build import build_app
+    from fixtures.bundle import CHAT
+
+    result = build_app(CHAT, "linux-x86_64", dist=tmp_path, builder="docker", cache_root=farm_cache)
+    assert result.summary.executor == "docker"
+    assert result.inputs == chat_bundle.inputs, "the app or runtime changed between the two builds"
+    for kind in ("static", "deb", "rpm"):
+        assert _sha(result.files[kind]) == _sha(chat_bundle.files[kind]), kind
