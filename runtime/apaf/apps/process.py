@@ -41,6 +41,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
+    if hasattr(os, "killpg"):
+        os.killpg(proc.pid, sig)  # the app runs in its own session (start_new_session)
+    else:  # Windows: no process groups to signal
+        proc.terminate() if sig == signal.SIGTERM else proc.kill()
+
+
 class AppProcess:
     def __init__(self, manifest: Manifest, *, data_dir: Path, log_path: Path, env: dict[str, str],
                  on_change: Callable[[], None] | None = None, ready_timeout: float = 30.0):
@@ -100,12 +107,12 @@ class AppProcess:
         proc = self.proc
         if proc and proc.returncode is None:
             try:
-                os.killpg(proc.pid, signal.SIGTERM)  # the app and anything it started
+                _signal_group(proc, signal.SIGTERM)  # the app and anything it started
                 await asyncio.wait_for(proc.wait(), timeout)
             except ProcessLookupError:
                 pass
             except asyncio.TimeoutError:
-                os.killpg(proc.pid, signal.SIGKILL)
+                _signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
                 await proc.wait()
 
     async def _spawn(self) -> None:
