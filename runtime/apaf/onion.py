@@ -32,14 +32,35 @@ from apaf.tor import Tor
 KEY_RE = re.compile(r"^ED25519-V3:([A-Za-z0-9+/]{86}==)$")
 
 
+class UploadRound:
+    """Tracks one descriptor upload round from HS_DESC events; `feed()` says when it is done.
+
+    Done = at least one HSDir accepted the descriptor and every upload of the round has
+    answered. Waiting for the whole round matters after a restart: HSDirs still holding the
+    previous descriptor (dead introduction points) would send clients astray.
+    """
+
+    def __init__(self) -> None:
+        self.pending: Counter = Counter()  # uploads in flight per HSDir (one per time period)
+        self.accepted = False
+
+    def feed(self, action: str, hsdir: str | None) -> bool:
+        if action == "UPLOAD":
+            self.pending[hsdir] += 1
+        elif action in ("UPLOADED", "FAILED"):
+            self.pending[hsdir] -= 1
+            self.pending += Counter()  # drops entries at zero
+            self.accepted = self.accepted or action == "UPLOADED"
+        return self.accepted and not self.pending
+
+
 @dataclass
 class Service:
     name: str
     service_id: str | None = None  # the 56 characters before ".onion"
-    published: bool = False  # HSDirs accepted the descriptor and none of the first round is pending
+    published: bool = False  # see UploadRound
     active: bool = False  # currently added to tor
-    pending: Counter = field(default_factory=Counter)  # uploads in flight per HSDir (one per time period)
-    uploaded: bool = False
+    round: "UploadRound" = field(default_factory=lambda: UploadRound())
 
     @property
     def onion(self) -> str | None:
@@ -100,7 +121,7 @@ class OnionServices:
             # Persist before anything else can learn (and hand out) the new address.
             atomic_write(path, f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
         svc.service_id, svc.active = resp.service_id, True
-        svc.published, svc.uploaded, svc.pending = False, False, Counter()
+        svc.published, svc.round = False, UploadRound()
         self._published.setdefault(resp.service_id, asyncio.Event()).clear()
         self.on_change()
         return svc.onion
@@ -120,33 +141,22 @@ class OnionServices:
                 await self.tor.call(lambda c: c.remove_ephemeral_hidden_service(svc.service_id))
             except ControllerError as err:
                 raise OnionError(f"tor refused to remove the onion service for {name!r}: {err}") from None
-        svc.active = svc.published = svc.uploaded = False
+        svc.active = svc.published = False
         self.on_change()
 
     def forget_active(self) -> None:
         """tor died: its ephemeral services died with it."""
         for svc in self.services.values():
-            svc.active = svc.published = svc.uploaded = False
+            svc.active = svc.published = False
 
     def on_hs_desc(self, event) -> None:
-        """Published = one HSDir took it and the rest of that upload round has answered.
-
-        Waiting for the whole round matters after a restart: HSDirs still holding the
-        previous descriptor (dead introduction points) would send clients astray.
-        """
+        """Mark a service published once its first upload round is done (UploadRound)."""
         svc = next((s for s in self.services.values()
                     if s.active and s.service_id == event.address), None)
         if svc is None or svc.published:
             return
         hsdir = getattr(event, "directory_fingerprint", None) or getattr(event, "directory", None)
-        if event.action == "UPLOAD":
-            svc.pending[hsdir] += 1
-        elif event.action in ("UPLOADED", "FAILED"):
-            svc.pending[hsdir] -= 1
-            svc.pending += Counter()  # drops entries at zero
-            if event.action == "UPLOADED":
-                svc.uploaded = True
-        if svc.uploaded and not svc.pending:
+        if svc.round.feed(event.action, hsdir):
             svc.published = True
             self._published.setdefault(svc.service_id, asyncio.Event()).set()
             self.on_change()
