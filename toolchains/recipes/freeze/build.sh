@@ -4,7 +4,8 @@ step "a venv of the built CPython with the pinned wheels (offline)"
 "$DEPS/cpython/bin/python3.13" -m venv "$BUILD/venv"
 py="$BUILD/venv/bin/python"
 pip() { "$py" -m pip --disable-pip-version-check --no-input "$@"; }
-pip install --no-index --no-deps "$W"/tools/*.whl "$W"/runtime/*.whl $(ls "$W"/app/*.whl 2>/dev/null || true)
+# --no-compile: PyInstaller compiles what it freezes; nothing else needs the .pyc files.
+pip install --no-compile --no-index --no-deps "$W"/tools/*.whl "$W"/runtime/*.whl $(ls "$W"/app/*.whl 2>/dev/null || true)
 
 # Inputs are read-only and carry the checkout's mtimes: work on copies with
 # one fixed mtime, so nothing of where or when they were checked out leaks in.
@@ -14,8 +15,9 @@ for tree in runtime app; do
     find "$BUILD/$tree" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
     find "$BUILD/$tree" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 done
-rm -rf "$BUILD/runtime/build"
-pip install --no-index --no-deps --no-build-isolation "$BUILD/runtime"
+# The runtime is imported from its copy (PYTHONPATH), not installed: nothing reads
+# its metadata, and building a wheel of it would cost a setuptools run per freeze.
+export PYTHONPATH="$BUILD/runtime"
 set -- $("$py" -c 'import sys; from apaf.manifest import load_manifest
 m = load_manifest(sys.argv[1]); print(m.name, m.entry.split(":")[0])' "$BUILD/app")
 name=$1 module=$2

@@ -4,7 +4,7 @@ step "staticx from the wheelhouse (offline)"
 py="$BUILD/venv/bin/python"
 # PyInstaller too: staticx's hook reads the onefile's archive to add the
 # libraries its extension modules need.
-"$py" -m pip --disable-pip-version-check install --no-index --no-deps "$DEPS"/wheels/tools/*.whl
+"$py" -m pip --disable-pip-version-check install --no-compile --no-index --no-deps "$DEPS"/wheels/tools/*.whl
 prog=$(ls "$DEPS/freeze")
 step "staticx --no-compress $prog"
 # --no-compress: about half the start-up CPU of the xz default, for ~2 MB.
