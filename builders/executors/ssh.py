@@ -238,11 +238,11 @@ class SSHExecutor:
         client = self._connect()
         rdir = f"{self.host.work_dir}/{re.sub(r'[^A-Za-z0-9_.-]', '_', job.step_id)}-{secrets.token_hex(6)}"
         try:
-            stale, self._stale = self._stale, []
+            with self._lock:  # only folders of attempts that lost their link, never a running step's
+                stale, self._stale = self._stale, []
             q = shlex.quote
             self._must(client, " ".join(["rm -rf", *map(q, stale), ";", "umask 077 && mkdir -p",
                                          q(f"{rdir}/build"), q(f"{rdir}/out")]), job, "make the work folder")
-            self._stale.append(rdir)
             sftp = client.open_sftp()
             with sftp.open(f"{rdir}/inputs.tar", "wb") as f:
                 f.set_pipelined(True)
@@ -262,20 +262,27 @@ class SSHExecutor:
             with sftp.open(f"{rdir}/out.tar", "rb") as f:
                 f.prefetch()
                 extract_outputs(f, job.out_dir)
+        except LinkLost:
+            self._remove_later(rdir)
+            raise
         except (OSError, EOFError, paramiko.SSHException) as exc:
             if _alive(client):  # the link is fine: the host refused something (sftp, disk): retrying won't help
                 raise ExecutorError(f"SSH builder '{self.host.name}' ({self.host.address}) failed during "
                                     f"{job.step_id}: {exc or type(exc).__name__}") from exc
+            self._remove_later(rdir)
             raise LinkLost(str(exc) or type(exc).__name__) from exc
         finally:
             if _alive(client):
                 try:
                     self._exec(client, f"rm -rf {shlex.quote(rdir)}")
-                    self._stale.remove(rdir)
-                except (LinkLost, OSError, EOFError, paramiko.SSHException, ValueError):
-                    pass
+                except (LinkLost, OSError, EOFError, paramiko.SSHException):
+                    self._remove_later(rdir)
             self._close(client)
         return RunResult()
+
+    def _remove_later(self, rdir: str) -> None:
+        with self._lock:
+            self._stale.append(rdir)
 
     def _sweep(self) -> None:
         """Best effort: remove the remote folders of attempts the link cut short."""
@@ -287,7 +294,8 @@ class SSHExecutor:
         except (LinkLost, ExecutorError, paramiko.SSHException):
             return
         try:
-            stale, self._stale = self._stale, []
+            with self._lock:
+                stale, self._stale = self._stale, []
             self._exec(client, "rm -rf " + " ".join(map(shlex.quote, stale)))
         except (LinkLost, OSError, EOFError, paramiko.SSHException):
             pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,19 @@ def test_remote_step_output_equals_local(sshd_builder, zlib_target, zlib_local, 
     assert "lib/libz.a" in zlib_local
     # The build's own output came back through the link, and the remote folder is gone.
     assert any(line.startswith("=== make") for line in progress.lines), progress.lines[-20:]
+    assert list(sshd_builder.work_dir.iterdir()) == []
+
+
+def test_steps_run_side_by_side_on_one_host(sshd_builder, fresh_cache, tmp_path):
+    """Steps at once on one SSH builder: one starting while another runs leaves the other's folder alone."""
+    from fixtures.builders import make_target
+    # xz (~15 s) and zlib start together; bzip2 starts when zlib is done, in the middle of xz.
+    target = make_target(tmp_path / "t", "xz-zlib-bzip2", {"xz": "gnu", "zlib": "gnu", "bzip2": "gnu"})
+    summary = run_build(target, _ssh(sshd_builder, target), fresh_cache("ssh-parallel"), parallel=2)
+    assert sorted(summary.built) == ["bzip2@gnu", "xz@gnu", "zlib@gnu"]
+    assert (Path(summary.outputs["xz"]) / "lib/liblzma.a").is_file()
+    assert (Path(summary.outputs["zlib"]) / "lib/libz.a").is_file()
+    assert (Path(summary.outputs["bzip2"]) / "lib/libbz2.a").is_file()
     assert list(sshd_builder.work_dir.iterdir()) == []
 
 
