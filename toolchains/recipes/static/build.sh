@@ -1,10 +1,11 @@
 . ./common.sh
 step "staticx from the wheelhouse (offline)"
-"$DEPS/cpython/bin/python3.13" -m venv "$BUILD/venv"
+"$DEPS/cpython/bin/python3.13" -m venv --without-pip "$BUILD/venv"
 py="$BUILD/venv/bin/python"
+pipwhl=$(ls "$DEPS"/cpython/lib/python3.13/ensurepip/_bundled/pip-*.whl)  # pip from CPython's own wheel
 # PyInstaller too: staticx's hook reads the onefile's archive to add the
 # libraries its extension modules need.
-"$py" -m pip --disable-pip-version-check install --no-compile --no-index --no-deps "$DEPS"/wheels/tools/*.whl
+"$py" "$pipwhl/pip" --disable-pip-version-check install --no-compile --no-index --no-deps "$DEPS"/wheels/tools/*.whl
 prog=$(ls "$DEPS/freeze")
 step "staticx --no-compress $prog"
 # --no-compress: about half the start-up CPU of the xz default, for ~2 MB.
