@@ -1,6 +1,11 @@
 """Loads the shared fixture modules in tests/fixtures/."""
-import pkgutil
 import os
+import pkgutil
+
+import pytest
+
+# Fixture modules import each other; rewrite them all before the first import.
+pytest.register_assert_rewrite("fixtures")
 
 pytest_plugins = sorted(
     f"fixtures.{m.name}"
