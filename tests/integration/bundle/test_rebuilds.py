@@ -5,6 +5,7 @@ freeze + staticx + deb + rpm for the changed app).
 """
 from __future__ import annotations
 
+import secrets
 import shutil
 
 import pytest
@@ -30,7 +31,7 @@ def test_an_app_change_reruns_only_freeze_and_packaging(chat_bundle, farm_cache,
     app = tmp_path / "chat"
     shutil.copytree(CHAT, app)
     with open(app / "chat_app.py", "a") as f:
-        f.write("\n# a developer's edit\n")
+        f.write(f"\n# a developer's edit {secrets.token_hex(8)}\n")   # unique: never cached by an earlier run
     changed = build_app(app, "linux-x86_64", dist=tmp_path / "dist", cache_root=farm_cache)
     assert set(changed.summary.built) == PACKAGING
     assert sha256_file(changed.files["static"]) != sha256_file(chat_bundle.files["static"])
