@@ -4,7 +4,7 @@ Thin by design: each namespace lives in builders/tasks/ and calls the library.
 """
 from invoke import Collection
 
-from builders.tasks import cache, sources, testing, testnet, toolchain
+from builders.tasks import cache, deps, sources, testing, testnet, toolchain
 from builders.tasks import images
 from builders.tasks import bundle, release
 
@@ -17,5 +17,6 @@ ns.add_task(bundle.lock)
 ns.add_task(release.release)
 ns.add_collection(sources.ns)
 ns.add_collection(cache.ns)
+ns.add_collection(deps.ns)
 ns.add_collection(testnet.ns)
 ns.add_collection(images.ns)
