@@ -37,17 +37,21 @@ class Entry:
         return json.loads((self.path / "meta.json").read_text())
 
 
-def _owner_alive(name: str) -> bool:
-    parts = name.split("-")
-    if len(parts) < 4 or not parts[2].isdigit():
-        return False
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (also when it is not ours to signal)."""
     try:
-        os.kill(int(parts[2]), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
     return True
+
+
+def _owner_alive(name: str) -> bool:
+    """Temp dirs are named .tmp-<key16>-<pid>-<random>: is that build still running?"""
+    parts = name.split("-")
+    return len(parts) >= 4 and parts[2].isdigit() and pid_alive(int(parts[2]))
 
 
 def dir_size(path: Path) -> int:

@@ -27,22 +27,13 @@ from ..recipes import Target
 from . import register
 from .base import OUT_DIR, RECIPE_DIR, Job, RunResult, job_env
 from .layout import stage
+from ..cache import pid_alive
 from .sandbox import build_command, extract_outputs, job_mounts
 
 LOCAL_SCHEMES = ("http+docker://localhost", "http+docker://localnpipe")
 _HOST = platform.node()
 CA_VARS = ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 STEP_SILENCE = 3600   # seconds a step may print nothing before the engine call gives up
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _ChunkReader(io.RawIOBase):
@@ -119,7 +110,7 @@ class DockerExecutor:
         import docker
         for c in self.client.containers.list(all=True, filters={"label": ["apaf.step", f"apaf.host={_HOST}"]}):
             pid = int(c.labels.get("apaf.pid", "0") or 0)
-            if pid and not _pid_alive(pid):
+            if pid and not pid_alive(pid):
                 try:
                     c.remove(force=True)
                 except docker.errors.APIError:
