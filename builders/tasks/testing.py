@@ -1,5 +1,6 @@
 """Tasks that run the test suite and the benchmarks."""
 import os
+import shlex
 import sys
 
 from invoke import Exit, task
@@ -19,7 +20,7 @@ def test(c, k="", path="tests", junit=""):
         args += ["-k", k]
     if junit:
         args += ["--junitxml", junit]
-    result = c.run(" ".join(args), pty=False, warn=True, env={"PYTHONUNBUFFERED": "1"})
+    result = c.run(shlex.join(args), pty=False, warn=True, env={"PYTHONUNBUFFERED": "1"})
     if result.exited:
         raise Exit(f"tests failed (pytest exit {result.exited})", code=result.exited)
 
