@@ -162,7 +162,13 @@ def _tar_root(root: Path, dest: Path, mtime: int) -> None:
 def build_image(name: str, *, mirror: str | None = None, security_mirror: str | None = None, log=print,
                 force: bool = False) -> tuple[str, str, bool]:
     """Make image `name` unless its tag exists; returns (tag, image id, built?)."""
-    spec = load_image(name)
+    return build_spec(load_image(name), mirror=mirror, security_mirror=security_mirror, log=log, force=force)
+
+
+def build_spec(spec: ImageDef, *, mirror: str | None = None, security_mirror: str | None = None, log=print,
+               force: bool = False) -> tuple[str, str, bool]:
+    """Make the image `spec` describes unless its tag exists (also for images no file defines, e.g. a test's)."""
+    name = spec.name
     client = docker_client()
     existing = image_id(client, spec.tag)
     if existing and not force:

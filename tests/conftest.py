@@ -11,3 +11,28 @@ pytest_plugins = sorted(
     f"fixtures.{m.name}"
     for m in pkgutil.iter_modules([os.path.join(os.path.dirname(__file__), "fixtures")])
 )
+
+
+# Session fixtures that build something expensive, and how long their cold build may take
+# on a loaded 2-core machine (measured cold figures, with margin). pytest-timeout counts a
+# fixture's setup against the first test that asks for it, so that test gets the fixture's
+# budget on top of its own instead of failing a cold run at the default limit.
+BUILD_BUDGETS = {
+    "linux_toolchain": 1500,      # tor + CPython stacks: ~270 s idle, ~800 s under load
+    "toolchain_image": 600,       # debootstrap + apt + docker import: ~135 s idle
+    "docker_toolchain": 2100,     # the same build in Docker on fuse-overlayfs: ~860 s idle
+    "chat_bundle": 1200,          # wheels, freeze, static, deb, rpm on top of the toolchain
+    "second_checkout": 600,
+    "fresh_debian_image": 600,    # debootstrap minbase + docker import
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    default = float(config.getini("timeout") or 0)
+    for item in items:
+        extra = sum(BUILD_BUDGETS.get(name, 0) for name in item.fixturenames)
+        if not extra:
+            continue
+        marker = item.get_closest_marker("timeout")
+        own = float(marker.args[0]) if marker and marker.args else default
+        item.add_marker(pytest.mark.timeout(own + extra), append=False)
