@@ -2,7 +2,9 @@
 
 Signatures are checked with python-gnupg in a throwaway GnuPG home holding
 only the one key the manifest names, and the signer's fingerprint must be
-the pinned one: a valid signature by any other key is refused.
+the pinned one: a valid signature by any other key is refused. A signature
+by a revoked key is refused; one by an expired key is accepted (it was made
+while the key was current, which is what an old release tarball shows).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import gnupg
 
 from ..errors import SignatureError, ToolMissing, VerificationError
 from .manifest import Signature
+
+REVOKED = "signing key was revoked"   # python-gnupg's key_status after gpg's REVKEYSIG
 
 
 def sha256_of(path: Path) -> str:
@@ -57,8 +61,18 @@ def check_signature(path: Path, signature_file: Path | None, sig: Signature) -> 
         with open(signature_file, "rb") as f:
             result = gpg.verify_file(f, str(path))
         signer = (result.pubkey_fingerprint or result.fingerprint or "").upper()
-        # gpg reports "signature valid" with valid=False when the signing key has
-        # since expired; it still proves who signed a tarball made while it was valid.
+        # Not `result.valid`: gpg ends with "signature valid" (VALIDSIG) both after an
+        # expired key (EXPKEYSIG), which still proves who signed a tarball made while
+        # the key was current, and after a revoked one (REVKEYSIG), which proves
+        # nothing: its owner disowned it, perhaps because it leaked. So the revocation
+        # is checked on its own.
+        if result.key_status == REVOKED or any(p.get("status") == REVOKED for p in result.problems):
+            raise SignatureError(
+                f"{path.name}: signed by {signer or result.key_id}, a key its owner has REVOKED "
+                f"({sig.key} carries the revocation); the file was not used. Find out from the "
+                "upstream which key signs its releases now, put that key in tor-src/keys/ and its "
+                "fingerprint in the manifest entry, then fetch again."
+            )
         if result.status != "signature valid" or not signer:
             raise SignatureError(
                 f"{path.name}: BAD OpenPGP signature ({result.status or 'no valid signature'}); "
