@@ -151,11 +151,16 @@ def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builde
     return result
 
 
-def write_sums(dist: Path) -> Path:
-    """SHA256SUMS over every artifact in dist (not itself, signatures or reports), sorted."""
+def write_sums(dist: Path, files: list[Path] | None = None) -> Path:
+    """SHA256SUMS over `files` (default: every artifact in dist, not itself, signatures or reports), sorted.
+
+    A release passes the files it built, so nothing else lying in dist is ever listed.
+    """
     skip = (SUMS, ".asc", ".json", ".md")
-    files = sorted(p for p in dist.iterdir() if p.is_file() and not p.name.startswith(".")
-                   and not p.name.endswith(skip) and not p.name.startswith(SUMS))
+    if files is None:
+        files = [p for p in dist.iterdir() if p.is_file() and not p.name.startswith(".")
+                 and not p.name.endswith(skip) and not p.name.startswith(SUMS)]
+    files = sorted(files, key=lambda p: p.name)
     sums = dist / SUMS
     tmp = dist / f".{SUMS}.tmp"
     tmp.write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in files))

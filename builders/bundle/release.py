@@ -3,8 +3,9 @@
     release(apps=[Path("examples/chat")], key=FPR, gnupghome=None, dist=Path("release"))
 
 The signing key is checked first (present, secret, able to sign: a probe signature is
-made) and a ReleaseKeyError stops the release before any build starts. Outputs in
-`dist`: the bundles, `SHA256SUMS`, `SHA256SUMS.asc` (detached, ASCII-armoured) and
+made) and a ReleaseKeyError stops the release before any build starts; so does a `dist`
+folder that is not empty (FarmError), because SHA256SUMS lists and the signature covers
+exactly the files this release built. Outputs in `dist` (created if absent): the bundles, `SHA256SUMS`, `SHA256SUMS.asc` (detached, ASCII-armoured) and
 `release-report.json` (what was built, for which target, on which builder, from which
 input hashes and step keys).
 """
@@ -48,6 +49,25 @@ def signer(key: str, gnupghome: str | None = None):
     return gpg
 
 
+def check_empty(dist: Path) -> None:
+    """FarmError unless dist is absent or an empty folder: a release signs only what it built.
+
+    Refusing (rather than clearing the folder or skipping unknown names) keeps an
+    earlier release's files, which may be the only copy, and keeps a stale bundle
+    from ever sitting next to a fresh SHA256SUMS that does not vouch for it.
+    """
+    if not dist.exists():
+        return
+    if not dist.is_dir():
+        raise FarmError(f"release folder {dist} is a file, not a folder: pass --dist NEW_FOLDER")
+    found = sorted(p.name for p in dist.iterdir())
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise FarmError(f"release folder {dist} is not empty ({shown}); a release signs exactly what it "
+                        f"builds, so it starts from an empty folder. Pass --dist NEW_FOLDER, or move the old "
+                        f"files away first (mv {dist} {dist}.old); nothing was built or deleted")
+
+
 def buildable_targets(builder: str) -> list[str]:
     """Targets with bundles whose toolchain this builder can make (others are named and skipped)."""
     out = []
@@ -66,6 +86,7 @@ def buildable_targets(builder: str) -> list[str]:
 def release(apps: list[Path], *, key: str, gnupghome: str | None = None, dist: Path,
             builder: str = "local", index_url: str = "", maintainer: str = "", progress=None) -> dict:
     gpg = signer(key, gnupghome)
+    check_empty(dist)
     targets = buildable_targets(builder)
     if not targets:
         raise FarmError(f"builder {builder} can make none of the targets in {BUNDLES}; try --builder local")
@@ -73,7 +94,7 @@ def release(apps: list[Path], *, key: str, gnupghome: str | None = None, dist: P
     started = time.time()
     builds = [build_app(app, t, dist=dist, builder=builder, progress=progress, index_url=index_url,
                         maintainer=maintainer) for app in apps for t in targets]
-    sums = write_sums(dist)
+    sums = write_sums(dist, [p for b in builds for p in b.files.values()])
     signature = dist / f"{SUMS}.asc"
     with open(sums, "rb") as f:
         signed = gpg.sign_file(f, keyid=key, detach=True, output=str(signature))

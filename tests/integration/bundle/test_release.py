@@ -14,7 +14,7 @@ import pytest
 from fixtures.bundle import CHAT
 
 from builders.bundle.release import release
-from builders.errors import ReleaseKeyError
+from builders.errors import FarmError, ReleaseKeyError
 
 # The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
 pytestmark = pytest.mark.timeout(2400)
@@ -49,6 +49,8 @@ def test_release_signature_verifies_with_gpg(chat_bundle, release_key, tmp_path)
     assert verify.returncode == 0 and "Good signature" in verify.stderr, verify.stderr
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=dist, capture_output=True, text=True)
     assert check.returncode == 0 and check.stdout.count(": OK") == 3, check.stdout
+    listed = {line.split("  ", 1)[1] for line in (dist / "SHA256SUMS").read_text().splitlines()}
+    assert listed == set(report["artifacts"]), "SHA256SUMS lists exactly what this release built"
     (built,) = report["apps"]
     assert (built["app"], built["target"]) == ("chat", "linux-x86_64")
     assert set(built["inputs"]) == {"app", "runtime", "requirements", "package"}
@@ -64,3 +66,33 @@ def test_missing_release_key_is_an_error_before_any_build(release_key, tmp_path,
     with pytest.raises(ReleaseKeyError, match="--key|no secret key"):
         release([CHAT], key=key, gnupghome=str(home), dist=tmp_path / "release")
     assert not (tmp_path / "release").exists()
+
+
+def test_a_release_folder_with_stale_files_is_refused_before_any_build(release_key, tmp_path, monkeypatch):
+    """A bundle left from an earlier run must never end up next to (or in) a fresh signed SHA256SUMS."""
+    fpr, home = release_key
+    import builders.bundle.release as rel
+    monkeypatch.setattr(rel, "build_app", lambda *a, **k: pytest.fail("built into a non-empty folder"))
+    dist = tmp_path / "release"
+    dist.mkdir()
+    stale = dist / "chat-0.9.0-linux-x86_64"
+    stale.write_bytes(b"last month's bundle")
+    with pytest.raises(FarmError) as err:
+        release([CHAT], key=fpr, gnupghome=str(home), dist=dist)
+    msg = str(err.value)
+    assert f"release folder {dist} is not empty" in msg and stale.name in msg and "--dist" in msg
+    assert [p.name for p in dist.iterdir()] == [stale.name], "nothing added, nothing deleted"
+    assert stale.read_bytes() == b"last month's bundle"
+
+
+def test_the_release_command_names_the_stale_folder_and_the_fix(release_key, tmp_path):
+    fpr, home = release_key
+    dist = tmp_path / "release"
+    dist.mkdir()
+    (dist / "SHA256SUMS").write_text("0" * 64 + "  chat_0.9.0_amd64.deb\n")
+    proc = subprocess.run([sys.executable, "-m", "invoke", "release", "--app", str(CHAT), "--key", fpr,
+                           "--gnupghome", str(home), "--dist", str(dist)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "not empty (SHA256SUMS)" in proc.stderr + proc.stdout and "--dist NEW_FOLDER" in proc.stderr + proc.stdout
+    assert not (dist / "SHA256SUMS.asc").exists()
