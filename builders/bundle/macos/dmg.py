@@ -1,0 +1,53 @@
+"""Build a .dmg on Linux from a dmgbuild layout file: stage, HFS+ volume, UDIF.
+
+    python -m builders.bundle.macos.dmg --layout layout.json --name Chat \\
+        --base DIR --epoch 1735689600 --out Chat-1.0-macos-arm64.dmg
+
+`build_dmg()` is the same as a function. Relative paths in the layout (the
+.app, the background) resolve against `base`. The same inputs give the same
+bytes wherever and by whom it runs (see volume.py and udif.py).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from . import dmg_layout, udif, volume
+
+
+def build_dmg(layout_path: Path, *, name: str, base: Path, epoch: int, out: Path,
+              keep_raw: Path | None = None) -> dict:
+    """Write `out`; returns udif.write_udif's figures. LayoutError/ToolMissing name the fix."""
+    layout = dmg_layout.load(layout_path, name=name)
+    with tempfile.TemporaryDirectory(prefix="dmg-") as tmp:
+        root = volume.stage(layout, Path(base), Path(tmp) / "volume", epoch)
+        raw = volume.make_volume(root, layout.title, Path(keep_raw or Path(tmp) / "raw.img"), epoch)
+        out = Path(out)
+        partial = out.with_name(f".{out.name}.partial")
+        info = udif.write_udif(raw, partial, level=layout.level)
+        partial.replace(out)  # nothing half-written ever carries the final name
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="dmg", description=__doc__.splitlines()[0])
+    ap.add_argument("--layout", type=Path, required=True, help="dmgbuild JSON settings file")
+    ap.add_argument("--name", required=True, help="the app's name: replaces @NAME@ in the layout")
+    ap.add_argument("--base", type=Path, required=True, help="folder the layout's relative paths start from")
+    ap.add_argument("--epoch", type=int, required=True, help="SOURCE_DATE_EPOCH: every date in the image")
+    ap.add_argument("--out", type=Path, required=True, help="the .dmg to write")
+    args = ap.parse_args(argv)
+    try:
+        info = build_dmg(args.layout, name=args.name, base=args.base, epoch=args.epoch, out=args.out)
+    except (dmg_layout.LayoutError, volume.ToolMissing) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: {info['dmg_bytes']} bytes (volume {info['raw_bytes']}), "
+          f"partitions: {', '.join(info['partitions'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
