@@ -67,6 +67,12 @@ def testnet_join_lines() -> list[str]:
         raise ConfigError(f"--testnet: {err}") from None
 
 
+def _announce_owner_link(url: str) -> None:
+    # Only the terminal: apps can read files and process arguments, not our stdout.
+    print(f"admin owner link (someone is guessing the admin password; this link lets "
+          f"you log in without waiting, once): {url}", flush=True)
+
+
 async def run(args) -> int:
     from apaf.paths import default_data_dir
     from apaf.runtime import Runtime
@@ -74,7 +80,8 @@ async def run(args) -> int:
     rt = Runtime(args.app_dirs, args.data_dir or default_data_dir(),
                  join_lines=testnet_join_lines() if args.testnet else [],
                  tor_binary=args.tor, admin_port=args.admin_port, admin=not args.no_admin,
-                 allow_tor2web=None if args.tor2web is None else args.tor2web == "allow")
+                 allow_tor2web=None if args.tor2web is None else args.tor2web == "allow",
+                 announce=_announce_owner_link)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -71,9 +71,18 @@ async def test_foreign_host_refused(admin, host):
     assert "password" not in (await r.text()).lower()
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}"])
-async def test_loopback_host_accepted(admin, host):
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}",
+                                  "admin.localhost:{port}"])
+async def test_plain_loopback_names_refused(admin, host):
+    # Cookies ignore ports: any name an app's port shares would carry the session there.
     r = await admin.client.get("/login", headers={"Host": host.format(port=admin.port)})
+    assert r.status == 421 and "address apaf printed" in await r.text()
+    assert "Set-Cookie" not in r.headers
+
+
+@pytest.mark.parametrize("case", [str, str.upper])
+async def test_secret_host_name_accepted(admin, case):
+    r = await admin.client.get("/login", headers={"Host": case(f"{admin.host}:{admin.port}")})
     assert r.status == 200
 
 

@@ -8,6 +8,7 @@ double.  Status dicts follow the ``apaf status --json`` shape:
      "apps": [{"name", "title", "enabled", "running", "onion", "published",
                "reachability": None | {"ok", "seconds", "error", "at"}}],
      "service_running": bool, "admin": "http://127.0.0.1:P/"}
+(``admin`` is only the listening address: the admin UI answers on a secret name.)
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ class RuntimeControl(Protocol):
         """The user's extra torrc lines currently in force."""
 
     async def apply_torrc_extra(self, text: str) -> None:
-        """Validate with ``tor --verify-config``, then persist and reload tor.
+        """Check against the allowlist (``apaf.tor.policy``) and ``tor --verify-config``,
+        apply to the running tor, confirm, and only then save.
 
         On failure raise ``apaf.errors.TorrcRejected(message)`` and change nothing.
         """

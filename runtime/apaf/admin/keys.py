@@ -1,6 +1,8 @@
 """Typed application and request keys shared by the admin UI's modules."""
 from __future__ import annotations
 
+import base64
+import secrets
 from dataclasses import dataclass, field
 
 import jinja2
@@ -23,21 +25,38 @@ class FirstBoot:
 
 @dataclass(frozen=True)
 class Origins:
-    """What the Host and Origin headers may be: loopback names with the admin port."""
+    """The admin UI's secret loopback name and port: the only Host and Origin accepted.
+
+    Cookies are scoped by host name, not port, so a session cookie set on
+    127.0.0.1 reaches every app's local port (and anything else listening on
+    loopback).  The admin UI therefore lives on ``admin-<128 random bits>.localhost``,
+    a name Chromium and Firefox resolve to loopback themselves: the cookie only goes
+    to that name, and only someone who knows it can steer the browser there.  The
+    name is made per run and kept in memory and in the printed URL only (never in
+    the status file, process arguments or environment an app can read).
+    """
 
     port: int
-    hosts: frozenset[str]
+    name: str = field(default_factory=lambda: new_name())
 
-    @classmethod
-    def for_port(cls, port: int) -> "Origins":
-        names = ("127.0.0.1", "localhost", "[::1]")
-        return cls(port, frozenset(f"{n}:{port}" for n in names))
+    @property
+    def hosts(self) -> frozenset[str]:
+        return frozenset({f"{self.name}:{self.port}"})
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.name}:{self.port}/"
 
     @property
     def cookie(self) -> str:
-        # Cookies ignore ports: name ours per port so two runtimes (or a local app
-        # setting its own cookies on 127.0.0.1) never overwrite each other's.
+        # Per port too: two runtimes on one machine never overwrite each other's.
         return f"apaf_admin_{self.port}"
+
+
+def new_name() -> str:
+    """A fresh ``admin-<26 base32 characters>.localhost`` (128 bits, DNS-safe)."""
+    label = base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=").lower()
+    return f"admin-{label}.localhost"
 
 
 CONTROL = web.AppKey("control", RuntimeControl)

@@ -15,6 +15,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/", pages.index, name="index")
     r.add_get("/login", auth.login_form, name="login")
     r.add_post("/login", auth.login, name="login_post")
+    r.add_get("/login/owner/{token}", auth.owner_link, name="owner_link")
     r.add_post("/logout", auth.logout, name="logout")
     r.add_get("/first-boot/{token}", auth.first_boot, name="first_boot")
     r.add_get("/password", auth.password_form, name="password")

@@ -1,21 +1,25 @@
 """Serve the admin UI on a loopback port (never through an onion service).
 
 ``await serve(control, data_dir, port=0)`` binds 127.0.0.1 (a free port when 0),
-starts serving and returns an ``AdminServer``: ``.url``, ``.first_boot_url`` and
-``.first_boot_password`` (both None unless this run created the password; print
-them once), ``await .close()``.
+starts serving and returns an ``AdminServer``: ``.url`` (on the run's secret
+``admin-….localhost`` name: print it to the owner only), ``.listen_url`` (the plain
+127.0.0.1 address, safe to show to apps: it only says to use the printed URL),
+``.first_boot_url`` and ``.first_boot_password`` (both None unless this run created
+the password; print them once), ``await .close()``.  ``announce(line)`` receives
+the owner link when login throttling engages (see throttle.py).
 """
 from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from aiohttp import web
 
 from .app import create_app
 from .control import RuntimeControl
-from .keys import FIRST_BOOT
+from .keys import FIRST_BOOT, ORIGINS
 
 LOOPBACK = {"127.0.0.1": socket.AF_INET, "::1": socket.AF_INET6}
 
@@ -23,6 +27,7 @@ LOOPBACK = {"127.0.0.1": socket.AF_INET, "::1": socket.AF_INET6}
 @dataclass
 class AdminServer:
     url: str
+    listen_url: str
     first_boot_url: str | None
     first_boot_password: str | None
     app: web.Application
@@ -33,7 +38,7 @@ class AdminServer:
 
 
 async def serve(control: RuntimeControl, data_dir: Path, host: str = "127.0.0.1",
-                port: int = 0) -> AdminServer:
+                port: int = 0, announce: Callable[[str], None] | None = None) -> AdminServer:
     if host not in LOOPBACK:
         raise ValueError(f"admin UI host {host!r} refused: it listens on 127.0.0.1 or ::1 "
                          "only, so nothing but this computer can reach it")
@@ -47,15 +52,15 @@ async def serve(control: RuntimeControl, data_dir: Path, host: str = "127.0.0.1"
         raise OSError(err.errno, f"cannot listen on {host}:{port} for the admin UI: "
                                  f"{err.strerror}; choose another --admin-port") from err
     port = sock.getsockname()[1]
-    app = create_app(control, Path(data_dir), port=port)
+    app = create_app(control, Path(data_dir), port=port, announce=announce)
     # No access log: the first-boot link carries a secret in its path.
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    url = f"http://{'[::1]' if host == '::1' else host}:{port}/"
+    url = app[ORIGINS].url
     boot = app.get(FIRST_BOOT)
     return AdminServer(
-        url=url,
+        url=url, listen_url=f"http://{'[::1]' if host == '::1' else host}:{port}/",
         first_boot_url=f"{url}first-boot/{boot.token}" if boot else None,
         first_boot_password=boot.password if boot else None,
         app=app, _runner=runner)

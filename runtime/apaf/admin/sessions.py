@@ -26,6 +26,9 @@ class Session:
     id: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     authenticated: bool = False
+    # Opened the owner link: password checks skip the global delay (throttle.py).
+    owner_link: bool = False
+    wrong: int = 0  # wrong passwords this session sent while exempt
     flash: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
     seen: float = field(default_factory=time.monotonic)
 

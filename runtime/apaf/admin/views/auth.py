@@ -14,6 +14,7 @@ from .. import password as pw
 from ..keys import FIRST_BOOT, ORIGINS, PASSWORDS, SESSION, SESSIONS, THROTTLE
 from ..render import flash, redirect, render
 from ..security import public
+from ..throttle import SESSION_TRIES
 
 
 def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
@@ -22,21 +23,33 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: 
 
 
 async def _check_password(request: web.Request, password: str) -> tuple[bool, int]:
-    """(password right, seconds to wait); when throttled the password is not checked."""
-    throttle = request.app[THROTTLE]
+    """(password right, seconds to wait); when throttled the password is not checked.
+
+    A session that opened the owner link, or is logged in, skips the global delay
+    for its first ``SESSION_TRIES`` wrong passwords (throttle.py says why).
+    """
+    throttle, session = request.app[THROTTLE], request[SESSION]
+    exempt = session is not None and (session.owner_link or session.authenticated) \
+        and session.wrong < SESSION_TRIES
     async with throttle.lock:
-        wait = throttle.retry_after()
+        wait = 0 if exempt else throttle.retry_after()
         if wait:
             return False, wait
         store = request.app[PASSWORDS]
         ok = await asyncio.get_running_loop().run_in_executor(None, store.check, password)
-        throttle.succeeded() if ok else throttle.failed()
+        if not ok:
+            # Counted even for the owner's typos: a success never empties the bucket.
+            throttle.failed()
+            if exempt:
+                session.wrong += 1
         return ok, 0
 
 
 def _throttled(request: web.Request, template: str, wait: int, **context) -> web.Response:
-    response = render(request, template, status=429, **context,
-                      error=f"Too many wrong passwords: wait {wait} seconds, then try again.")
+    response = render(request, template, status=429, **context, error=(
+        f"Too many wrong passwords: wait {wait} seconds, then try again. If someone "
+        "else is guessing, open the owner link apaf printed in its terminal: it lets "
+        "you log in without waiting."))
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -49,7 +62,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     if session is None:
         # An anonymous session only to carry the login form's CSRF token.
         request[SESSION] = session = request.app[SESSIONS].new()
-    response = render(request, "login.html", error=None)
+    response = render(request, "login.html", error=None, owner_link=session.owner_link)
     _set_cookie(request, response, session.id)
     return response
 
@@ -61,7 +74,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     if wait:
         return _throttled(request, "login.html", wait)
     if not ok:
-        return render(request, "login.html", status=403, error="Wrong password.")
+        return render(request, "login.html", status=403, error="Wrong password.",
+                      owner_link=request[SESSION] is not None and request[SESSION].owner_link)
     sessions = request.app[SESSIONS]
     sessions.drop(request[SESSION].id)  # new id after login: no session fixation
     request[SESSION] = sessions.new(authenticated=True)
@@ -71,6 +85,21 @@ async def login(request: web.Request) -> web.StreamResponse:
     response = redirect(request, "index")
     _set_cookie(request, response, request[SESSION].id)
     raise response
+
+
+@public
+async def owner_link(request: web.Request) -> web.StreamResponse:
+    """The link printed in the terminal when throttling engages: skip the delay once."""
+    if not request.app[THROTTLE].owner_token_valid(request.match_info["token"]):
+        raise web.HTTPNotFound(text="This owner link has already been used or is not "
+                                    "valid. Use the newest one apaf printed in its terminal.")
+    session = request[SESSION]
+    if session is None or session.authenticated:
+        request[SESSION] = session = request.app[SESSIONS].new()
+    session.owner_link, session.wrong = True, 0
+    response = render(request, "login.html", error=None, owner_link=True)
+    _set_cookie(request, response, session.id)
+    return response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
