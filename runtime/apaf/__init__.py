@@ -11,9 +11,19 @@ Everything goes through the runtime's tor SOCKS port (APAF_SOCKS) with remote na
 resolution: host names, onion or not, are never resolved on this machine. Outside the
 runtime (no APAF_* variables) these raise `apaf.errors.NotUnderRuntime` saying what to set.
 """
-from apaf.client import connect, http_session, open_connection, proxy_url
 from apaf.errors import NotUnderRuntime
 from apaf.status import TorStatus, onion_address, tor_status
+
+_CLIENT = frozenset({"connect", "http_session", "open_connection", "proxy_url"})
+
+
+def __getattr__(name: str):
+    # aiohttp and the SOCKS libraries cost ~0.3 s and ~15 MB to import: only code that
+    # connects out through Tor pays for them (the runtime, the farm and static sites do not).
+    if name in _CLIENT:
+        from apaf import client
+        return getattr(client, name)
+    raise AttributeError(f"module 'apaf' has no attribute {name!r}")
 
 __all__ = [
     "NotUnderRuntime", "TorStatus", "connect", "http_session", "onion_address",
