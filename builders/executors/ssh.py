@@ -8,7 +8,11 @@ uploads the job's read-only inputs over SFTP (one tar), runs the very same
 the remote folder, streams the output into the log, downloads `out/` over
 SFTP and removes the remote folder. A dropped link re-runs the step up to
 `retries` more times, then fails naming host and step; `job.out_dir` is
-emptied between attempts, so nothing partial reaches the cache. The remote
+emptied between attempts, so nothing partial reaches the cache. A link that
+goes silent without closing is noticed within the host's `link_timeout`
+(linkwatch.py) and counts as dropped; a step that is merely quiet is never
+cut. A step cut off from its link is killed on the host and its folder
+removed as soon as the host's sshd notices the link is gone. The remote
 needs `unshare`, `tar`, `/srv`, and root or user namespaces.
 """
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ..recipes import Target
 from . import register
 from .base import Job, RunResult, job_env
 from .layout import stage
+from .linkwatch import LinkWatch
 from .sandbox import extract_outputs, job_mounts, namespace_argv, namespace_script
 
 
@@ -56,15 +61,21 @@ class _RefuseUnknown:
             f"    ssh-keyscan {port}-t {key.get_name()} {h.host} >> {h.known_hosts}")
 
 
-def _hang_up_with_link(command: str) -> str:
-    """command in its own process group, killed as soon as our end of the link goes away.
+def _hang_up_with_link(command: str, *, work: str = "") -> str:
+    """command in its own process group, killed (and `work` removed) as soon as our end of the link goes away.
 
     With no pty a remote step outlives a dropped link; here a reader of stdin
-    (which we never close) sees EOF when sshd's session dies and kills the group.
+    (which we never close) sees EOF when sshd's session dies, kills the group and
+    removes the step's folder: when the link never comes back nobody else can.
     """
+    cleanup = ""
+    if work:
+        # Wait (bounded) for the killed group to be gone so nothing writes into the folder after rm.
+        cleanup = ("; n=0; while kill -0 -$p 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done"
+                   f"; rm -rf {shlex.quote(work)}")
     return (f"setsid /bin/sh -c {shlex.quote(command)} & p=$!; "
             # A background job's stdin is /dev/null unless redirected: hand it ours explicitly.
-            "exec 3<&0; (cat <&3 >/dev/null; kill -KILL -$p 2>/dev/null) & w=$!; "
+            f"exec 3<&0; (cat <&3 >/dev/null; kill -KILL -$p 2>/dev/null{cleanup}) & w=$!; "
             "wait $p; rc=$?; kill $w 2>/dev/null; exit $rc")
 
 
@@ -86,7 +97,7 @@ class SSHExecutor:
         self._facts: dict | None = None
         self._stale: list[str] = []          # remote folders of attempts cut short, removed when next connected
         self._lock = threading.Lock()
-        self._clients: set = set()
+        self._clients: dict = {}             # open client -> its LinkWatch
         self._cancelled = False
 
     # -- connection -------------------------------------------------------
@@ -119,21 +130,36 @@ class SSHExecutor:
         except (OSError, EOFError, paramiko.SSHException) as exc:
             client.close()
             raise LinkLost(f"cannot connect to {h.address}: {exc}") from exc
-        client.get_transport().set_keepalive(10)  # notices a silently dead link during long steps
+        watch = LinkWatch(client.get_transport(), h.link_timeout, h.name)
+        watch.start()
         with self._lock:
-            self._clients.add(client)
+            self._clients[client] = watch
         return client
 
     def _close(self, client) -> None:
         with self._lock:
-            self._clients.discard(client)
+            watch = self._clients.pop(client, None)
+        if watch:
+            watch.stop()
         client.close()
+
+    def _lost(self, client, exc: BaseException | str) -> LinkLost:
+        """LinkLost for a link that is gone, saying it went silent when the watch closed it."""
+        with self._lock:
+            watch = self._clients.get(client)
+        return LinkLost((watch and watch.dead) or str(exc) or type(exc).__name__)
 
     def _exec(self, client, command: str, log=None) -> tuple[int, str]:
         """Run command; stream lines to log (else collect them); LinkLost if the link drops."""
-        chan = client.get_transport().open_session()
-        chan.set_combine_stderr(True)
-        chan.exec_command(command)
+        import paramiko
+        try:
+            chan = client.get_transport().open_session(timeout=self.host.link_timeout)
+            chan.set_combine_stderr(True)
+            chan.exec_command(command)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            if _alive(client):
+                raise
+            raise self._lost(client, exc) from exc
         out, pending = [], b""
         while True:
             data = chan.recv(65536)
@@ -147,7 +173,7 @@ class SSHExecutor:
             (log or out.append)(pending.decode(errors="replace"))
         status = chan.recv_exit_status()
         if status == -1:  # the channel closed without an exit status: the link, not the command
-            raise LinkLost("the connection closed while the command was running")
+            raise self._lost(client, "the connection closed while the command was running")
         return status, "\n".join(out)
 
     def _must(self, client, command: str, job: Job, what: str) -> None:
@@ -255,7 +281,7 @@ class SSHExecutor:
             env = job_env(job, self.jobs or facts["nproc"], self.source_date_epoch)
             argv = namespace_argv(namespace_script(binds, env), network=job.network, as_root=facts["uid"] == "0")
             log(f"+ ssh {self.host.name}: unshare --mount{'' if job.network else ' --net'} sh build.sh  ({job.step_id})")
-            status, _ = self._exec(client, _hang_up_with_link(shlex.join(argv)), log)
+            status, _ = self._exec(client, _hang_up_with_link(shlex.join(argv), work=rdir), log)
             if status != 0:
                 raise StepFailed(f"step {job.step_id} failed on SSH builder '{self.host.name}' (exit {status})")
             self._must(client, f"cd {q(rdir)}/out && tar -cf ../out.tar .", job, "pack the outputs")
@@ -270,7 +296,7 @@ class SSHExecutor:
                 raise ExecutorError(f"SSH builder '{self.host.name}' ({self.host.address}) failed during "
                                     f"{job.step_id}: {exc or type(exc).__name__}") from exc
             self._remove_later(rdir)
-            raise LinkLost(str(exc) or type(exc).__name__) from exc
+            raise self._lost(client, exc) from exc
         finally:
             if _alive(client):
                 try:
