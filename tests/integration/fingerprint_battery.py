@@ -194,6 +194,61 @@ BATTERY = [
     ("if-range-other", get(b"/big.bin", b"Range: bytes=0-9", b'If-Range: "abc-123"')),
 ]
 
+
+
+def _ranges(*specs):
+    return b"Range: bytes=" + b",".join(specs)
+
+
+# Apache's byterange filter and its default limits (MaxRanges 200, MaxRangeOverlaps 20,
+# MaxRangeReversals 20; parts longer than the file together: the whole file, 200).
+BATTERY += [
+    ("ranges-longer-than-the-file", get(b"/big.bin", _ranges(*[b"0-50000,50002-99999"] * 30))),
+    ("ranges-32", get(b"/big.bin", _ranges(*[b"%d-%d" % (i * 10, i * 10 + 1) for i in range(32)]))),
+    ("ranges-33-no-length", get(b"/big.bin", _ranges(*[b"%d-%d" % (i * 10, i * 10 + 1)
+                                                        for i in range(33)]))),
+    ("ranges-33-http10", get(b"/big.bin", _ranges(*[b"%d-%d" % (i * 10, i * 10 + 1)
+                                                     for i in range(33)]), version=b"HTTP/1.0")),
+    ("ranges-200", get(b"/big.bin", _ranges(*[b"%d-%d" % (i * 10, i * 10 + 1) for i in range(200)]))),
+    ("ranges-201", get(b"/big.bin", _ranges(*[b"%d-%d" % (i * 10, i * 10 + 1) for i in range(201)]))),
+    ("ranges-200-sendfile", get(b"/huge.bin", _ranges(*[b"%d-%d" % (i * 2000, i * 2000 + 999)
+                                                         for i in range(200)]))),
+    ("ranges-200-head", get(b"/huge.bin", _ranges(*[b"%d-%d" % (i * 2000, i * 2000 + 999)
+                                                     for i in range(200)]), method=b"HEAD")),
+    ("ranges-20-overlaps", get(b"/big.bin", _ranges(*[b"0-5"] * 21))),
+    ("ranges-21-overlaps", get(b"/big.bin", _ranges(*[b"0-5"] * 22))),
+    ("ranges-21-reversals", get(b"/big.bin", _ranges(*[b"%d-%d" % (1000 - i * 10, 1009 - i * 10)
+                                                        for i in range(22)]))),
+    ("ranges-unsatisfiable-skipped", get(b"/big.bin", _ranges(b"0-0,2-2", *[b"999999-"] * 250))),
+    ("ranges-zero-open-wins", get(b"/big.bin", _ranges(b"5-9,0-,20-30"))),
+    ("ranges-blank", get(b"/big.bin", b"Range: bytes= 0-1, 4-5")),
+    ("ranges-plus", get(b"/big.bin", _ranges(b"+0-1,+4-5"))),
+    ("ranges-minus-zero", get(b"/big.bin", _ranges(b"-0"))),
+    ("ranges-empty-items", get(b"/big.bin", _ranges(b"0-1,,4-5,"))),
+    ("ranges-leading-comma", get(b"/big.bin", _ranges(b",0-1,4-5"))),
+    ("ranges-overflow", get(b"/big.bin", _ranges(b"0-99999999999999999999"))),
+    ("ranges-superscript-digit", get(b"/big.bin", "Range: bytes=0-\u00b2".encode("latin-1"))),
+    ("ranges-reversed-merge", get(b"/big.bin", _ranges(b"10-100,0-9"))),
+    ("ranges-empty-file", get(b"/empty.html", _ranges(b"0-1"))),
+    ("ranges-gzip-multipart", get(b"/words.html", _ranges(b"0-9,20-29"), b"Accept-Encoding: gzip")),
+    # mod_deflate streams files over 64 KiB: no length, Range ignored
+    ("gzip-large", get(b"/large.html", b"Accept-Encoding: gzip")),
+    ("gzip-large-range", get(b"/large.html", b"Accept-Encoding: gzip", _ranges(b"0-9"))),
+    ("gzip-large-head", get(b"/large.html", b"Accept-Encoding: gzip", method=b"HEAD")),
+    ("gzip-large-http10", get(b"/large.html", b"Accept-Encoding: gzip", version=b"HTTP/1.0")),
+    ("gzip-large-keepalive", get(b"/large.html", b"Accept-Encoding: gzip") + get(b"/index.html")),
+    ("gzip-64k", get(b"/64k.html", b"Accept-Encoding: gzip")),
+    ("gzip-64k-plus-one", get(b"/64k1.html", b"Accept-Encoding: gzip")),
+    # a chunked body of tiny chunks, skipped, then the next request
+    ("chunked-many-tiny", get(b"/index.html", b"Transfer-Encoding: chunked", method=b"POST")
+     + b"1\r\nx\r\n" * 20000 + b"0\r\n\r\n" + get(b"/style.css")),
+    ("chunked-trailer", get(b"/index.html", b"Transfer-Encoding: chunked", method=b"POST")
+     + b"3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n" + get(b"/style.css")),
+    ("chunked-body-2mib", get(b"/index.html", b"Transfer-Encoding: chunked", method=b"POST")
+     + b"100000\r\n" + b"y" * 0x100000 + b"\r\n" + b"100000\r\n" + b"y" * 0x100000
+     + b"\r\n0\r\n\r\n" + get(b"/style.css")),
+]
+
 # What Tor Browser (Firefox ESR 128) sends for a page and its favicon.
 TOR_BROWSER = [
     b"User-Agent: Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0",

@@ -1,4 +1,5 @@
 """Static-site app without sockets: configuration errors, tor2web refusal, edits showing up."""
+import asyncio
 import os
 import time
 
@@ -6,8 +7,9 @@ import pytest
 
 from apaf.staticsite import paths
 from apaf.staticsite.app import ConfigError, config
+from apaf.staticsite.files import GzipStream, gzip_bytes
 from apaf.staticsite.ranges import parse_ranges
-from apaf.staticsite.request import HttpError, parse_head
+from apaf.staticsite.request import ChunkedBody, HttpError, parse_head
 from apaf.staticsite.site import Site
 from apaf.web.apache_pages import error_page
 
@@ -118,6 +120,43 @@ def test_path_normalisation_follows_apache(path, expected):
     ("bytes=200-", 100, []),                  # nothing satisfiable: 416
     ("bytes=9-0", 100, None),                 # malformed: ignored, 200
     ("items=0-9", 100, None),
+    ("bytes=0-50000,50002-99999," * 29 + "0-50000,50002-99999", 102400, None),  # > the file
+    ("bytes=" + ",".join(["0-5"] * 22), 100, None),            # 21 overlaps (> 20)
+    ("bytes=" + ",".join(["0-5"] * 21), 100, [(0, 5)]),        # 20 overlaps
+    ("bytes=" + ",".join("%d-%d" % (i * 3, i * 3) for i in range(201)), 1000, None),  # > 200
+    ("bytes=0-1, 4-5", 100, None),            # Apache's numbers are digits only
+    ("bytes=-0", 100, None),
+    ("bytes=0-1,,4-5,", 100, [(0, 1), (4, 5)]),
+    ("bytes=0-1", 0, None),                   # an empty file is never ranged
 ])
 def test_ranges_follow_apache(header, size, expected):
     assert parse_ranges(header, size) == expected
+
+
+@pytest.mark.parametrize("split", [1, 7, 4096])
+def test_a_chunked_body_is_skipped_however_it_is_split(split):
+    body = b"1\r\nx\r\n" * 500 + b"a;ext=1\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    reader, buf, done = ChunkedBody(), bytearray(), False
+    for i in range(0, len(body + b"NEXT"), split):
+        buf += (body + b"NEXT")[i:i + split]
+        if not done:
+            used, done = reader.consume(buf)
+            del buf[:used]
+    assert done and bytes(buf) == b"NEXT"
+
+
+@pytest.mark.parametrize("body", [b"zz\r\n", b"1\r\nxy\r\n", b"-1\r\n"])
+def test_a_malformed_chunk_is_apaches_400(body):
+    with pytest.raises(HttpError) as err:
+        ChunkedBody().consume(bytearray(body))
+    assert err.value.status == 400 and err.value.unframed
+
+
+def test_streamed_gzip_is_byte_for_byte_the_whole_file_gzip(tmp_path):
+    data = os.urandom(300_000) + b"compressible " * 50_000
+    path = tmp_path / "large.html"
+    path.write_bytes(data)
+
+    async def collect():
+        return b"".join([piece async for piece in GzipStream(str(path))])
+    assert asyncio.run(collect()) == gzip_bytes(data)

@@ -53,8 +53,29 @@ async def test_an_idle_keepalive_connection_is_closed(port):
     assert 0.4 < asyncio.get_running_loop().time() - start < 2
 
 
-async def test_connections_over_the_cap_are_shed(port):
+async def test_at_the_cap_the_oldest_idle_connection_makes_room(port):
+    """Connections that never sent a byte (a stream flood) cannot lock a visitor out."""
     held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = await read_all(reader)
+    assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"<p>hi</p>\n")
+    try:
+        assert await read_all(held[0][0]) == b""  # the oldest idle one was closed
+    except ConnectionResetError:
+        pass
+    for r, w in held:
+        w.close()
+
+
+async def test_connections_over_the_cap_are_shed_when_none_is_idle(port):
+    held = []
+    for _ in range(3):  # each has sent part of a request: none is idle
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(b"GET / HTTP/1.1\r\n")
+        await w.drain()
+        held.append((r, w))
+    await asyncio.sleep(0.1)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     try:

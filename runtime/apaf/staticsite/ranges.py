@@ -1,42 +1,98 @@
 """Range and conditional-request rules of Apache 2.4's core (ap_meets_conditions, byterange filter).
 
 `parse_ranges(header, size)` returns None (ignore the header: send 200), [] (nothing
-satisfiable: 416) or the merged list of (first, last) byte positions.
+satisfiable: 416) or the merged list of (first, last) byte positions, by the rules of
+Apache 2.4.71's ap_set_byterange and byterange filter with their default limits.
 `check_conditions(headers, etag, mtime, now, method)` returns None, 304 or 412.
 """
+import re
 from email.utils import parsedate_to_datetime
 
+# Apache's defaults for MaxRanges, MaxRangeOverlaps and MaxRangeReversals: a header
+# over any of them is ignored (the whole file, 200), never an error.
 MAX_RANGES = 200
+MAX_OVERLAPS = 20
+MAX_REVERSALS = 20
+# apr_off_t is signed 64-bit: a larger number fails to parse and the header is ignored.
+_OFF_MAX = (1 << 63) - 1
+# Apache accepts only plain digits (no sign, no blanks, no other digit characters).
+_DIGITS = re.compile(r"[0-9]+\Z")
+
+
+def _number(text):
+    if not _DIGITS.match(text):
+        return None
+    value = int(text)
+    return value if value <= _OFF_MAX else None
 
 
 def parse_ranges(header, size):
-    unit, _, spec = header.partition("=")
-    if unit.strip().lower() != "bytes" or not spec:
+    """Apache's answer to `Range: header` on a body of `size` bytes (see the module doc).
+
+    Adjacent or overlapping specs are merged only with the run just before them, as
+    Apache does, and the answer is ignored (200) when more than MAX_RANGES parts remain,
+    when merging took more than MAX_OVERLAPS overlaps or MAX_REVERSALS steps backwards,
+    or when the parts together are longer than the file: so one request can never make
+    a response larger than the file plus the multipart framing.
+    """
+    if size <= 0 or header[:6].lower() != "bytes=":
         return None
     out = []
-    for part in spec.split(","):
-        part = part.strip()
-        first, dash, last = part.partition("-")
-        if not dash or not (first or last):
-            return None
-        if (first and not first.isdigit()) or (last and not last.isdigit()):
+    overlaps = reversals = 0
+    unsatisfiable = False
+    current = None  # the run being merged: [start, end]
+    # Apache's ap_getword: empty items between commas are skipped, an empty item at the
+    # start or the end stops the list.
+    for item in re.split(",+", header[6:]):
+        if not item:
+            break
+        first, dash, last = item.partition("-")
+        if not dash:
             return None
         if not first:
-            start, end = max(size - int(last), 0), size - 1
-            if int(last) == 0:
-                continue
-        else:
-            start = int(first)
-            if last and int(last) < start:
+            count = _number(last)
+            if count is None or count < 1:
                 return None
-            end = min(int(last), size - 1) if last else size - 1
-        if start >= size:
-            continue
-        if out and start <= out[-1][1] + 1 and end >= out[-1][0] - 1:
-            out[-1] = (min(start, out[-1][0]), max(end, out[-1][1]))
+            start, end = max(size - count, 0), size - 1
         else:
-            out.append((start, end))
-    if len(out) > MAX_RANGES:
+            start = _number(first)
+            if start is None:
+                return None
+            if last:
+                end = _number(last)
+                if end is None or start > end:
+                    return None
+            else:
+                end = size - 1
+                if start == 0:  # "0-" means the whole file, whatever else was asked
+                    out, current, unsatisfiable = [], [0, end], False
+                    break
+        if start >= size:
+            unsatisfiable = True
+            continue
+        end = min(end, size - 1)
+        if current is None:
+            current = [start, end]
+            continue
+        merged = current[0] <= start and end <= current[1]
+        if start < current[0] and end >= current[0] - 1:
+            current[0] = start
+            reversals += 1
+            merged = True
+        if end >= current[1] and start <= current[1] + 1:
+            current[1] = end
+            merged = True
+        if merged:
+            overlaps += 1
+        else:
+            out.append(tuple(current))
+            current = [start, end]
+    if current is not None:
+        out.append(tuple(current))
+    elif not out and unsatisfiable:
+        return []
+    if (not out or sum(e - s + 1 for s, e in out) > size or len(out) > MAX_RANGES
+            or overlaps > MAX_OVERLAPS or reversals > MAX_REVERSALS):
         return None
     return out
 

@@ -5,16 +5,23 @@ order (pipelining works), the connection headers follow Apache's rules (Keep-Ali
 `timeout=5, max=N` only when the client asked for keep-alive; `Connection: close`
 when closing; at most 100 requests per connection), idle connections close after 5 s
 and a request head that stays incomplete for 20 s gets Apache's 408.  Bodies of
-requests (POST) are read and discarded.  Files larger than the in-memory limit go out
-with sendfile.
+requests (POST) are read and discarded as they arrive.  Files larger than the in-memory
+limit go out with sendfile; multipart ranges and large gzip bodies are streamed.
+
+Closing is Apache's lingering close: shut down our side, then read and drop what the
+client still sends (2 s without data, 30 s at most) before closing the socket, because
+closing with unread input makes the kernel send a reset that destroys the answer still
+in flight (through tor a long request's 414 was never seen).  At MAX_CONNECTIONS the
+oldest connection that has not sent a byte makes room for the new one, so idle
+connections held open by one client cannot lock everyone else out.
 """
 import asyncio
 import logging
 import time
 
-from apaf.staticsite.files import http_date
-from apaf.staticsite.request import HttpError, chunked_end, find_head_end, parse_head
-from apaf.staticsite.site import Response, error
+from apaf.staticsite.files import GzipStream, http_date
+from apaf.staticsite.request import ChunkedBody, HttpError, find_head_end, parse_head
+from apaf.staticsite.site import CHUNKED, Response, error
 from apaf.web.apache_pages import REASONS
 
 log = logging.getLogger(__name__)
@@ -27,7 +34,11 @@ HEADER_TIMEOUT_MAX = 40.0
 HEADER_MINRATE = 500.0
 MAX_CONNECTIONS = 1024
 MAX_KEEPALIVE = 100
-MAX_BUFFERED_BODY = 1 << 20
+# Apache's lingering close (SECONDS_TO_LINGER, MAX_SECS_TO_LINGER) and its Timeout for
+# a response the client reads too slowly.
+LINGER_IDLE = 2.0
+LINGER_MAX = 30.0
+SEND_TIMEOUT = 300.0
 
 
 class Clock:
@@ -75,14 +86,27 @@ class Connection(asyncio.Protocol):
         self.task = None          # the running sendfile, if any
         self.head_started = None  # loop time the current request head began arriving
         self.head_bytes = 0
+        self.chunked = None       # the ChunkedBody reader of self.pending
+        self.drain = None         # a future a stream waits on while writing is paused
+        self.received = False     # any byte yet (idle connections are evicted first)
+        self.linger_start = None  # loop time a lingering close began (None: not lingering)
+        self.peer_eof = False
 
     # --- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport):
         self.transport = transport
+        self.opened = asyncio.get_running_loop().time()
         if len(self.clock.connections) >= MAX_CONNECTIONS:
-            self.closing = True
-            transport.abort()  # overload: shed the newest connection, keep serving the rest
-            return
+            idle = [c for c in self.clock.connections
+                    if not c.received or c.linger_start is not None]
+            if not idle:
+                self.closing = True
+                transport.abort()  # overload: shed the newest connection, keep the rest
+                return
+            oldest = min(idle, key=lambda c: c.opened)
+            self.clock.connections.discard(oldest)
+            oldest.closing = True
+            oldest.transport.abort()
         self.clock.connections.add(self)
         self._arm(HEADER_TIMEOUT)
 
@@ -90,8 +114,17 @@ class Connection(asyncio.Protocol):
         self.clock.connections.discard(self)
         self.closing = True
         self.deadline = None
+        if self.drain is not None and not self.drain.done():
+            self.drain.set_exception(ConnectionResetError("connection lost"))
 
     def data_received(self, data):
+        self.received = True
+        if self.linger_start is not None:  # closing: drop it, wait a little longer for EOF
+            if self._now() - self.linger_start > LINGER_MAX:
+                self.transport.abort()
+            else:
+                self._arm(LINGER_IDLE)
+            return
         self.buf += data
         loop = asyncio.get_running_loop()
         if self.head_started is None:
@@ -100,11 +133,15 @@ class Connection(asyncio.Protocol):
         allowed = min(HEADER_TIMEOUT + self.head_bytes / HEADER_MINRATE, HEADER_TIMEOUT_MAX)
         self._arm(max(0.0, self.head_started + allowed - loop.time()))
         if b"\n" not in data and len(self.buf) - self.buf.rfind(b"\n") <= 8192 and (
-                not self.discard):
+                not self.discard and self.pending is None):
             return  # no new line ended: nothing new to parse (and no rescans per byte)
         self._process()
 
     def eof_received(self):
+        self.peer_eof = True
+        if self.linger_start is not None:
+            self.transport.close()
+            return True
         # The client half-closed: answer what is complete, then close.
         self._process()
         if not self.busy and not self.closing:
@@ -113,19 +150,33 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self):
         self.paused = True
-        self.transport.pause_reading()
+        if self.linger_start is None:
+            self.transport.pause_reading()
 
     def resume_writing(self):
         self.paused = False
+        if self.drain is not None and not self.drain.done():
+            self.drain.set_result(None)
         if not self.closing and not self.busy:
             self.transport.resume_reading()
             self._process()
 
     # --- request loop ------------------------------------------------------------
+    @staticmethod
+    def _now():
+        return asyncio.get_running_loop().time()
+
     def _arm(self, seconds):
-        self.deadline = asyncio.get_running_loop().time() + seconds
+        self.deadline = self._now() + seconds
 
     def _timeout(self):
+        if self.linger_start is not None:
+            if (self.transport.get_write_buffer_size()
+                    and self._now() < self.linger_start + SEND_TIMEOUT):
+                self._arm(LINGER_IDLE)  # the answer is still going out
+            else:
+                self.transport.abort()
+            return
         if self.closing or self.busy:
             return
         if self.buf.strip(b"\r\n"):
@@ -151,6 +202,8 @@ class Connection(asyncio.Protocol):
                     head = bytes(self.buf[:end])
                     del self.buf[:end]
                     req = parse_head(head)
+                    if "transfer-encoding" in req.headers:
+                        self.chunked = ChunkedBody()
                 if not self._take_body(req):
                     self.pending = req  # its chunked body is still arriving
                     return
@@ -169,18 +222,17 @@ class Connection(asyncio.Protocol):
                 log.exception("static site failed on %r", req.path)
                 resp = error(500)
             self._send(resp, req)
-            if resp.file is None and not self.closing:
+            if not self.busy and not self.closing:
                 self._arm(KEEPALIVE_TIMEOUT)
 
     def _take_body(self, req):
         h = req.headers
-        if "transfer-encoding" in h:
-            end = chunked_end(self.buf)
-            if end < 0:
-                if len(self.buf) > MAX_BUFFERED_BODY:
-                    raise HttpError(413)
+        if self.chunked is not None:
+            used, done = self.chunked.consume(self.buf)
+            del self.buf[:used]
+            if not done:
                 return False
-            del self.buf[:end]
+            self.chunked = None
         elif "content-length" in h:
             self.discard = int(h["content-length"])
         return True
@@ -188,15 +240,19 @@ class Connection(asyncio.Protocol):
     # --- responses ---------------------------------------------------------------
     def _send(self, resp: Response, req, close=False, head_only=False):
         if req is not None and req.http09:
-            body = resp.body if resp.file is None else None
-            if body is not None:
-                self.transport.write(body)
-                self._close()
+            if resp.stream is not None or resp.file is not None:
+                self._stream(resp.stream or [resp.file], b"", close=True, chunked=False)
             else:
-                self._sendfile(resp.file, b"", close=True)
+                self.transport.write(resp.body)
+                self._close()
             return
         self.clock.now()
         headers = list(resp.headers)
+        head_request = head_only or (req is not None and req.method == "HEAD")
+        framed = CHUNKED in headers  # a streamed body without a length
+        if framed and (head_request or req is None or req.version < (1, 1)):
+            headers.remove(CHUNKED)
+            framed = False
         keep = not (close or resp.close or req is None) and self._keepalive(req, resp)
         conn = []
         if keep:
@@ -226,8 +282,11 @@ class Connection(asyncio.Protocol):
         lines.append(b"\r\n")
         head = b"".join(lines)
 
+        if resp.stream is not None and not head_request:
+            self._stream(resp.stream, head, close=not keep, chunked=framed)
+            return
         if file is not None:
-            self._sendfile(file, head, close=not keep)
+            self._stream([file], head, close=not keep, chunked=False)
             return
         self.transport.write(head + body)
         if not keep:
@@ -239,27 +298,45 @@ class Connection(asyncio.Protocol):
             return False
         if resp.chunked and req.version < (1, 1):
             return False
+        if CHUNKED in resp.headers and req.version < (1, 1) and req.method != "HEAD":
+            return False  # no length and no chunking: the end of the body is the close
         if "transfer-encoding" in req.headers and "content-length" in req.headers:
             return False  # a smuggling attempt: Apache answers, then closes
         tokens = _tokens(req.headers.get("connection", ""))
         wanted = "close" not in tokens if req.version >= (1, 1) else "keep-alive" in tokens
         return wanted and self.served < MAX_KEEPALIVE
 
-    def _sendfile(self, file, head, close):
+    def _stream(self, parts, head, close, chunked):
         self.busy = True
         self.deadline = None
-        # Pipelined requests wait in the kernel, not in our buffer, while the file goes out.
+        # Pipelined requests wait in the kernel, not in our buffer, while the body goes out.
         self.transport.pause_reading()
         self.task = asyncio.get_running_loop().create_task(
-            self._sendfile_task(file, head, close))
+            self._stream_task(parts, head, close, chunked))
 
-    async def _sendfile_task(self, file, head, close):
-        path, offset, count = file
+    async def _stream_task(self, parts, head, close, chunked):
+        """Send head, then each part (bytes, (path, offset, count) or GzipStream), in
+        chunked framing when `chunked`; file slices go out with sendfile."""
+        loop = asyncio.get_running_loop()
         try:
             if head:
                 self.transport.write(head)
-            with open(path, "rb") as f:
-                await asyncio.get_running_loop().sendfile(self.transport, f, offset, count)
+            for part in parts:
+                if isinstance(part, tuple):
+                    path, offset, count = part
+                    if chunked:
+                        self.transport.write(b"%x\r\n" % count)
+                    with open(path, "rb") as f:
+                        await loop.sendfile(self.transport, f, offset, count)
+                    if chunked:
+                        self.transport.write(b"\r\n")
+                elif isinstance(part, GzipStream):
+                    async for piece in part:
+                        await self._write(piece, chunked)
+                else:
+                    await self._write(part, chunked)
+            if chunked:
+                self.transport.write(b"0\r\n\r\n")
         except (OSError, RuntimeError):
             close = True
         self.busy = False
@@ -272,11 +349,32 @@ class Connection(asyncio.Protocol):
         self._arm(KEEPALIVE_TIMEOUT)
         self._process()
 
+    async def _write(self, data, chunked):
+        """Write one piece, then wait while the transport's buffer is over its limit."""
+        if not data:
+            return
+        if self.transport.is_closing():
+            raise ConnectionResetError("connection closed")
+        self.transport.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+        if self.paused:
+            self.drain = asyncio.get_running_loop().create_future()
+            await self.drain
+
     def _close(self):
-        if not self.closing:
-            self.closing = True
-            self.deadline = None
+        """Lingering close (see the module docstring); immediate when the client has
+        already closed its side."""
+        if self.closing:
+            return
+        self.closing = True
+        self.deadline = None
+        if self.peer_eof or self.transport.is_closing():
             self.transport.close()
+            return
+        self.buf.clear()
+        self.linger_start = self._now()
+        self.transport.write_eof()  # after what is buffered has gone out
+        self.transport.resume_reading()
+        self._arm(LINGER_IDLE)
 
 
 def _tokens(value):

@@ -11,7 +11,7 @@ import secrets
 from urllib.parse import quote
 
 from apaf.staticsite import paths
-from apaf.staticsite.files import FileCache
+from apaf.staticsite.files import GZIP_STREAM_MIN, FileCache, GzipStream
 from apaf.staticsite.mimetypes import describe
 from apaf.staticsite.ranges import check_conditions, if_range_matches, parse_ranges
 from apaf.web.apache_pages import error_page
@@ -25,15 +25,20 @@ KNOWN_METHODS = frozenset((
     "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "VERSION-CONTROL",
     "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL", "REPORT", "MKWORKSPACE",
     "MKACTIVITY", "BASELINE-CONTROL", "MERGE"))
+# The byterange filter hands on what it has every 32 parts, so longer multipart answers
+# go out without a Content-Length.
+MULTIPART_FLUSH = 32
+CHUNKED = ("Transfer-Encoding", "chunked")
 # Statuses after which Apache closes the connection (ap_status_drops_connection).
 DROPS_CONNECTION = frozenset((400, 408, 411, 413, 414, 500, 501, 503))
 _PATH_SAFE = "/$-_.+!*'(),:@&=~;"
 
 
 class Response:
-    __slots__ = ("status", "headers", "body", "file", "close", "chunked", "page")
+    __slots__ = ("status", "headers", "body", "file", "close", "chunked", "page", "stream")
 
-    def __init__(self, status, headers, body=b"", file=None, chunked=False, page=False):
+    def __init__(self, status, headers, body=b"", file=None, chunked=False, page=False,
+                 stream=None):
         self.status = status
         self.headers = headers
         self.body = body
@@ -41,6 +46,10 @@ class Response:
         self.close = status in DROPS_CONNECTION
         self.chunked = chunked
         self.page = page          # an error document: a HEAD answer carries no length
+        # A body sent piece by piece, never whole in memory: bytes, (path, offset, count)
+        # and GzipStream items.  Its headers say "Transfer-Encoding: chunked" where there
+        # is no Content-Length; the connection frames it (or closes, for HTTP/1.0).
+        self.stream = stream
 
 
 def error(status, method="", location="", expect="", extra="", allow=None):
@@ -148,6 +157,15 @@ class Site:
             return Response(304, validators)
         if cond == 412:
             return Response(412, validators + [("Content-Length", "0")] + ctype)
+        if gzip and entry.size > GZIP_STREAM_MIN:
+            # mod_deflate passes output on before the end of a file this large: Apache
+            # then sends no length and ignores Range.  Compressed off the event loop.
+            headers = [validators[0], ("ETag", entry.etag(now, gzip=True)), validators[2],
+                       ("Vary", "Accept-Encoding"), ("Content-Encoding", "gzip"), CHUNKED]
+            source = entry.gz() if entry.body is not None else GzipStream(entry.path)
+            if req.method == "HEAD":
+                return Response(200, headers + ctype)
+            return Response(200, headers + ctype, stream=[source])
         if gzip:
             body, size, path = entry.gz(), None, None
             size = len(body)
@@ -175,7 +193,7 @@ class Site:
                 headers = validators + [("Content-Length", str(count))] + vary + crange
             return self._with_body(206, headers + ctype, body, path, first, count, head_only)
         if ranges:
-            return self._multipart(validators, encoding or vary, entry, body, path, size,
+            return self._multipart(validators, encoding, vary, entry, body, path, size,
                                    ranges, head_only)
         headers = validators + encoding + [("Content-Length", str(size))] + vary + ctype
         return self._with_body(200, headers, body, path, 0, size, head_only)
@@ -190,20 +208,22 @@ class Site:
             return Response(status, headers, body)
         return Response(status, headers, file=(path, offset, count))
 
-    def _multipart(self, validators, vary, entry, body, path, size, ranges, head_only):
-        if body is None:
-            with open(path, "rb") as f:
-                body = f.read()
-        parts = []
+    def _multipart(self, validators, encoding, vary, entry, body, path, size, ranges,
+                   head_only):
+        """The multipart/byteranges answer, as a stream: file parts are read from disk
+        while they are sent (parse_ranges keeps their sum within the file's size)."""
         type_line = f"Content-type: {entry.ctype}\r\n" if entry.ctype else ""
+        parts, length = [], 0
         for first, last in ranges:
-            parts.append((f"\r\n--{self.boundary}\r\n{type_line}"
-                          f"Content-range: bytes {first}-{last}/{size}\r\n\r\n").encode()
-                         + body[first:last + 1])
+            head = (f"\r\n--{self.boundary}\r\n{type_line}"
+                    f"Content-range: bytes {first}-{last}/{size}\r\n\r\n").encode()
+            data = body[first:last + 1] if body is not None else (path, first, last - first + 1)
+            parts += [head, data]
+            length += len(head) + last - first + 1
         parts.append(f"\r\n--{self.boundary}--\r\n".encode())
-        out = b"".join(parts)
-        headers = validators + [("Content-Length", str(len(out)))] + vary + [
+        length += len(parts[-1])
+        framing = CHUNKED if len(ranges) > MULTIPART_FLUSH else ("Content-Length", str(length))
+        headers = validators + encoding + [framing] + vary + [
             ("Content-Type", f"multipart/byteranges; boundary={self.boundary}")] + [
             h for h in entry.type_headers if h[0] == "Content-Language"]
-        return Response(206, headers, b"" if head_only else out)
-
+        return Response(206, headers, stream=None if head_only else parts)
