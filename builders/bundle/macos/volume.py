@@ -80,4 +80,23 @@ def make_volume(root: Path, title: str, out: Path, epoch: int) -> Path:
     proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"xorrisofs failed (exit {proc.returncode}):\n{proc.stdout}")
+    fix_block_count(out)
     return out
+
+
+def fix_block_count(image: Path) -> None:
+    """Put the disk's real size in the driver descriptor (block 0) of xorriso's partition map.
+
+    xorriso stores x86 boot code (EB 02 FF FF, for isohybrid USB sticks) where the
+    descriptor's block count belongs; a disk image never boots a PC, and readers
+    that trust the count (7-Zip's partition map reader) see a 7 TiB disk.
+    """
+    with open(image, "r+b") as f:
+        head = f.read(8)
+        if head[:2] != b"ER":
+            raise RuntimeError(f"{image}: xorrisofs wrote no Apple partition map (driver descriptor missing)")
+        block = int.from_bytes(head[2:4], "big")
+        f.seek(0, os.SEEK_END)
+        blocks = f.tell() // block
+        f.seek(4)
+        f.write(blocks.to_bytes(4, "big"))

@@ -1,0 +1,164 @@
+"""The .dmg written on Linux, read back by programs that share no code with the writer.
+
+7-Zip checks every checksum and extracts the HFS+ volume; dmg2img turns the
+UDIF back into the raw disk image; Linux's hfsplus driver mounts it where the
+kernel has one. Each compares with the .app that went in: bytes, permission
+bits (Contents/MacOS/* executable), the framework's symlinks, the volume name,
+the Applications link. No Mac here: what Finder shows (window, icon places,
+background) is checked only as far as the .DS_Store file's bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ds_store import DSStore
+
+from builders.bundle.macos.dmg import build_dmg
+from fixtures.dmg import EPOCH, LAYOUT, make_app, tree
+
+pytestmark = pytest.mark.skipif(not (shutil.which("7z") and shutil.which("dmg2img")),
+                                reason="7z and dmg2img are needed: apt-get install -y p7zip-full dmg2img")
+
+
+def run(*argv, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in argv], capture_output=True, timeout=120, **kw)
+
+
+def hfs_member(archive: Path, *flags: str) -> str:
+    """The name 7-Zip gives the Apple_HFS partition of a .dmg or raw disk image."""
+    listing = run("7z", "l", "-slt", *flags, archive).stdout.decode()
+    names = [n for n in re.findall(r"^Path = (.+)$", listing, re.M) if n.endswith(".hfs")]
+    assert len(names) == 1, listing
+    return names[0]
+
+
+def extract_volume(archive: Path, dest: Path, *flags: str) -> Path:
+    """Extract the HFS+ partition with 7-Zip, then its files; returns the volume's folder."""
+    dest.mkdir()
+    hfs = dest / "volume.hfs"
+    with hfs.open("wb") as f:
+        assert subprocess.run(["7z", "e", "-so", *flags, str(archive), hfs_member(archive, *flags)],
+                              stdout=f, stderr=subprocess.PIPE, timeout=120).returncode == 0
+    proc = run("7z", "x", "-snl", f"-o{dest / 'files'}", hfs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (volume,) = (dest / "files").iterdir()
+    return volume
+
+
+def test_7zip_verifies_every_checksum(chat_dmg):
+    proc = run("7z", "t", chat_dmg.dmg)
+    assert proc.returncode == 0 and b"Everything is Ok" in proc.stdout, proc.stdout + proc.stderr
+    listing = run("7z", "l", "-slt", chat_dmg.dmg).stdout.decode()
+    assert "Method = Zero0 ZLIB CRC" in listing or ("ZLIB" in listing and "CRC" in listing), listing
+
+
+def test_7zip_extracts_the_app_as_it_went_in(chat_dmg, tmp_path):
+    volume = extract_volume(chat_dmg.dmg, tmp_path / "x")
+    assert volume.name == "Chat"                                   # the volume name is the app's name
+    got, want = tree(volume / "Chat.app"), tree(chat_dmg.app)
+    assert got.keys() == want.keys()
+    assert got == want                                             # bytes, modes, symlink targets
+    assert got["Contents/MacOS/Chat"][1] == got["Contents/MacOS/tor"][1] == 0o755
+    assert got["Contents/Frameworks/Python.framework/Versions/Current"] == ("link", None, "3.13")
+    assert (volume / ".background.png").read_bytes() == (LAYOUT.parent / "background.png").read_bytes()
+
+
+def test_the_applications_link_points_at_applications(chat_dmg, tmp_path):
+    volume = extract_volume(chat_dmg.dmg, tmp_path / "x")
+    hfs = tmp_path / "x" / "volume.hfs"
+    # 7-Zip rewrites absolute links on extraction; the stored target is what a Mac follows.
+    assert run("7z", "e", "-so", hfs, "Chat/Applications").stdout == b"/Applications"
+    assert (volume / "Applications").is_symlink()
+
+
+def test_finder_layout_on_the_volume(chat_dmg, tmp_path):
+    volume = extract_volume(chat_dmg.dmg, tmp_path / "x")
+    with DSStore.open(str(volume / ".DS_Store"), "r") as d:
+        assert d["Chat.app"]["Iloc"] == (160, 200)
+        assert d["Applications"]["Iloc"] == (480, 200)
+        assert d["."]["bwsp"]["WindowBounds"] == "{{200, 120}, {640, 400}}"
+        icvp = d["."]["icvp"]
+        assert icvp["iconSize"] == 128.0 and icvp["backgroundType"] == 2
+        assert b".background.png" in icvp["backgroundImageAlias"]
+
+
+def test_dmg2img_gives_back_the_exact_volume(chat_dmg, tmp_path):
+    img = tmp_path / "Chat.img"
+    proc = run("dmg2img", "-s", "-i", chat_dmg.dmg, "-o", img)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert img.read_bytes() == chat_dmg.raw.read_bytes()
+    # and that raw image is an Apple-partitioned disk whose HFS+ partition holds the app
+    volume = extract_volume(img, tmp_path / "x", "-tAPM")
+    assert tree(volume / "Chat.app") == tree(chat_dmg.app)
+
+
+def hfsplus_available() -> bool:
+    if "hfsplus" in Path("/proc/filesystems").read_text():
+        return True
+    modprobe = shutil.which("modprobe")
+    return bool(modprobe) and run(modprobe, "hfsplus").returncode == 0 \
+        and "hfsplus" in Path("/proc/filesystems").read_text()
+
+
+def test_linux_hfsplus_driver_mounts_it_read_only(chat_dmg, tmp_path):
+    if not hfsplus_available():
+        pytest.skip("this machine's kernel has no hfsplus driver (not in /proc/filesystems, and no module "
+                    "to load): the kernel mount check cannot run here; 7-Zip and dmg2img still check the image")
+    img, mnt, copy = tmp_path / "Chat.img", tmp_path / "mnt", tmp_path / "copy"
+    assert run("dmg2img", "-s", "-i", chat_dmg.dmg, "-o", img).returncode == 0
+    listing = run("7z", "l", "-slt", "-tAPM", img).stdout.decode()
+    # 7-Zip lists the partitions in disk order; the HFS+ one starts after the sizes before it.
+    sizes = [int(s) for s in re.findall(r"^Size = (\d+)$", listing, re.M)]
+    names = re.findall(r"^Path = (.+)$", listing, re.M)[1:]
+    offset = sum(sizes[:[i for i, n in enumerate(names) if n.endswith(".hfs")][0]])
+    mnt.mkdir()
+    # A private mount namespace: the mount is gone when the shell exits, whatever happens.
+    script = (f"set -e; dev=$(losetup -r -f --show -o {offset} {img}); "
+              f"trap 'umount {mnt} 2>/dev/null; losetup -d $dev' EXIT; "
+              f"mount -t hfsplus -o ro $dev {mnt}; cp -a {mnt}/. {copy}/; "
+              f"grep ' {mnt} ' /proc/self/mounts")
+    copy.mkdir()
+    proc = run("unshare", "--mount", "--propagation", "private", "sh", "-c", script)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert b"hfsplus ro" in proc.stdout
+    assert tree(copy / "Chat.app") == tree(chat_dmg.app)
+    assert os.readlink(copy / "Applications") == "/Applications"
+
+
+def flipped(src: Path, dest: Path, at: int) -> Path:
+    data = bytearray(src.read_bytes())
+    data[at] ^= 0x01
+    dest.write_bytes(data)
+    return dest
+
+
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9])
+def test_a_flipped_bit_is_caught_by_both_readers(chat_dmg, tmp_path, where):
+    fork_len = int.from_bytes(chat_dmg.dmg.read_bytes()[-512 + 32:-512 + 40], "big")
+    bad = flipped(chat_dmg.dmg, tmp_path / "bad.dmg", int(fork_len * where))
+    seven = run("7z", "t", bad)
+    assert seven.returncode != 0 and re.search(rb"CRC Failed|Data Error", seven.stdout + seven.stderr), seven.stdout
+    d2i = run("dmg2img", "-s", "-i", bad, "-o", tmp_path / "bad.img")
+    if d2i.returncode == 0:  # dmg2img checks no CRC; a flip it cannot see must still change the volume
+        assert (tmp_path / "bad.img").read_bytes() != chat_dmg.raw.read_bytes()
+
+
+def test_two_builds_at_different_paths_are_identical(chat_dmg, tmp_path):
+    elsewhere = tmp_path / "another" / "checkout"
+    elsewhere.mkdir(parents=True)
+    app = make_app(elsewhere)
+    os.utime(app / "Contents" / "Info.plist", (1, 1))              # other mtimes and modes, same content
+    (app / "Contents" / "Info.plist").chmod(0o600)
+    old = os.umask(0o077)
+    try:
+        build_dmg(LAYOUT, name="Chat", base=elsewhere, epoch=EPOCH, out=tmp_path / "again.dmg")
+    finally:
+        os.umask(old)
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+    assert digest(tmp_path / "again.dmg") == digest(chat_dmg.dmg)
