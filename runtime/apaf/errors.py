@@ -7,7 +7,7 @@
     ├── TorError              tor problems
     │   ├── TorNotFound       no tor binary (bundled, APAF_TOR, PATH)
     │   ├── TorStartError     tor exited or did not open its control port while starting
-    │   └── TorrcRejected     `tor --verify-config` refused the user's extra torrc lines
+    │   └── TorrcRejected     the editor's allowlist or tor refused the user's extra torrc lines
     ├── OnionError            ADD_ONION/DEL_ONION failed, or a key file is unusable
     └── AppError              an app could not be started (bad entry point, crashed at start)
 
@@ -48,7 +48,7 @@ class TorStartError(TorError):
 
 
 class TorrcRejected(TorError):
-    """`tor --verify-config` refused the text; the message is tor's own explanation."""
+    """The allowlist (apaf.tor.policy) or tor refused the text; the message names the line and why."""
 
     exit_code = 6
 

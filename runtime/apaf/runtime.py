@@ -24,7 +24,7 @@ from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.manifest import Manifest, load_manifest
 from apaf.onion import OnionServices, fetch_onion, now_iso
 from apaf.settings import Settings
-from apaf.tor import Tor, find_tor
+from apaf.tor import Tor, find_tor, policy
 from apaf.apps.process import free_port
 
 log = logging.getLogger("apaf.runtime")
@@ -71,7 +71,7 @@ class Runtime:
             self.settings.allow_tor2web = self.allow_tor2web
         self.settings.save(L.settings)
         self.tor = Tor(L.tor, socks_port=free_port(), binary=self.tor_binary,
-                       join_lines=self.join_lines, extra=self.torrc_extra(),
+                       join_lines=self.join_lines, extra=self._startup_extra(),
                        event_types=("HS_DESC",), on_event=self._tor_event,
                        on_change=self._changed, on_restart=self._tor_restarted)
         self.onions = OnionServices(self.tor, L.keys, on_change=self._changed)
@@ -249,13 +249,41 @@ class Runtime:
             return ""
 
     async def apply_torrc_extra(self, text: str) -> None:
-        if "\x00" in text:
-            raise TorrcRejected("the text contains a NUL byte; remove it")
-        await self.tor.verify(text)
+        """Policy, `tor --verify-config`, live apply + read-back, and only then save.
+
+        One lock around all of it: two edits never interleave, and a tor restart
+        (which re-publishes services) waits.  Any failure leaves the saved text, the
+        running configuration and the tor process as they were.
+        """
         async with self._ops:
-            atomic_write(self.layout.torrc_extra, text, mode=0o600)
-            await self.tor.reload(text)
+            entries = policy.check(text)
+            await self.tor.verify(text)
+
+            def confirm(ctl) -> str | None:
+                names = dict.fromkeys(e.name for e in entries)
+                return policy.readback_problem(
+                    entries, {n: ctl.get_conf(n, multiple=True) for n in names})
+
+            previous = self.tor.extra
+            await self.tor.apply(text, confirm)
+            try:
+                atomic_write(self.layout.torrc_extra, text, mode=0o600)
+            except OSError as err:
+                await self.tor.apply(previous, lambda ctl: None)
+                raise TorrcRejected(f"could not save the settings ({err}); "
+                                    "the previous configuration is back") from None
         self._write_status()
+
+    def _startup_extra(self) -> str:
+        """The saved extra lines, unless the policy refuses them (an older runtime saved them)."""
+        text = self.torrc_extra()
+        try:
+            policy.check(text)
+        except TorrcRejected as err:
+            log.warning("not using %s: %s; fix it under Tor settings in the admin UI",
+                        self.layout.torrc_extra, err)
+            return ""
+        return text
 
     def splash_image(self) -> Path | None:
         for name in self._enabled() + list(self.manifests):

@@ -40,7 +40,8 @@ class RuntimeControl(Protocol):
         """The user's extra torrc lines currently in force."""
 
     async def apply_torrc_extra(self, text: str) -> None:
-        """Validate with ``tor --verify-config``, then persist and reload tor.
+        """Check against the allowlist (``apaf.tor.policy``) and ``tor --verify-config``,
+        apply to the running tor, confirm, and only then save.
 
         On failure raise ``apaf.errors.TorrcRejected(message)`` and change nothing.
         """

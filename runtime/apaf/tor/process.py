@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from stem import SocketError
+from stem import ControllerError, SocketError
 from stem.control import Controller, EventType
 
-from apaf.errors import TorStartError
+from apaf.errors import TorrcRejected, TorStartError
 from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.restart import cancel_task, supervise
 from apaf.tor import torrc
@@ -101,11 +101,42 @@ class Tor:
         """Check that our torrc plus `extra` is accepted by this tor; raises TorrcRejected."""
         await torrc.verify(self.binary, self.torrc_text(extra), env=child_env())
 
-    async def reload(self, extra: str) -> None:
-        """Rewrite the torrc with new extra lines and make tor re-read it (SIGHUP)."""
+    async def apply(self, extra: str, confirm: Callable[[Controller], str | None]) -> None:
+        """Make the running tor use `extra`, confirm it, and only then rewrite the torrc.
+
+        LOADCONF hands tor the whole new torrc: tor answers whether it took it, and keeps
+        its old configuration (and keeps running) when it does not.  `confirm(controller)`
+        then returns a problem or None.  On any failure the previous text is loaded again
+        and TorrcRejected carries tor's words; the torrc file and `self.extra` change only
+        on success, so a tor restart at any moment starts from a configuration tor took.
+        """
+        text = self.torrc_text(extra)
+        pid = self.proc.pid if self.proc else None
+        try:
+            problem = await self.call(lambda c: _loadconf(c, text) or confirm(c))
+        except (ControllerError, OSError, TorStartError) as err:
+            problem = f"tor stopped answering ({err})"
+        if problem:
+            await self._restore(pid)
+            raise TorrcRejected(problem)
         self.extra = extra
-        atomic_write(self.torrc_path, self.torrc_text())
-        await self.call(lambda c: c.signal("RELOAD"))
+        atomic_write(self.torrc_path, text)
+
+    async def _restore(self, pid: int | None) -> None:
+        """Put the last accepted configuration back into the running tor (or a restarted one)."""
+        old = self.torrc_text()
+        if self.running and self.proc.pid == pid:
+            try:
+                if await self.call(lambda c: _loadconf(c, old)) is None:
+                    return
+            except (ControllerError, OSError, TorStartError):
+                pass
+            log.warning("tor did not take its previous configuration back; restarting it")
+            await self._terminate()  # the supervisor restarts it from the torrc file (old)
+        # The supervisor (re)starts tor from the unchanged torrc file: wait for it.
+        deadline = time.monotonic() + self.start_timeout
+        while not self.running and time.monotonic() < deadline and not self._stopping:
+            await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -236,3 +267,13 @@ class Tor:
                     log.exception("on_restart failed")
 
         await supervise("tor", lambda: self.proc, lambda: self._stopping, exited, relaunch)
+
+
+def _loadconf(ctl: Controller, torrc_text: str) -> str | None:
+    """LOADCONF the full torrc text; tor's refusal (its own words) or None."""
+    # The control protocol ends the data at a line holding only "."; dot-stuff like SMTP.
+    body = "\n".join("." + ln if ln.startswith(".") else ln for ln in torrc_text.split("\n"))
+    reply = ctl.msg("LOADCONF\n" + body.rstrip("\n"))
+    if reply.is_ok():
+        return None
+    return f"tor refused the configuration: {str(reply).strip()}"

@@ -84,5 +84,5 @@ async def torrc_save(request: web.Request) -> web.StreamResponse:
         return render(request, "torrc.html", status=400, text=text,
                       error=f"Not applied: the previous configuration is still in "
                             f"force. {error}")
-    flash(request, "ok", "Tor configuration applied; tor has reloaded it.")
+    flash(request, "ok", "Tor configuration applied: tor took it and reports the new values.")
     raise redirect(request, "torrc")

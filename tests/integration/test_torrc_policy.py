@@ -1,0 +1,242 @@
+"""The torrc editor's policy and atomic apply, against a real runtime and tor on the private network.
+
+One in-process `Runtime` for the module (what the admin UI's "Tor settings" page drives
+through `apply_torrc_extra`).  Every refused edit must leave the saved torrc.extra, the
+running configuration and the tor process (same pid) as they were; nothing may listen
+off loopback, no file or directory may be touched, no file content may reach the
+message.  ~30-40 s plus the private network.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from apaf.errors import TorrcRejected
+from apaf.runtime import Runtime
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+BASELINE = "MaxCircuitDirtiness 900\nUseBridges 0\n"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def rt(testnet, tmp_path_factory):
+    from fixtures.runtime import ENVECHO  # here: fixtures are registered as plugins first
+
+    runtime = Runtime([ENVECHO], tmp_path_factory.mktemp("torrc-policy") / "data",
+                      join_lines=testnet.join_torrc_lines(), admin=False)
+    await runtime.start()
+    await runtime.apply_torrc_extra(BASELINE)
+    yield runtime
+    await runtime.stop()
+
+
+class Snapshot:
+    """What a refused edit must not change: saved text, tor's pid and running values."""
+
+    NAMES = ("MaxCircuitDirtiness", "UseBridges", "DisableNetwork", "SocksPort", "ControlPort",
+             "HiddenServiceOptions", "Log", "DataDirectory")
+
+    @classmethod
+    async def take(cls, rt: Runtime) -> "Snapshot":
+        snap = cls()
+        snap.saved = rt.layout.torrc_extra.read_bytes()
+        snap.torrc_file = rt.tor.torrc_path.read_bytes()
+        snap.pid = rt.tor.proc.pid
+        snap.conf = await rt.tor.call(lambda c: {n: c.get_conf(n, multiple=True) for n in cls.NAMES})
+        return snap
+
+    async def assert_unchanged(self, rt: Runtime) -> None:
+        after = await Snapshot.take(rt)
+        assert rt.tor.running and after.pid == self.pid, "tor was restarted or is down"
+        assert after.saved == self.saved, "the saved torrc.extra changed"
+        assert after.torrc_file == self.torrc_file, "tor's torrc file changed"
+        assert after.conf == self.conf, "the running configuration changed"
+
+
+async def refused(rt: Runtime, text: str) -> str:
+    """Apply `text`, expect a refusal, check nothing changed; the message."""
+    before = await Snapshot.take(rt)
+    with pytest.raises(TorrcRejected) as err:
+        await rt.apply_torrc_extra(text)
+    await before.assert_unchanged(rt)
+    return str(err.value)
+
+
+def tcp_listeners(pid: int) -> list[tuple[str, int]]:
+    """(address, port) of every TCP socket process `pid` listens on, from /proc."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for row in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            cols = row.split()
+            if cols[3] != "0A" or cols[9] not in inodes:  # 0A: LISTEN
+                continue
+            addr_hex, port_hex = cols[1].split(":")
+            raw = bytes.fromhex(addr_hex)
+            if width == 8:
+                addr = ".".join(str(b) for b in raw[::-1])
+            else:  # four little-endian 32-bit words
+                addr = bytes(b for i in range(0, 16, 4) for b in raw[i:i + 4][::-1]).hex()
+            found.append((addr, int(port_hex, 16)))
+    return found
+
+
+def assert_loopback_only(pid: int) -> None:
+    listeners = tcp_listeners(pid)
+    assert listeners, "tor listens on nothing: the check itself is broken"
+    ipv6_loopback = "0" * 31 + "1"
+    off = [(a, p) for a, p in listeners if not (a.startswith("127.") or a == ipv6_loopback)]
+    assert off == [], f"tor listens off loopback: {off}"
+
+
+async def test_socks_and_control_ports_on_all_interfaces_refused(rt):
+    for line, option in (("SocksPort 0.0.0.0:9050", "SocksPort"),
+                         ("ControlPort 0.0.0.0:9051", "ControlPort"),
+                         ("Socks 0.0.0.0:9052", "'Socks'"),  # tor's abbreviation of SocksPort
+                         ("socksport 0.0.0.0:9053", "socksport")):
+        message = await refused(rt, BASELINE + line + "\n")
+        assert option in message and ("listening socket" in message or "abbreviation" in message)
+        assert_loopback_only(rt.tor.proc.pid)
+    socks = await rt.tor.call(lambda c: c.get_info("net/listeners/socks"))
+    assert socks == f'"{rt.tor.socks}"'
+
+
+async def test_second_onion_service_refused_and_nothing_created(rt, tmp_path):
+    hs_dir = tmp_path / "hs"
+    message = await refused(rt, f"HiddenServiceDir {hs_dir}\nHiddenServicePort 80 127.0.0.1:80\n")
+    assert "line 1: HiddenServiceDir is refused" in message
+    assert "line 2: HiddenServicePort is refused" in message and "onion service" in message
+    assert not hs_dir.exists()
+
+
+async def test_log_file_anywhere_refused(rt, tmp_path):
+    log_file = tmp_path / "debug.log"
+    message = await refused(rt, f"Log debug file {log_file}\n")
+    assert "Log is refused" in message and "file or directory" in message
+    assert not log_file.exists()
+
+
+async def test_disable_network_refused_and_service_stays_reachable(rt):
+    message = await refused(rt, "DisableNetwork 1\n")
+    assert "DisableNetwork is refused" in message and "Stop on the status page" in message
+    result = await rt.test_reachability("envecho")
+    assert result["ok"], result
+
+
+async def test_data_directory_refused_tor_keeps_running_dir_untouched(rt, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    os.chmod(elsewhere, 0o755)
+    message = await refused(rt, f"DataDirectory {elsewhere}\n")
+    assert "DataDirectory is refused" in message
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755 and list(elsewhere.iterdir()) == []
+    # The next (valid) edit works: tor was not left in a broken state.
+    await rt.apply_torrc_extra("MaxCircuitDirtiness 901\nUseBridges 0\n")
+    assert await rt.tor.call(lambda c: c.get_conf("MaxCircuitDirtiness")) == "901"
+    await rt.apply_torrc_extra(BASELINE)
+
+
+async def test_include_never_echoes_file_content(rt, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:SECRET-FIRST-LINE\n")
+    for text in (f"%include {secret}\n", "%include /etc/passwd\n", f"  %include {secret}\n",
+                 f"UseBridges 0\n%include {tmp_path}\n"):
+        message = await refused(rt, text)
+        assert "%include is refused" in message
+        assert "SECRET-FIRST-LINE" not in message and "root:x:0:0" not in message, message
+    admin_hash = rt.layout.root / "admin-password"
+    if admin_hash.exists():
+        assert admin_hash.read_text()[:20] not in await refused(rt, f"%include {admin_hash}\n")
+
+
+async def test_allowed_edit_is_applied_read_back_and_saved(rt):
+    text = ("# bridges for a censored network\n"
+            "UseBridges 0\n"
+            "Bridge 192.0.2.7:443 0123456789ABCDEF0123456789ABCDEF01234567\n"
+            "bridge 192.0.2.8:443   # case and comments as tor reads them\n"
+            "ConnectionPadding 1\nReducedConnectionPadding 1\n"
+            "BandwidthRate 2 MB\nMaxCircuitDirtiness 10 minutes\nExitNodes {de},{nl}\n")
+    await rt.apply_torrc_extra(text)
+    assert rt.layout.torrc_extra.read_text() == text
+    assert stat.S_IMODE(rt.layout.torrc_extra.stat().st_mode) == 0o600
+    conf = await rt.tor.call(lambda c: {n: c.get_conf(n, multiple=True) for n in
+                                        ("Bridge", "BandwidthRate", "MaxCircuitDirtiness",
+                                         "ReducedConnectionPadding", "ExitNodes")})
+    assert conf == {"Bridge": ["192.0.2.7:443 0123456789ABCDEF0123456789ABCDEF01234567",
+                               "192.0.2.8:443"],
+                    "BandwidthRate": [str(2 * 1024 * 1024)], "MaxCircuitDirtiness": ["600"],
+                    "ReducedConnectionPadding": ["1"], "ExitNodes": ["{de},{nl}"]}
+    assert "Bridge 192.0.2.7:443" in rt.tor.torrc_path.read_text()  # a restart keeps it
+    # Removing a line resets the option: LOADCONF replaces the whole configuration.
+    await rt.apply_torrc_extra(BASELINE)
+    assert await rt.tor.call(lambda c: c.get_conf("Bridge", multiple=True)) == []
+    assert await rt.tor.call(lambda c: c.get_conf("BandwidthRate")) == str(1024 ** 3)
+
+
+async def test_tor_refusing_a_live_change_restores_everything(rt, tmp_path):
+    """Past the policy (called on the Tor facade): tor takes DataDirectory in a file but
+    not while running; the old configuration, process and torrc file stay."""
+    before = await Snapshot.take(rt)
+    with pytest.raises(TorrcRejected, match="changing DataDirectory is not allowed"):
+        await rt.tor.apply(f"DataDirectory {tmp_path}\n", lambda c: None)
+    await before.assert_unchanged(rt)
+    assert rt.tor.extra == BASELINE
+
+
+async def test_failed_read_back_restores_previous_running_config(rt):
+    before = await Snapshot.take(rt)
+    with pytest.raises(TorrcRejected, match="not as written"):
+        await rt.tor.apply("MaxCircuitDirtiness 777\n", lambda c: "not as written")
+    await before.assert_unchanged(rt)  # 777 was live for a moment; 900 is back
+
+
+async def test_concurrent_edits_do_not_interleave(rt):
+    """10 edits at once (7 valid, 3 refused): each runs verify, apply, save as one block."""
+    events: list[tuple[str, str]] = []
+    tor = rt.tor
+    verify, apply = tor.verify, tor.apply
+
+    async def traced_verify(extra):
+        events.append(("verify", extra))
+        await verify(extra)
+
+    async def traced_apply(extra, confirm):
+        events.append(("apply", extra))
+        await asyncio.sleep(0.05)  # widen the window another edit could slip into
+        await apply(extra, confirm)
+        events.append(("applied", extra))
+
+    texts = [f"MaxCircuitDirtiness {1000 + i}\nUseBridges 0\n" if i % 3 else
+             f"MaxCircuitDirtiness {1000 + i}\nSocksPort 0.0.0.0:{9100 + i}\n" for i in range(1, 11)]
+    tor.verify, tor.apply = traced_verify, traced_apply
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(rt.apply_torrc_extra(t) for t in texts), return_exceptions=True), 120)
+    finally:
+        tor.verify, tor.apply = verify, apply
+    refused_texts = [t for t, r in zip(texts, results) if isinstance(r, TorrcRejected)]
+    assert refused_texts == [t for t in texts if "SocksPort" in t]
+    assert [r for r in results if r is not None and not isinstance(r, TorrcRejected)] == []
+    # Valid edits: verify, apply, applied of the same text back to back, never mixed.
+    assert len(events) == 3 * (len(texts) - len(refused_texts))
+    for i in range(0, len(events), 3):
+        block = events[i:i + 3]
+        assert [k for k, _ in block] == ["verify", "apply", "applied"], events
+        assert len({t for _, t in block}) == 1, events
+    last = events[-1][1]
+    assert rt.layout.torrc_extra.read_text() == last
+    assert await tor.call(lambda c: c.get_conf("MaxCircuitDirtiness")) == last.split()[1]
+    assert_loopback_only(tor.proc.pid)
+    await rt.apply_torrc_extra(BASELINE)
