@@ -65,8 +65,9 @@ def machine_mirror(etc: Path = Path("/etc/apt")) -> str | None:
 class DebianArchive:
     """A private apt root that downloads upstream tarballs from Debian's source archive."""
 
-    def __init__(self, root: Path, mirror: str | None = None, log=print):
+    def __init__(self, root: Path, mirror: str | None = None, log=print, keyring: str = KEYRING):
         self.root = root
+        self.keyring = keyring
         self.mirror = mirror or os.environ.get("APAF_DEBIAN_MIRROR") or machine_mirror()
         self.log = log
         self._updated = False
@@ -96,7 +97,7 @@ class DebianArchive:
             raise ToolMissing("apt-get not found: the Debian mirror needs apt (Debian/Ubuntu builder)")
         for d in ("lists/partial", "cache/archives/partial"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
-        lines = [f"deb-src [signed-by={KEYRING}] {self.mirror} {s} main" for s in SUITES]
+        lines = [f"deb-src [signed-by={self.keyring}] {self.mirror} {s} main" for s in SUITES]
         (self.root / "sources.list").write_text("\n".join(lines) + "\n")
         self.log(f"+ apt-get update (private root {self.root}, deb-src {', '.join(SUITES)})")
         proc = subprocess.run(["apt-get", *self._apt_opts(), "-qq", "update"],

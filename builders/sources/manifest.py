@@ -1,8 +1,9 @@
 """Load and validate tor-src/sources.toml (the pinned source manifest).
 
-The loader refuses an entry without a sha256, with an unknown key, or with a
+The loader refuses an entry without a sha256, with an unknown key, with a
 signature entry that is neither a key reference nor an explicit
-`"unverified: <reason>"` opt-out.
+`"unverified: <reason>"` opt-out, or with a Debian sha256 other than
+upstream's and no `differs = "<reason>"`.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ..errors import ConfigError
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FPR = re.compile(r"^[0-9A-F]{40}$")
 _KEYS = {"version", "sha256", "upstream", "debian", "signature"}
-_DEBIAN_KEYS = {"package", "file", "sha256"}
+_DEBIAN_KEYS = {"package", "file", "sha256", "differs"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +27,7 @@ class DebianPin:
     package: str
     file: str
     sha256: str
+    differs: str = ""       # why Debian's bytes may differ from upstream's (a repack); "" when they may not
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +99,16 @@ def _parse(name: str, entry: dict, manifest: Path, keys_dir: Path) -> Source:
             package=d["package"],
             file=d["file"].format(version=version),
             sha256=_check_sha(f"{where}.debian.sha256", d.get("sha256", sha256)),
+            differs=str(d.get("differs", "")).strip(),
         )
+        # For an unsigned entry the two mirrors agreeing is the only cross-check: other
+        # bytes from Debian must come with the reason someone accepted them.
+        if debian.sha256 != sha256 and not debian.differs:
+            raise ConfigError(
+                f"{where}.debian: its sha256 differs from upstream's and no `differs = \"<reason>\"` says why; "
+                "re-pin with `ci/farm sources.update NAME VERSION --accept-debian-difference \"<reason>\"` "
+                "after comparing the two tarballs"
+            )
     if upstream is None and debian is None:
         raise ConfigError(f"{where}: no mirror: give 'upstream' and/or 'debian'")
 

@@ -4,6 +4,12 @@ Nobody edits hashes by hand. The new tarball is fetched from the entry's own
 mirrors (URL templates with `{version}`), its signature (where the entry
 requires one) must verify against the pinned signer, and only then are
 `version` and the sha256 values written back, keeping the file's comments.
+
+Where both mirrors serve the new version their bytes are compared: for an
+entry without a signature that comparison is the only check that the pinned
+tarball is the one upstream published, so a difference stops the re-pin
+unless the caller accepts it with a reason (Debian repacks some tarballs),
+which is recorded as the entry's `debian.differs`.
 """
 from __future__ import annotations
 
@@ -22,8 +28,14 @@ from .verify import check_signature, sha256_of
 
 
 def repin(name: str, version: str, *, manifest_path: Path | None = None,
-          debian_mirror: str | None = None, cache: Path | None = None, log=print) -> list[str]:
-    """Re-pin and return what was written; raises (writing nothing) when no verified copy is found."""
+          debian_mirror: str | None = None, cache: Path | None = None, log=print,
+          accept_debian_difference: str = "", debian_keyring: str | None = None) -> list[str]:
+    """Re-pin and return what was written; raises (writing nothing) when no verified copy is found.
+
+    A Debian tarball whose bytes differ from upstream's raises SourceError unless
+    `accept_debian_difference` gives the reason, which is written to the manifest.
+    `debian_keyring` is the keyring the archive's index is checked with (default Debian's).
+    """
     manifest_path = manifest_path or paths.SOURCE_MANIFEST
     doc = tomlkit.parse(manifest_path.read_text())
     if name not in doc:
@@ -44,7 +56,8 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
             if got:
                 hashes["upstream"] = _checked(got[0], old.signature)
         if debian:
-            archive = DebianArchive(root / ".apt", mirror=debian_mirror, log=log)
+            archive = DebianArchive(root / ".apt", mirror=debian_mirror, log=log,
+                                    **({"keyring": debian_keyring} if debian_keyring else {}))
             got = archive.download(str(debian["package"]), new_deb_file, tmp / "debian")
             if got:
                 hashes["debian"] = _checked(got[0], old.signature)
@@ -52,17 +65,37 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
     if not hashes:
         raise SourceError(f"{name} {version}: no mirror served it ({new_up or ''} {new_deb_file or ''}); "
                           "check the version string and the network")
+    differs = "upstream" in hashes and hashes.get("debian", hashes["upstream"]) != hashes["upstream"]
+    if differs and not accept_debian_difference.strip():
+        unsigned = not old.signature.required
+        raise SourceError(
+            f"{name} {version}: Debian's {new_deb_file} (sha256 {hashes['debian']}) has other bytes than "
+            f"upstream's {new_up} (sha256 {hashes['upstream']}); nothing was written to {manifest_path}.\n"
+            + ("  This entry has no signature, so this comparison is its only cross-check: one of the two "
+               "may have been tampered with.\n" if unsigned else "")
+            + "  Compare the two tarballs (e.g. `diff <(tar -tzf A) <(tar -tzf B)`, diffoscope); if Debian "
+            "repacked it for a known reason, accept that with\n"
+            f"    ci/farm sources.update {name} {version} --accept-debian-difference \"<reason>\"\n"
+            "  and the reason is recorded in the entry as debian.differs."
+        )
     entry["version"] = version
     if "upstream" in hashes:
         entry["sha256"] = hashes["upstream"]
         if debian is not None:
-            if hashes.get("debian", hashes["upstream"]) != hashes["upstream"]:
+            if differs:
                 debian["sha256"] = hashes["debian"]
-            elif "sha256" in debian:
-                del debian["sha256"]
+                debian["differs"] = accept_debian_difference.strip()
+                notes.append(f"note: Debian's bytes differ from upstream's, accepted: {debian['differs']}")
+            else:
+                for key in ("sha256", "differs"):
+                    if key in debian:
+                        del debian[key]
     else:
         # Upstream unreachable from here: pin what Debian serves, said plainly.
         entry["sha256"] = hashes["debian"]
+        for key in ("sha256", "differs"):   # the old version's repack note no longer applies
+            if key in debian:
+                del debian[key]
         notes.append(f"warning: upstream not reachable; pinned Debian's bytes for both mirrors. "
                f"If upstream serves a repack-free tarball with other bytes, re-run where it is reachable.")
     manifest_path.write_text(tomlkit.dumps(doc))

@@ -50,12 +50,15 @@ def verify(c, only=""):
 
 @task(help={"name": "source to re-pin (a [section] of tor-src/sources.toml)",
             "version": "the new version",
-            "debian_mirror": "Debian archive URL (default: from this machine's apt sources)"})
+            "debian_mirror": "Debian archive URL (default: from this machine's apt sources)",
+            "accept_debian_difference": "REASON Debian's tarball may have other bytes than upstream's "
+                                        "(recorded in the entry as debian.differs); without it a difference stops"})
 @farm_errors
-def update(c, name, version, debian_mirror=""):
+def update(c, name, version, debian_mirror="", accept_debian_difference=""):
     """Re-pin NAME to VERSION: download it from its mirrors, check its signature, write the hashes."""
     from ..sources.update import repin
-    for line in repin(name, version, debian_mirror=debian_mirror or None):
+    for line in repin(name, version, debian_mirror=debian_mirror or None,
+                      accept_debian_difference=accept_debian_difference):
         print(line)
 
 
