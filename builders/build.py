@@ -3,6 +3,8 @@
 `Build(target, executor).run()` fetches and verifies every source first (the
 only network access), computes step keys, then runs each step whose key is
 not cached as soon as its dependencies are done, up to `parallel` at once.
+Steps pinned to another OS than the target's (`runs_on`) go to the matching
+executor of `others` (see placement.py).
 A failed step keeps its log under `<cache>/logs/` and stops new steps from
 starting; steps already running finish (and are cached).
 """
@@ -20,6 +22,7 @@ from . import paths
 from .cache import StepCache
 from .errors import FarmError, StepFailed
 from .executors.base import Job
+from .placement import Placement
 from .plan import Step, step_keys, steps_for
 from .progress import PlainProgress
 from .recipes import Target
@@ -36,6 +39,7 @@ class StepResult:
     cpu_seconds: float = 0.0
     out: str = ""
     log: str = ""
+    executor: str = ""
 
 
 @dataclass
@@ -59,9 +63,11 @@ class Build:
     def __init__(self, target: Target, executor, *, cache_root: Path | None = None,
                  outputs: list[str] | None = None, parallel: int | None = None,
                  progress=None, store: SourceStore | None = None,
-                 inputs: dict[str, Path] | None = None, network_env: dict[str, str] | None = None):
+                 inputs: dict[str, Path] | None = None, network_env: dict[str, str] | None = None,
+                 others=()):
         self.target = target
         self.executor = executor
+        self.placement = Placement(executor, others)
         self.root = cache_root or paths.cache_root()
         self.cache = StepCache(self.root)
         self.progress = progress or PlainProgress()
@@ -78,7 +84,7 @@ class Build:
         """(step keys, source paths): fetches and verifies every source the steps need."""
         names = sorted({s for step in self.steps for s in step.recipe.sources})
         fetched = {n: self.store.fetch(n) for n in names}
-        identity = self.executor.identity(self.target)
+        identity = {os_name: e.identity(self.target) for os_name, e in self.placement.used(self.steps).items()}
         trees = {name: tree_digest(path) for name, path in self.inputs.items()}
         keys = step_keys(self.steps, self.target, identity, {n: f.sha256 for n, f in fetched.items()}, trees)
         return keys, {n: f.path for n, f in fetched.items()}
@@ -102,12 +108,13 @@ class Build:
         log_path = tmp / "log"
         started = time.monotonic()
         self.progress.step_state(step.id, "building")
+        executor = self.placement.for_step(step)
         with open(log_path, "w", buffering=1) as log:
             def emit(line: str) -> None:
                 log.write(line + "\n")
                 self.progress.step_line(step.id, line)
             try:
-                result = self.executor.run(self._job(step, tmp, sources, done), emit)
+                result = executor.run(self._job(step, tmp, sources, done), emit)
             except BaseException as exc:
                 kept = self._keep_log(step, key, log_path)
                 self.cache.abandon(tmp)
@@ -118,19 +125,24 @@ class Build:
                 raise
         seconds = time.monotonic() - started
         entry = self.cache.commit(key, tmp, {"step": step.id, "target": self.target.name,
-                                             "executor": self.executor.name, "seconds": round(seconds, 2),
+                                             "executor": executor.name, "seconds": round(seconds, 2),
                                              "cpu_seconds": round(result.cpu_seconds, 2)})
         self.progress.step_state(step.id, "built", f"{seconds:.0f}s")
-        return StepResult(step.id, key, "built", seconds, result.cpu_seconds, str(entry.out), str(entry.log))
+        return StepResult(step.id, key, "built", seconds, result.cpu_seconds, str(entry.out), str(entry.log),
+                          executor.name)
 
     def _wait(self, running) -> set:
         try:
             return wait(list(running), return_when=FIRST_COMPLETED)[0]
         except KeyboardInterrupt:
             # Stop the running steps now: leaving the pool's `with` block waits for them to end.
-            if hasattr(self.executor, "cancel"):
-                self.executor.cancel()
+            self._cancel()
             raise
+
+    def _cancel(self) -> None:
+        for executor in self.placement.all():
+            if hasattr(executor, "cancel"):
+                executor.cancel()
 
     def _keep_log(self, step: Step, key: str, log_path: Path) -> Path:
         logs = self.root / "logs"
@@ -142,7 +154,8 @@ class Build:
 
     def run(self) -> Summary:
         t0 = time.monotonic()
-        self.executor.check(self.target)
+        for executor in self.placement.used(self.steps).values():
+            executor.check(self.target)
         keys, sources = self.plan()
         results: dict[str, StepResult] = {}
         done: dict[str, Path] = {}
@@ -190,8 +203,7 @@ class Build:
                         results[step.id] = res
                         done[step.id] = Path(res.out)
         except KeyboardInterrupt:
-            if hasattr(self.executor, "cancel"):
-                self.executor.cancel()
+            self._cancel()
             raise
         finally:
             self.progress.stop()

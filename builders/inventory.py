@@ -7,6 +7,8 @@
     key = "~/.ssh/apaf_builder"    # required: private key file (key auth only)
     known_hosts = "~/.ssh/known_hosts"   # host keys are checked against it, never added
     targets = ["linux-x86_64"]     # what it can build (empty: any target)
+    os = "linux"                   # or "macos": how steps run there (builders/executors/platforms/)
+    build_root = "/Users/Shared/apaf"    # macOS only: the fixed, locked root every step runs in
     work_dir = "/var/tmp/apaf"     # each step uses a fresh folder below it, removed after
     retries = 2                    # a dropped link re-runs the step this many more times
     retry_delay = 5.0              # seconds between attempts
@@ -29,7 +31,7 @@ from pathlib import Path
 from . import paths
 from .errors import ConfigError
 
-_KEYS = {"host", "port", "user", "key", "known_hosts", "targets", "work_dir", "retries", "retry_delay",
+_KEYS = {"host", "port", "user", "key", "known_hosts", "targets", "work_dir", "retries", "retry_delay", "os", "build_root",
          "connect_timeout", "link_timeout"}
 
 
@@ -46,6 +48,8 @@ class Host:
     retries: int = 2
     retry_delay: float = 5.0
     connect_timeout: float = 15.0
+    os: str = "linux"
+    build_root: str = ""            # macOS hosts; "" = the platform's default
     link_timeout: float = 30.0
 
     @property
@@ -88,6 +92,7 @@ def load_inventory(path: Path | None = None) -> dict[str, Host]:
                            targets=tuple(spec.get("targets", [])), work_dir=spec.get("work_dir", "/var/tmp/apaf"),
                            retries=int(spec.get("retries", 2)), retry_delay=float(spec.get("retry_delay", 5.0)),
                            connect_timeout=float(spec.get("connect_timeout", 15.0)),
+                           os=_os(where, spec.get("os", "linux")), build_root=str(spec.get("build_root", "")),
                            link_timeout=_link_timeout(where, spec.get("link_timeout", 30.0)))
     return hosts
 
@@ -97,6 +102,13 @@ def _link_timeout(where: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 3:
         raise ConfigError(f"{where}: link_timeout must be a number of seconds >= 3, got {value!r}")
     return float(value)
+
+
+def _os(where: str, value) -> str:
+    from .recipes import OSES
+    if value not in OSES:
+        raise ConfigError(f"{where}: os = {value!r} is not one the farm drives; use one of: {', '.join(OSES)}")
+    return value
 
 
 def get_host(name: str, path: Path | None = None) -> Host:

@@ -27,6 +27,11 @@ class Step:
     def label(self) -> str:
         return self.id
 
+    @property
+    def platform(self) -> str:
+        """The OS whose builder runs this step (the target's, or the recipe's runs_on)."""
+        return self.recipe.os
+
 
 def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
     """All steps needed for the target's outputs (or the named ones), dependencies first."""
@@ -39,7 +44,7 @@ def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
         if sid in trail:
             raise ConfigError(f"dependency cycle: {' -> '.join(trail + (sid,))}")
         if sid not in seen:
-            recipe = load_recipe(recipe_name, target.recipes_root)
+            recipe = load_recipe(recipe_name, target.recipes_root, target.os)
             # A dep is built with the same toolchain unless it names one: "tor@musl".
             deps = tuple(visit(*_dep(d, toolchain), trail + (sid,)) for d in recipe.deps)
             seen[sid] = Step(sid, recipe, toolchain, deps)
@@ -58,9 +63,12 @@ def _dep(spec: str, toolchain: str) -> tuple[str, str]:
     return name, pinned or toolchain
 
 
-def step_keys(steps: list[Step], target: Target, identity: str,
+def step_keys(steps: list[Step], target: Target, identity: str | dict[str, str],
               source_hashes: dict[str, str], tree_hashes: dict[str, str] | None = None) -> dict[str, str]:
+    """{step id: key}. identity: the toolchain identity, or one per platform when the steps span
+    several builders (a Linux step of a macOS target is keyed by the Linux builder's toolchain)."""
     tree_hashes = tree_hashes or {}
+    identities = identity if isinstance(identity, dict) else None
     keys: dict[str, str] = {}
     for step in steps:  # dependencies come first
         missing = [i for i in step.recipe.inputs if i not in tree_hashes]
@@ -71,7 +79,7 @@ def step_keys(steps: list[Step], target: Target, identity: str,
             "recipe_files": step.recipe.digest(),
             "toolchain": step.toolchain,
             "target": target.digest(),
-            "identity": identity,
+            "identity": identities[step.platform] if identities is not None else identity,
             "sources": {s: source_hashes[s] for s in step.recipe.sources},
             "deps": {d: keys[d] for d in step.deps},
             "inputs": {i: tree_hashes[i] for i in step.recipe.inputs},

@@ -15,6 +15,7 @@ from typing import Callable
 from .errors import ConfigError, FarmError
 from .executors import get as get_executor
 from .inventory import load_inventory
+from .placement import executor_os
 from .recipes import Target
 
 
@@ -37,6 +38,10 @@ def assign(targets: list[Target], builders: list[str]) -> dict[str, object]:
                 continue
             try:
                 executor = get_executor(spec, source_date_epoch=target.source_date_epoch)
+                if executor_os(executor) != target.os:
+                    raise ConfigError(f"builder {spec} runs {executor_os(executor)} steps, {target.name} needs a "
+                                      f"{target.os} builder" + (" (ssh:NAME with os = \"macos\" in the inventory, "
+                                                                "or local on a Mac)" if target.os == "macos" else ""))
                 executor.check(target)
             except FarmError as exc:
                 if len(builders) == 1:

@@ -112,18 +112,22 @@ def stage_inputs(manifest, info: PackageInfo, root: Path, epoch: int) -> dict[st
 
 def dist_names(info: PackageInfo, target: str) -> dict[str, str]:
     return {"static": f"{info.name}-{info.version}-{target}",
+            "dmg": f"{info.name}-{info.version}-{target}.dmg",
             "deb": f"{info.name}_{info.version}_amd64.deb",
             "rpm": f"{info.name}-{rpm.rpm_version(info.version)}-1.x86_64.rpm"}
 
 
 def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builder: str = "local",
               cache_root: Path | None = None, progress=None, index_url: str = "", maintainer: str = "",
-              parallel: int | None = None) -> AppBuild:
+              parallel: int | None = None, linux_builder: str = "local") -> AppBuild:
+    """Build app_dir for target; steps run on builder, those pinned to Linux (a macOS target's
+    signing and .dmg) on linux_builder."""
     manifest = load_app(Path(app_dir))
     tgt = bundle_target(target)
     info = PackageInfo.from_manifest(manifest, maintainer)
     check_locks(manifest)
     executor = get_executor(builder, source_date_epoch=tgt.source_date_epoch)
+    others = [get_executor(linux_builder, source_date_epoch=tgt.source_date_epoch)] if tgt.os != "linux" else []
     root = cache_root or paths.cache_root()
     root.mkdir(parents=True, exist_ok=True)
     result = AppBuild(manifest.name, manifest.version, tgt.name)
@@ -131,7 +135,7 @@ def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builde
         inputs = stage_inputs(manifest, info, Path(tmp), tgt.source_date_epoch)
         result.inputs = {k: tree_digest(v) for k, v in sorted(inputs.items())}
         build = Build(tgt, executor, cache_root=root, progress=progress or PlainProgress(),
-                      inputs=inputs, network_env=network_env(index_url), parallel=parallel)
+                      inputs=inputs, network_env=network_env(index_url), parallel=parallel, others=others)
         result.summary = build.run()
     dist.mkdir(parents=True, exist_ok=True)
     for kind, name in dist_names(info, tgt.name).items():

@@ -36,6 +36,10 @@ def kinds() -> list[str]:
 
 def _load_builtin() -> None:
     from . import local  # noqa: F401  (registers itself)
+    from .platforms import host_os
+    if host_os() == "macos":  # the one place the farm asks: `local` on a Mac is the macOS step runner
+        from .local_macos import MacLocalExecutor
+        _REGISTRY["local"] = MacLocalExecutor
     try:
         from . import docker  # noqa: F401
     except ImportError:

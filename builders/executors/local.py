@@ -39,6 +39,7 @@ def _dpkg_versions(packages) -> tuple[dict[str, str], list[str]]:
 @register("local")
 class LocalExecutor:
     name = "local"
+    os = "linux"             # the OS its steps run on (placement.py)
 
     def __init__(self, jobs: int | None = None, source_date_epoch: int | None = None):
         self.jobs = jobs or os.cpu_count() or 1

@@ -1,4 +1,8 @@
-"""Run a step on a remote Linux machine over SSH (paramiko), `--builder ssh:NAME`.
+"""Run a step on a remote Linux or macOS machine over SSH (paramiko), `--builder ssh:NAME`.
+
+What differs per OS (probe, checks, identity, the command that runs the
+uploaded step: namespaces on Linux, a locked root under sandbox-exec on
+macOS) is the inventory `os`'s module in platforms/; the rest is shared.
 
 NAME is a host of the inventory (builders/inventory.py). Host keys are
 checked against the host's known_hosts and an unknown key is refused (the
@@ -27,14 +31,15 @@ import threading
 import time
 from base64 import b64encode
 
-from ..errors import ConfigError, ExecutorError, StepFailed, ToolMissing
+from ..errors import ConfigError, ExecutorError, StepFailed
 from ..inventory import Host, get_host
 from ..recipes import Target
 from . import register
 from .base import Job, RunResult, job_env
 from .layout import stage
 from .linkwatch import LinkWatch
-from .sandbox import extract_outputs, job_mounts, namespace_argv, namespace_script
+from .platforms import get as get_platform
+from .sandbox import extract_outputs, job_mounts
 
 
 class LinkLost(Exception):
@@ -61,7 +66,7 @@ class _RefuseUnknown:
             f"    ssh-keyscan {port}-t {key.get_name()} {h.host} >> {h.known_hosts}")
 
 
-def _hang_up_with_link(command: str, *, work: str = "") -> str:
+def _hang_up_with_link(command: str, new_group: str = "setsid", *, work: str = "") -> str:
     """command in its own process group, killed (and `work` removed) as soon as our end of the link goes away.
 
     With no pty a remote step outlives a dropped link; here a reader of stdin
@@ -73,7 +78,7 @@ def _hang_up_with_link(command: str, *, work: str = "") -> str:
         # Wait (bounded) for the killed group to be gone so nothing writes into the folder after rm.
         cleanup = ("; n=0; while kill -0 -$p 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done"
                    f"; rm -rf {shlex.quote(work)}")
-    return (f"setsid /bin/sh -c {shlex.quote(command)} & p=$!; "
+    return (f"{new_group} /bin/sh -c {shlex.quote(command)} & p=$!; "
             # A background job's stdin is /dev/null unless redirected: hand it ours explicitly.
             f"exec 3<&0; (cat <&3 >/dev/null; kill -KILL -$p 2>/dev/null{cleanup}) & w=$!; "
             "wait $p; rc=$?; kill $w 2>/dev/null; exit $rc")
@@ -92,6 +97,9 @@ class SSHExecutor:
             raise ConfigError("the ssh builder needs a host name from the inventory: --builder ssh:NAME")
         self.host = get_host(name, inventory)
         self.name = f"ssh:{name}"
+        # What differs per remote OS (probe, checks, toolchain identity, the step's command).
+        self.platform = get_platform(self.host.os, self.host)
+        self.os = self.host.os
         self.jobs = jobs
         self.source_date_epoch = source_date_epoch or 0
         self._facts: dict | None = None
@@ -186,10 +194,8 @@ class SSHExecutor:
         if self._facts is None:
             client = self._call(self._connect)
             try:
-                _, out = self._exec(client, "id -u; uname -m; nproc; command -v unshare >/dev/null && echo unshare;"
-                                            " command -v tar >/dev/null && echo tar; test -d /srv && echo srv")
-                lines = out.split("\n")
-                self._facts = {"uid": lines[0], "arch": lines[1], "nproc": int(lines[2]), "has": set(lines[3:])}
+                _, out = self._exec(client, self.platform.probe)
+                self._facts = self.platform.parse(out)
             finally:
                 self._close(client)
         return self._facts
@@ -201,19 +207,13 @@ class SSHExecutor:
         except (LinkLost, OSError, EOFError) as exc:
             raise ExecutorError(f"SSH builder '{self.host.name}' ({self.host.address}) is unreachable: {exc}") from exc
 
-    def _packages(self, target: Target) -> tuple[dict[str, str], list[str]]:
+    def _run(self, command: str) -> tuple[int, str]:
+        """One short command on a fresh connection (for the platform's checks)."""
         client = self._call(self._connect)
         try:
-            _, out = self._exec(client, "dpkg-query -W -f '${Package}\\t${Version}\\t${Status}\\n' "
-                                + " ".join(map(shlex.quote, target.packages)) + " 2>/dev/null")
+            return self._exec(client, command)
         finally:
             self._close(client)
-        have = {}
-        for line in out.splitlines():
-            parts = line.split("\t")
-            if len(parts) == 3 and parts[2].endswith(" installed"):
-                have[parts[0].split(":")[0]] = parts[1]
-        return have, [p for p in target.packages if p not in have]
 
     # -- the Executor interface ------------------------------------------
     def check(self, target: Target) -> None:
@@ -221,20 +221,10 @@ class SSHExecutor:
         if not h.can_build(target.name):
             raise ConfigError(f"SSH builder '{h.name}' does not build {target.name} (its targets: "
                               f"{', '.join(h.targets)}); pick another builder or add it to `targets`")
-        facts = self._probe()
-        missing = [t for t in ("unshare", "tar", "srv") if t not in facts["has"]]
-        if missing:
-            raise ToolMissing(f"SSH builder '{h.name}' lacks {', '.join(missing)} (needs util-linux, tar and a /srv "
-                              "folder): install them there (apt-get install util-linux tar; mkdir /srv)")
-        _, absent = self._packages(target)
-        if absent:
-            raise ToolMissing(f"SSH builder '{h.name}' lacks Debian packages for {target.name}: {' '.join(absent)}\n"
-                              f"  fix (on {h.host}): apt-get install -y {' '.join(absent)}")
+        self.platform.check(f"SSH builder '{h.name}' ({h.host})", self._probe(), target, self._run)
 
     def identity(self, target: Target) -> str:
-        have, _ = self._packages(target)
-        pins = ",".join(f"{k}={v}" for k, v in sorted(have.items()))
-        return f"ssh:{self._probe()['arch']}:{pins}"
+        return self.platform.identity(self._probe(), target, self._run)
 
     def run(self, job: Job, log) -> RunResult:
         mounts = job_mounts(job, stage(job))
@@ -277,14 +267,13 @@ class SSHExecutor:
                         if ro:
                             tar.add(str(host_path), arcname=rel)
             self._must(client, f"cd {q(rdir)} && tar -xf inputs.tar && rm inputs.tar", job, "unpack the inputs")
-            binds = [(f"{rdir}/{rel}", inside, ro) for rel, _, inside, ro in mounts]
             env = job_env(job, self.jobs or facts["nproc"], self.source_date_epoch)
-            argv = namespace_argv(namespace_script(binds, env), network=job.network, as_root=facts["uid"] == "0")
-            log(f"+ ssh {self.host.name}: unshare --mount{'' if job.network else ' --net'} sh build.sh  ({job.step_id})")
-            status, _ = self._exec(client, _hang_up_with_link(shlex.join(argv), work=rdir), log)
+            command, shown = self.platform.step_command(rdir, mounts, env, network=job.network, facts=facts)
+            log(f"+ ssh {self.host.name}: {shown}  ({job.step_id})")
+            status, _ = self._exec(client, _hang_up_with_link(command, self.platform.new_group, work=rdir), log)
             if status != 0:
                 raise StepFailed(f"step {job.step_id} failed on SSH builder '{self.host.name}' (exit {status})")
-            self._must(client, f"cd {q(rdir)}/out && tar -cf ../out.tar .", job, "pack the outputs")
+            self._must(client, f"cd {q(rdir)}/out && COPYFILE_DISABLE=1 tar -cf ../out.tar .", job, "pack the outputs")
             with sftp.open(f"{rdir}/out.tar", "rb") as f:
                 f.prefetch()
                 extract_outputs(f, job.out_dir)

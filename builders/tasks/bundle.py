@@ -15,7 +15,9 @@ DEFAULT_APP = "examples/chat"
     help={
         "app": f"the app directory (holds apaf.toml); default {DEFAULT_APP}",
         "target": "target to build for (toolchains/bundles/*.toml); default linux-x86_64",
-        "builder": "where steps run: local (default), docker, ssh:NAME",
+        "builder": "where steps run: local (default), docker, ssh:NAME (for a macOS target: a Mac, "
+                   "ssh:NAME with os = \"macos\" in the inventory, or local on a Mac)",
+        "linux_builder": "where a macOS target's Linux steps (signing, .dmg) run: local (default), docker, ssh:NAME",
         "dist": "folder for the results and SHA256SUMS (default dist/)",
         "index_url": "Python package index for the wheels step (default: this machine's pip config)",
         "maintainer": "packager for the .deb/.rpm, 'Name <address>' (default: a placeholder)",
@@ -25,7 +27,7 @@ DEFAULT_APP = "examples/chat"
 )
 @farm_errors
 def build(c, app=DEFAULT_APP, target="linux-x86_64", builder="local", dist="dist", index_url="",
-          maintainer="", parallel=0, json=False):
+          maintainer="", parallel=0, json=False, linux_builder="local"):
     """Bundle an app: one static executable, a .deb and an .rpm in dist/, with SHA256SUMS.
 
     Runs the toolchain (cached) and the steps wheels, freeze, static, deb, rpm;
@@ -35,7 +37,8 @@ def build(c, app=DEFAULT_APP, target="linux-x86_64", builder="local", dist="dist
 
     progress = make_progress(live=None if not json else False)
     result = build_app(Path(app), target, dist=Path(dist), builder=builder, progress=progress,
-                       index_url=index_url, maintainer=maintainer, parallel=parallel or None)
+                       index_url=index_url, maintainer=maintainer, parallel=parallel or None,
+                       linux_builder=linux_builder)
     if json:
         print_json(result.to_dict())
         return

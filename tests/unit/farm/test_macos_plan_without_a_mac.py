@@ -1,0 +1,261 @@
+"""Planning a macOS build on Linux, where no Mac exists: steps, keys, executors, remote commands.
+
+Nothing here runs macOS or a macOS recipe. The Mac's identity comes from the
+probe output a Mac would print (a stand-in, `MAC_PROBE`); the SSH builder for
+it is made from a real inventory entry with `os = "macos"` but never
+connects. What is checked is what the farm decides before it would touch the
+Mac: which steps a macOS bundle has and where each runs, that their keys are
+stable, differ per target and depend on the right builders' identities, and
+the exact shell the macOS platform sends (the build root's lock, the fixed
+root, the sandbox-exec profile that denies the network except for wheels).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+from builders import paths
+from builders.build import Build
+from builders.bundle.app_build import bundle_target
+from builders.errors import ConfigError
+from builders.executors import get as get_executor
+from builders.executors.base import Job, job_env
+from builders.executors.platforms import get as get_platform
+from builders.executors.platforms.macos import DEFAULT_ROOT, sandbox_profile
+from builders.placement import Placement
+from builders.plan import step_keys, steps_for
+from builders.recipes import load_recipe, load_target
+from builders.sources.manifest import load_manifest
+from builders.spread import assign
+
+# What `PROBE` prints on an Apple-silicon Mac with the command-line tools (a stand-in: no Mac here).
+MAC_PROBE = """uid=501
+arch=arm64
+nproc=8
+macos=14.6.1
+clt=/Library/Developer/CommandLineTools
+sdk=14.5
+clang=Apple clang version 15.0.0 (clang-1500.3.9.4)
+has=sandbox-exec
+has=perl
+has=tar
+"""
+LINUX_IDENTITY = "local:x86_64:"    # the local builder's identity for a target with no Debian packages
+
+
+@pytest.fixture
+def mac_inventory(tmp_path) -> Path:
+    (tmp_path / "key").write_text("not used: nothing connects\n")
+    inv = tmp_path / "builders.toml"
+    inv.write_text('[builders.mac]\nhost = "mac.invalid"\nuser = "apaf"\nkey = "key"\nos = "macos"\n'
+                   'targets = ["macos-arm64", "macos-x86_64"]\n')
+    return inv
+
+
+@pytest.fixture
+def mac(mac_inventory):
+    return get_executor("ssh:mac", inventory=mac_inventory, source_date_epoch=1735689600)
+
+
+def _mac_identity(executor, probe: str = MAC_PROBE) -> str:
+    return executor.platform.identity(executor.platform.parse(probe), None, None)
+
+
+def _keys(target, mac_identity: str, linux_identity: str = LINUX_IDENTITY) -> dict[str, str]:
+    pins = load_manifest()
+    steps = steps_for(target)
+    sources = {s: pins[s].sha256 for step in steps for s in step.recipe.sources}
+    trees = {name: "0" * 64 for step in steps for name in step.recipe.inputs}
+    return step_keys(steps, target, {"macos": mac_identity, "linux": linux_identity}, sources, trees)
+
+
+def test_macos_bundle_steps_all_run_on_the_mac_builder(mac):
+    target = bundle_target("macos-arm64")
+    steps = steps_for(target)
+    assert [s.id for s in steps] == ["openssl@clang", "xz@clang", "sqlite@clang", "cpython@clang",
+                                     "wheels@clang", "freeze@clang"]
+    placement = Placement(mac, [get_executor("local")])
+    assert {s.id: placement.for_step(s).name for s in steps} == {s.id: "ssh:mac" for s in steps}
+    # Only the wheels step may reach the network; every other Mac step is sandboxed without it.
+    assert [s.id for s in steps if s.recipe.network] == ["wheels@clang"]
+
+
+def test_macos_toolchain_is_tor_and_cpython_with_system_zlib_bzip2_libffi():
+    steps = {s.id: s for s in steps_for(load_target("macos-arm64"))}
+    assert set(steps) == {"zlib@clang", "openssl@clang", "libevent@clang", "tor@clang",
+                          "xz@clang", "sqlite@clang", "cpython@clang"}
+    assert steps["tor@clang"].deps == ("zlib@clang", "openssl@clang", "libevent@clang")
+    assert steps["cpython@clang"].deps == ("openssl@clang", "xz@clang", "sqlite@clang")
+
+
+def test_macos_steps_get_the_macos_scripts_and_linux_steps_never_see_them():
+    for name in ("tor", "cpython", "sqlite", "wheels", "freeze"):
+        d = paths.RECIPES / name
+        mac, linux = load_recipe(name, target_os="macos").files(), load_recipe(name).files()
+        assert mac["build.sh"] == (d / "build.macos.sh").read_bytes()
+        assert linux["build.sh"] == (d / "build.sh").read_bytes()
+        assert not any(".macos." in f for f in [*mac, *linux])
+        assert mac["common.sh"] == (paths.RECIPES / "common.macos.sh").read_bytes()
+    # Recipes whose Linux script takes the macOS toolchain's variables are shared as they are.
+    for name in ("zlib", "openssl", "libevent", "xz"):
+        assert load_recipe(name, target_os="macos").files()["build.sh"] == (paths.RECIPES / name / "build.sh").read_bytes()
+
+
+def test_keys_are_stable_and_differ_per_target(mac):
+    arm, intel = bundle_target("macos-arm64"), bundle_target("macos-x86_64")
+    ident = _mac_identity(mac)
+    first = _keys(arm, ident)
+    assert first == _keys(arm, ident)
+    assert len(set(first.values())) == len(first)
+    other = _keys(intel, ident)
+    assert set(other) == set(first)
+    assert all(first[s] != other[s] for s in first)
+    # A Linux target's steps of the same names are keyed apart from the Mac's.
+    linux = _keys(load_target("linux-x86_64"), ident)
+    assert not set(linux.values()) & set(first.values())
+
+
+def test_mac_identity_names_os_sdk_compiler_and_root(mac):
+    ident = _mac_identity(mac)
+    assert ident.startswith("ssh-macos:arm64:macOS 14.6.1:SDK 14.5:Apple clang version 15.0.0")
+    assert ident.endswith(DEFAULT_ROOT)
+    newer = _mac_identity(mac, MAC_PROBE.replace("sdk=14.5", "sdk=15.0"))
+    assert newer != ident and _keys(bundle_target("macos-arm64"), newer) != _keys(bundle_target("macos-arm64"), ident)
+
+
+def _with_linux_steps(tmp_path) -> object:
+    """macos-arm64 plus two steps pinned to Linux: one built from nothing Mac-made, one from freeze."""
+    root = tmp_path / "toolchains"
+    (root / "targets").mkdir(parents=True)
+    (root / "recipes").mkdir()
+    for d in paths.RECIPES.iterdir():
+        (root / "recipes" / d.name).symlink_to(d)
+    for name, deps in (("tool", []), ("pack", ["freeze", "tool@linuxtc"])):
+        d = root / "recipes" / name
+        d.mkdir()
+        (d / "recipe.toml").write_text(f'runs_on = "linux"\nsources = []\ndeps = {deps!r}\n'.replace("'", '"'))
+        (d / "build.sh").write_text(". ./common.sh\n")
+    doc = tomlkit.parse((paths.TARGETS / "macos-arm64.toml").read_text())
+    doc["toolchains"]["linuxtc"] = {"CC": "gcc"}
+    doc["outputs"] = {"freeze": "clang", "pack": "clang"}
+    (root / "targets" / "macos-arm64.toml").write_text(tomlkit.dumps(doc))
+    return load_target("macos-arm64", root / "targets")
+
+
+def test_linux_steps_go_to_the_linux_builder_and_are_keyed_by_it(tmp_path, mac):
+    target = _with_linux_steps(tmp_path)
+    steps = {s.id: s for s in steps_for(target)}
+    assert steps["pack@clang"].platform == steps["tool@linuxtc"].platform == "linux"
+    assert steps["freeze@clang"].platform == "macos"
+    assert steps["pack@clang"].recipe.files()["common.sh"] == (paths.RECIPES / "common.sh").read_bytes()
+    local = get_executor("local")
+    placement = Placement(mac, [local])
+    assert placement.for_step(steps["pack@clang"]) is local and placement.for_step(steps["freeze@clang"]) is mac
+
+    base = _keys(target, _mac_identity(mac))
+    other_mac = _keys(target, _mac_identity(mac, MAC_PROBE.replace("macos=14.6.1", "macos=15.1")))
+    other_linux = _keys(target, _mac_identity(mac), "docker:apaf/bookworm-build:abc")
+    # Another Mac: every Mac step and what is made from them change; a Linux tool made from
+    # nothing Mac-made keeps its key (and its cache entry).
+    assert other_mac["tool@linuxtc"] == base["tool@linuxtc"]
+    assert other_mac["freeze@clang"] != base["freeze@clang"] and other_mac["pack@clang"] != base["pack@clang"]
+    # Another Linux builder: only the Linux steps change.
+    assert other_linux["freeze@clang"] == base["freeze@clang"] and other_linux["cpython@clang"] == base["cpython@clang"]
+    assert other_linux["tool@linuxtc"] != base["tool@linuxtc"] and other_linux["pack@clang"] != base["pack@clang"]
+
+
+def test_a_macos_build_without_a_mac_builder_is_refused_naming_the_fix():
+    target = bundle_target("macos-arm64")
+    build = Build(target, get_executor("local"))
+    with pytest.raises(ConfigError) as exc:
+        build.run()
+    assert 'runs on macos' in exc.value.message and 'os = "macos"' in exc.value.message
+    with pytest.raises(ConfigError, match='needs a macos builder'):
+        assign([target], ["local"])
+
+
+def test_the_mac_builder_is_refused_for_a_linux_target(mac_inventory, monkeypatch):
+    monkeypatch.setenv("APAF_BUILDERS", str(mac_inventory))
+    with pytest.raises(ConfigError, match="ssh:mac runs macos steps, linux-x86_64 needs a linux builder"):
+        assign([load_target("linux-x86_64")], ["ssh:mac"])
+
+
+def test_bad_os_values_name_the_file_and_the_choices(tmp_path, mac_inventory):
+    mac_inventory.write_text(mac_inventory.read_text().replace('os = "macos"', 'os = "darwin"'))
+    with pytest.raises(ConfigError, match=r"\[builders.mac\]: os = 'darwin' .* linux, macos"):
+        get_executor("ssh:mac", inventory=mac_inventory)
+    d = tmp_path / "recipes" / "r"
+    d.mkdir(parents=True)
+    (d / "recipe.toml").write_text('runs_on = "windows"\n')
+    (d / "build.sh").write_text("")
+    with pytest.raises(ConfigError, match='runs_on = "windows" is not an OS'):
+        load_recipe("r", tmp_path / "recipes")
+
+
+def _mac_job(target, step_id: str, tmp_path) -> Job:
+    step = next(s for s in steps_for(target) if s.id == step_id)
+    env = dict(target.toolchains[step.toolchain])
+    return Job(step_id=step.id, recipe_files=step.recipe.files(), sources=[], deps={}, out_dir=tmp_path / "out",
+               work_dir=tmp_path / "work", env=env, network=step.recipe.network)
+
+
+@pytest.mark.parametrize("step_id, network", [("cpython@clang", False), ("wheels@clang", True)])
+def test_remote_command_locks_the_fixed_root_and_sandboxes_the_step(mac, tmp_path, step_id, network):
+    target = bundle_target("macos-arm64")
+    job = _mac_job(target, step_id, tmp_path)
+    assert job.network is network
+    facts = mac.platform.parse(MAC_PROBE)
+    env = job_env(job, facts["nproc"], target.source_date_epoch)
+    command, shown = mac.platform.step_command("/var/tmp/apaf/job-1", None, env, network=job.network, facts=facts)
+    script = command.split("<<'APAF_STEP_EOF'\n", 1)[1].split("\nAPAF_STEP_EOF\n", 1)[0]
+    lock_line = command.rsplit("\n", 1)[1]
+    # One step per root at a time: perl flocks <root>.lock and execs the step holding it.
+    argv = shlex.split(lock_line)
+    assert argv[:3] == ["exec", "perl", "-e"] and "flock($l, LOCK_EX)" in argv[3]
+    assert argv[4:] == [f"{DEFAULT_ROOT}.lock", "/bin/sh", "/var/tmp/apaf/job-1/step.sh"]
+    # The fixed root: inputs moved in, read-only, the root emptied before and after.
+    assert f"R={DEFAULT_ROOT} J=/var/tmp/apaf/job-1" in script
+    for part in ("recipe", "src", "deps", "inputs"):
+        assert f'mv "$J/{part}" "$R/{part}"' in script
+    assert 'chmod -R a-w "$R/recipe" "$R/src" "$R/deps" "$R/inputs"' in script
+    assert script.count("\nclean\n") == 2
+    # The sandbox: the generated profile, and build.sh with exactly the step's environment.
+    sandbox = "sandbox-exec" + script.split("\nsandbox-exec", 1)[1].split("\nrc=$?", 1)[0]
+    words = shlex.split(sandbox)
+    assert words[:2] == ["sandbox-exec", "-p"]
+    assert words[2] == sandbox_profile(DEFAULT_ROOT, network=network)
+    assert ("(deny network*)" in words[2]) is (not network)
+    assert f'(subpath "{DEFAULT_ROOT}/build")' in words[2] and f'(subpath "{DEFAULT_ROOT}/out")' in words[2]
+    assert "(deny file-write*)" in words[2]
+    inner = words[-1]
+    assert inner.startswith(f"cd {DEFAULT_ROOT}/recipe && exec env -i ") and inner.endswith("/bin/sh -e ./build.sh")
+    for var in (f"APAF_ROOT={DEFAULT_ROOT}", f"HOME={DEFAULT_ROOT}/build", "MACOSX_DEPLOYMENT_TARGET=11.0",
+                "PATH=/usr/bin:/bin:/usr/sbin:/sbin", "SOURCE_DATE_EPOCH=1735689600", "JOBS=8"):
+        assert var in shlex.split(inner)
+    assert shown.startswith(f"lock {DEFAULT_ROOT}; sandbox-exec")
+    assert mac.platform.new_group.startswith("perl -e ") and "setpgrp" in mac.platform.new_group
+
+
+def test_build_root_comes_from_the_inventory(mac_inventory):
+    mac_inventory.write_text(mac_inventory.read_text() + 'build_root = "/Users/apaf/root/"\n')
+    ex = get_executor("ssh:mac", inventory=mac_inventory)
+    assert ex.platform.root == "/Users/apaf/root"
+    assert _mac_identity(ex).endswith(":/Users/apaf/root")
+    assert '(subpath "/Users/apaf/root/out")' in sandbox_profile(ex.platform.root, network=False)
+
+
+def test_the_linux_platform_is_unchanged_for_linux_hosts(mac_inventory):
+    mac_inventory.write_text(mac_inventory.read_text().replace('os = "macos"\n', ""))
+    ex = get_executor("ssh:mac", inventory=mac_inventory)
+    assert ex.os == "linux" and ex.platform.new_group == "setsid"
+    facts = ex.platform.parse("0\nx86_64\n4\nunshare\ntar\nsrv")
+    assert ex.platform.identity(facts, load_target("linux-x86_64"), lambda c: (0, "zlib1g\t1:1.2\tinstall ok installed")) \
+        == "ssh:x86_64:zlib1g=1:1.2"
+    assert re.match(r"^unshare --mount --propagation private --net ", ex.platform.step_command(
+        "/r", [], {}, network=False, facts=facts)[0])
+    assert get_platform("linux").os == "linux"
