@@ -28,6 +28,7 @@ from ..trees import tree_digest
 from . import deb, rpm
 from .desktop import PackageInfo
 from .lock import check_lock, read_requirements
+from .macos.dmg import stage_writer
 from .pipconf import network_env
 
 RUNTIME = paths.REPO / "runtime"
@@ -107,7 +108,10 @@ def stage_inputs(manifest, info: PackageInfo, root: Path, epoch: int) -> dict[st
         shutil.copyfile(info.icon, pkg / "icon.png")
     deb.render(info, pkg, epoch)
     rpm.render(info, pkg, epoch)
-    return {"app": manifest.app_dir, "runtime": RUNTIME, "requirements": req, "package": pkg}
+    # The .dmg step's writer and libraries (declared only by toolchains/recipes/dmg).
+    writer = stage_writer(root / "dmgwriter")
+    return {"app": manifest.app_dir, "runtime": RUNTIME, "requirements": req, "package": pkg,
+            "dmgwriter": writer}
 
 
 def dist_names(info: PackageInfo, target: str) -> dict[str, str]:

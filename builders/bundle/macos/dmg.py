@@ -10,6 +10,8 @@ bytes wherever and by whom it runs (see volume.py and udif.py).
 from __future__ import annotations
 
 import argparse
+import importlib
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +31,30 @@ def build_dmg(layout_path: Path, *, name: str, base: Path, epoch: int, out: Path
         info = udif.write_udif(raw, partial, level=layout.level)
         partial.replace(out)  # nothing half-written ever carries the final name
     return info
+
+
+WRITER_MODULES = ("dmg", "dmg_layout", "finder", "volume", "udif")
+LIBRARIES = ("ds_store", "mac_alias")
+
+
+def stage_writer(dest: Path) -> Path:
+    """Copy this writer (as package `apaf_dmg`) and its two pure-Python libraries into `dest`.
+
+    The dmg step runs it with the builder's python3 (`PYTHONPATH=dest python3 -m
+    apaf_dmg.dmg`): the libraries are the farm's own hash-pinned copies
+    (ci/requirements.txt), so the step needs no network and no wheel of its own,
+    and the folder's digest puts the writer's exact code into the step's key.
+    """
+    pkg = Path(dest) / "apaf_dmg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""The .dmg writer, as handed to the dmg step (see builders/bundle/macos)."""\n')
+    here = Path(__file__).parent
+    for name in WRITER_MODULES:
+        shutil.copyfile(here / f"{name}.py", pkg / f"{name}.py")
+    for lib in LIBRARIES:
+        src = Path(importlib.import_module(lib).__file__).parent
+        shutil.copytree(src, Path(dest) / lib, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return Path(dest)
 
 
 def main(argv: list[str] | None = None) -> int:

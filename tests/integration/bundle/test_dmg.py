@@ -162,3 +162,33 @@ def test_two_builds_at_different_paths_are_identical(chat_dmg, tmp_path):
         os.umask(old)
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
     assert digest(tmp_path / "again.dmg") == digest(chat_dmg.dmg)
+
+
+def test_the_farm_step_makes_the_same_image_offline(chat_dmg, tmp_path):
+    """The dmg recipe run by the local builder (private namespaces, no network), on macapp's
+    output as the step would get it, gives the very bytes of the writer run directly."""
+    from builders.bundle.macos.dmg import stage_writer
+    from builders.executors.base import Job
+    from builders.executors.local import LocalExecutor
+    from builders.recipes import load_recipe
+
+    recipe = load_recipe("dmg", target_os="macos")
+    assert recipe.os == "linux" and recipe.deps == ("macapp",)     # made on Linux for a macOS target
+    macapp = tmp_path / "macapp"
+    shutil.copytree(chat_dmg.app, macapp / "Chat.app", symlinks=True)
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "meta.env").write_text("NAME=chat\nVERSION=1.0\nICON_SIZE=\n")
+    job = Job("dmg-test", recipe.files(), [], {"macapp": macapp}, tmp_path / "out", tmp_path / "work",
+              env={"HOST_TRIPLET": "aarch64-apple-darwin"},
+              trees={"package": package, "dmgwriter": stage_writer(tmp_path / "dmgwriter")})
+    (tmp_path / "out").mkdir()
+    log: list[str] = []
+    try:
+        LocalExecutor(source_date_epoch=EPOCH).run(job, log.append)
+    except Exception:
+        print("\n".join(log))
+        raise
+    (out,) = (tmp_path / "out").iterdir()
+    assert out.name == "chat-1.0-macos-arm64.dmg"
+    assert out.read_bytes() == chat_dmg.dmg.read_bytes(), "\n".join(log)
