@@ -26,6 +26,7 @@ import re
 import secrets
 import shlex
 import shutil
+import socket
 import tarfile
 import threading
 import time
@@ -37,7 +38,7 @@ from ..recipes import Target
 from . import register
 from .base import Job, RunResult, job_env
 from .layout import stage
-from .linkwatch import LinkWatch
+from .linkwatch import CountingSocket, LinkWatch
 from .platforms import get as get_platform
 from .sandbox import extract_outputs, job_mounts
 
@@ -122,10 +123,13 @@ class SSHExecutor:
         client = paramiko.SSHClient()
         client.load_host_keys(str(h.known_hosts))
         client.set_missing_host_key_policy(_RefuseUnknown(h))
+        sock = None
         try:
+            # Our own socket, so the link watch can see bytes arriving (proof of life).
+            sock = CountingSocket(socket.create_connection((h.host, h.port), timeout=h.connect_timeout))
             client.connect(h.host, port=h.port, username=h.user, key_filename=str(h.key), look_for_keys=False,
                            allow_agent=False, timeout=h.connect_timeout, banner_timeout=h.connect_timeout,
-                           auth_timeout=h.connect_timeout)
+                           auth_timeout=h.connect_timeout, sock=sock)
         except paramiko.BadHostKeyException as exc:
             raise ExecutorError(f"SSH builder '{h.name}': the host key of {h.host} CHANGED (got "
                                 f"{_fingerprint(exc.key)}): this may be an attack. If the host was reinstalled, "
@@ -137,8 +141,10 @@ class SSHExecutor:
             raise
         except (OSError, EOFError, paramiko.SSHException) as exc:
             client.close()
+            if sock is not None:
+                sock.close()
             raise LinkLost(f"cannot connect to {h.address}: {exc}") from exc
-        watch = LinkWatch(client.get_transport(), h.link_timeout, h.name)
+        watch = LinkWatch(client.get_transport(), h.link_timeout, h.name, lambda: sock.received)
         watch.start()
         with self._lock:
             self._clients[client] = watch
