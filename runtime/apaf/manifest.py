@@ -15,6 +15,8 @@ silently drops a setting.
     privileges = []               # optional, from PRIVILEGES below
     extra_binaries = []           # optional relative paths; must exist
     ports = [80]                  # onion virtual ports; the app serves HTTP on the first
+    bundle_id = "org.example.chat"  # optional macOS bundle identifier (reverse DNS);
+                                  # default "org.apaf.<name>"
     [settings]                    # optional, free-form; handed to the app as JSON
 """
 from __future__ import annotations
@@ -30,6 +32,10 @@ from apaf.errors import ManifestError
 
 MANIFEST_NAME = "apaf.toml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+# Apple's CFBundleIdentifier: letters, digits, '-' and '.', reverse-DNS, at least two parts.
+# 155 is the longest the App Store and notarization accept.
+BUNDLE_ID_RE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+BUNDLE_ID_MAX = 155
 ENTRY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 # A PEP 508 requirement starts with a distribution name; the rest is pip's business.
 REQUIREMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*([<>=!~;@ ].*)?$")
@@ -45,7 +51,7 @@ PRIVILEGES = {
 _TOP_KEYS = {"app", "settings"}
 _APP_KEYS = {
     "name", "version", "entry", "title", "description", "icon", "splash",
-    "dependencies", "privileges", "extra_binaries", "ports",
+    "dependencies", "privileges", "extra_binaries", "ports", "bundle_id",
 }
 
 
@@ -66,6 +72,7 @@ class Manifest:
     privileges: tuple[str, ...] = ()
     extra_binaries: tuple[Path, ...] = ()
     ports: tuple[int, ...] = (80,)
+    bundle_id: str = ""
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -188,6 +195,13 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
     if len(set(ports)) != len(ports):
         raise check.fail("[app].ports", f"{ports!r} lists a port twice", "list each port once")
 
+    bundle_id = check.string(app, "bundle_id", False, 'write bundle_id = "org.example.my-app"')
+    if "bundle_id" in app and (not BUNDLE_ID_RE.match(bundle_id) or len(bundle_id) > BUNDLE_ID_MAX):
+        raise check.fail("[app].bundle_id", f"{bundle_id!r} is not a macOS bundle identifier",
+                         "use reverse-DNS form like \"org.example.my-app\": letters, digits, '-' "
+                         f"and '.', at least two parts, at most {BUNDLE_ID_MAX} characters")
+    bundle_id = bundle_id or f"org.apaf.{name}"
+
     settings = raw.get("settings", {})
     if not isinstance(settings, dict):
         raise check.fail("[settings]", "must be a table", "write it as a [settings] section")
@@ -196,5 +210,5 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
         path=path, app_dir=app_dir, name=name, version=version, entry=entry, title=title,
         description=description, icon=icon, splash=splash, dependencies=tuple(deps),
         privileges=tuple(privileges), extra_binaries=binaries, ports=tuple(ports),
-        settings=settings,
+        bundle_id=bundle_id, settings=settings,
     )
