@@ -115,9 +115,16 @@ async def test_torrc_valid_edit_applies_invalid_edit_keeps_old(ui, admin_runtime
     await ui.goto("/torrc")
     await ui.page.fill("#torrc", "MaxCircuitDirtiness 900\n")
     await ui.submit("#torrc-apply", "POST /torrc (valid)")
-    assert "tor has reloaded it" in await ui.flash()
+    assert "Tor configuration applied" in await ui.flash()
     assert extra.read_text().strip() == "MaxCircuitDirtiness 900"
     assert stat.S_IMODE(extra.stat().st_mode) == 0o600
+
+    # The editor's allowlist: a listener on every interface is refused, with the reason.
+    await ui.page.fill("#torrc", "MaxCircuitDirtiness 900\nSocksPort 0.0.0.0:9050\n")
+    await ui.submit("#torrc-apply", "POST /torrc (refused)")
+    error = await ui.text("#torrc-error")
+    assert "line 2: SocksPort is refused: it opens a listening socket" in error
+    assert extra.read_text().strip() == "MaxCircuitDirtiness 900"
 
     await ui.page.fill("#torrc", "NoSuchTorOption 1\n# " + XSS + "\n")
     await ui.submit("#torrc-apply", "POST /torrc (invalid)")

@@ -106,7 +106,7 @@ async def test_torrc_valid_edit_applied(admin):
     assert r.status == 303
     assert admin.control.torrc == "Log notice stdout\nNumEntryGuards 2\n"
     page = await (await admin.client.get("/torrc")).text()
-    assert "tor has reloaded it" in page and "NumEntryGuards 2" in page
+    assert "Tor configuration applied" in page and "NumEntryGuards 2" in page
 
 
 async def test_torrc_invalid_edit_shows_error_and_keeps_old(admin):
