@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,32 @@ def test_a_missing_or_broken_file_says_so(tmp_path):
 def test_background_is_relative_to_the_layout_file(tmp_path):
     (tmp_path / "l.json").write_text(json.dumps(minimal(background="art/bg.png")))
     assert dmg_layout.load(tmp_path / "l.json", name="X").background == str(tmp_path / "art" / "bg.png")
+
+
+def test_dmgbuild_reads_the_recipes_layout_the_same_way(tmp_path, monkeypatch):
+    """The other path: dmgbuild's own JSON reader (what runs on a Mac) sees the same layout.
+
+    dmgbuild reads macOS's version at import; on Linux that is '' and the import fails,
+    so the test gives it one. Only its settings reader runs, no hdiutil.
+    """
+    import importlib
+    import platform
+    import sys
+
+    monkeypatch.setattr(platform, "mac_ver", lambda: ("13.0", ("", "", ""), ""))
+    monkeypatch.delitem(sys.modules, "dmgbuild.core", raising=False)
+    core = importlib.import_module("dmgbuild.core")
+    src = RECIPES / "dmg" / "layout.json"
+    (tmp_path / "settings.json").write_text(src.read_text().replace("@NAME@", "Chat"))  # as build.macos.sh does
+    theirs: dict = {}
+    core.load_json(str(tmp_path / "settings.json"), theirs)
+    ours = dmg_layout.load(src, name="Chat")
+    assert theirs["volume_name"] == ours.title
+    assert (theirs["format"], theirs["filesystem"]) == ("UDZO", "HFS+")
+    assert theirs["files"] == [("Chat.app", "Chat.app")]
+    assert theirs["symlinks"] == {"Applications": "/Applications"}
+    assert theirs["icon_locations"] == {i.name: (i.x, i.y) for i in ours.items}
+    x, y, w, h = ours.window
+    assert theirs["window_rect"] == ((x, y), (w, h))
+    assert theirs["icon_size"] == ours.icon_size
+    assert (src.parent / theirs["background"]).resolve() == Path(ours.background)
