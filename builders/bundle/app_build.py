@@ -75,16 +75,16 @@ def check_locks(manifest) -> None:
                    lock_fix(manifest.app_dir), constraints=runtime_lock)
 
 
-def bundle_target(name: str) -> Target:
+def bundle_target(name: str, check_tools: bool = True) -> Target:
     """The target with its outputs replaced by toolchains/bundles/<name>.toml's (same step keys
-    for the toolchain); ToolMissing if a packaging program is absent."""
+    for the toolchain); ToolMissing if a packaging program is absent (unless not check_tools)."""
     target = load_target(name)
     spec = BUNDLES / f"{name}.toml"
     if not spec.is_file():
         known = ", ".join(sorted(p.stem for p in BUNDLES.glob("*.toml")))
         raise ConfigError(f"target {name} makes no app bundles yet ({spec} is missing); bundles exist for: {known}")
     data = tomllib.loads(spec.read_text())
-    missing = [t for t in data.get("tools", []) if not shutil.which(t)]
+    missing = [t for t in data.get("tools", []) if check_tools and not shutil.which(t)]
     if missing:
         raise ToolMissing(f"bundles for {name} need {', '.join(missing)}: "
                           f"apt-get install -y {' '.join(data.get('packages', []))} patchelf binutils libc-bin")
@@ -92,6 +92,17 @@ def bundle_target(name: str) -> Target:
         if tc not in target.toolchains:
             raise ConfigError(f"{spec}: [outputs].{recipe} uses toolchain '{tc}', which {target.path} does not define")
     return dataclasses.replace(target, outputs=dict(data["outputs"]))
+
+
+def _stop_at(target: Target, names: list[str]) -> Target:
+    """target making only the named steps of its bundle (same toolchains, hence the same keys)."""
+    from ..plan import steps_for
+    built = {s.recipe.name: s.toolchain for s in steps_for(target)}
+    unknown = [n for n in names if n not in built]
+    if unknown:
+        raise ConfigError(f"--only {','.join(unknown)}: not a step of {target.name}'s bundle; its steps: "
+                          f"{', '.join(built)}")
+    return dataclasses.replace(target, outputs={n: built[n] for n in names})
 
 
 def stage_inputs(manifest, info: PackageInfo, root: Path, epoch: int) -> dict[str, Path]:
@@ -123,11 +134,16 @@ def dist_names(info: PackageInfo, target: str) -> dict[str, str]:
 
 def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builder: str = "local",
               cache_root: Path | None = None, progress=None, index_url: str = "", maintainer: str = "",
-              parallel: int | None = None, linux_builder: str = "local") -> AppBuild:
+              parallel: int | None = None, linux_builder: str = "local",
+              only: list[str] | None = None) -> AppBuild:
     """Build app_dir for target; steps run on builder, those pinned to Linux (a macOS target's
-    signing and .dmg) on linux_builder."""
+    signing and .dmg) on linux_builder. only: stop at these outputs (e.g. ["freeze"] on a Mac
+    CI runner, which has no Linux builder for the rest)."""
     manifest = load_app(Path(app_dir))
-    tgt = bundle_target(target)
+    # With --only the packaging steps may not run at all (a Mac CI runner stopping at freeze).
+    tgt = bundle_target(target, check_tools=not only)
+    if only:
+        tgt = _stop_at(tgt, only)
     info = PackageInfo.from_manifest(manifest, maintainer)
     check_locks(manifest)
     executor = get_executor(builder, source_date_epoch=tgt.source_date_epoch)

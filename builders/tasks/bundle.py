@@ -6,7 +6,7 @@ from pathlib import Path
 from invoke import task
 
 from ..progress import make_progress
-from .common import farm_errors, print_json
+from .common import farm_errors, print_json, split_list
 
 DEFAULT_APP = "examples/chat"
 
@@ -17,6 +17,7 @@ DEFAULT_APP = "examples/chat"
         "target": "target to build for (toolchains/bundles/*.toml); default linux-x86_64",
         "builder": "where steps run: local (default), docker, ssh:NAME (for a macOS target: a Mac, "
                    "ssh:NAME with os = \"macos\" in the inventory, or local on a Mac)",
+        "only": "stop at these steps, comma-separated (e.g. freeze: the unsigned macOS .app, on a Mac alone)",
         "linux_builder": "where a macOS target's Linux steps (signing, .dmg) run: local (default), docker, ssh:NAME",
         "dist": "folder for the results and SHA256SUMS (default dist/)",
         "index_url": "Python package index for the wheels step (default: this machine's pip config)",
@@ -27,7 +28,7 @@ DEFAULT_APP = "examples/chat"
 )
 @farm_errors
 def build(c, app=DEFAULT_APP, target="linux-x86_64", builder="local", dist="dist", index_url="",
-          maintainer="", parallel=0, json=False, linux_builder="local"):
+          maintainer="", parallel=0, json=False, linux_builder="local", only=""):
     """Bundle an app: one static executable, a .deb and an .rpm in dist/, with SHA256SUMS.
 
     Runs the toolchain (cached) and the steps wheels, freeze, static, deb, rpm;
@@ -38,7 +39,7 @@ def build(c, app=DEFAULT_APP, target="linux-x86_64", builder="local", dist="dist
     progress = make_progress(live=None if not json else False)
     result = build_app(Path(app), target, dist=Path(dist), builder=builder, progress=progress,
                        index_url=index_url, maintainer=maintainer, parallel=parallel or None,
-                       linux_builder=linux_builder)
+                       linux_builder=linux_builder, only=split_list(only) or None)
     if json:
         print_json(result.to_dict())
         return
