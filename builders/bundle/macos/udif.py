@@ -50,34 +50,33 @@ def apm_partitions(raw: bytes) -> list[Partition]:
         raise ValueError("raw image has no Apple partition map (driver descriptor 'ER' missing); "
                          "make the volume with xorrisofs -hfsplus")
     block = struct.unpack(">H", raw[2:4])[0]
-    first = struct.unpack(">4sI", raw[block:block + 8])
-    if first[0][:2] != b"PM":
+    signature, count = struct.unpack(">4sI", raw[block:block + 8])
+    if signature[:2] != b"PM":
         raise ValueError("raw image: partition map entry 1 is not 'PM'")
-    count = first[1]
-    parts = []
+    entries = []
     for i in range(1, count + 1):
         e = raw[i * block:(i + 1) * block]
         start, length = struct.unpack(">II", e[8:16])
         name = e[16:48].split(b"\0")[0].decode("ascii", "replace")
         ptype = e[48:80].split(b"\0")[0].decode("ascii", "replace")
-        parts.append(Partition(f"{name} ({ptype} : {i})", start * block // SECTOR,
-                               length * block // SECTOR))
-    parts.sort(key=lambda p: p.first_sector)
+        entries.append((start * block // SECTOR, length * block // SECTOR, name, ptype))
+    entries.sort()
     total = len(raw) // SECTOR
-    # Cover every sector exactly once: the driver descriptor block, and any
-    # gap (xorriso leaves the ISO 9660 descriptors between map and HFS+).
-    out, pos = [], 0
-    for i, p in enumerate(parts):
-        if p.first_sector > pos:
-            label = "Driver Descriptor Map (DDM : 0)" if pos == 0 else f"gap ( : {100 + i})"
-            out.append(Partition(label, pos, p.first_sector - pos))
-        end = min(p.first_sector + p.sectors, total)
-        if end > p.first_sector:
-            out.append(Partition(p.name, p.first_sector, end - p.first_sector))
+    # Cover every sector exactly once: the driver descriptor block, the map's
+    # entries, and any gap between them (xorriso leaves one after the map).
+    # Named as hdiutil names them, "<name> (<type> : <n>)", n counting from 0.
+    runs, pos = [], 0
+    for first, sectors, name, ptype in entries:
+        if first > pos:
+            runs.append((pos, first - pos, *(("Driver Descriptor Map", "DDM") if pos == 0 else ("", "Apple_Free"))))
+        end = min(first + sectors, total)
+        if end > first:
+            runs.append((first, end - first, name, ptype))
         pos = max(pos, end)
     if pos < total:
-        out.append(Partition(f"free ( : {100 + len(parts)})", pos, total - pos))
-    return out
+        runs.append((pos, total - pos, "", "Apple_Free"))
+    return [Partition(f"{name} ({ptype} : {n})", first, sectors)
+            for n, (first, sectors, name, ptype) in enumerate(runs)]
 
 
 def _checksum(crc: int) -> bytes:
