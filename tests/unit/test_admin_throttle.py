@@ -140,3 +140,16 @@ async def test_owner_link_session_has_its_own_small_budget(announced_admin):
         assert r.status == 403, attempt
     r = await attacker.post("/login", {"password": "one more"}, csrf=token)
     assert r.status == 429
+
+
+async def test_logged_in_owner_can_change_password_while_a_guesser_is_throttled(
+        announced_admin):
+    attacker, _, new_client = announced_admin
+    owner = AdminHarness(await new_client(), attacker.control, attacker.data_dir)
+    owner.first_boot_password = attacker.first_boot_password
+    token = await owner.login()
+    await _guess_until_throttled(attacker)
+    new = "a new and long password"
+    r = await owner.post("/password", {"current": owner.first_boot_password, "new": new,
+                                       "confirm": new}, csrf=token)
+    assert r.status == 303 and r.headers["Location"] == "/status"

@@ -46,10 +46,14 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
 @web.middleware
 async def check_host(request: web.Request, handler):
     # A hostile page can point its own name at 127.0.0.1 (DNS rebinding); the
-    # browser then sends that name as Host.  Only loopback names pass.
+    # browser then sends that name as Host.  Only the run's secret name passes, and
+    # 127.0.0.1/localhost too are refused: a cookie set for them would reach every
+    # app's port (keys.Origins).  The refusal must not reveal the name.
     if request.headers.get("Host", "").lower() not in request.app[ORIGINS].hosts:
-        raise web.HTTPMisdirectedRequest(text="Unexpected Host header: open the admin UI "
-                                              "through the address apaf printed.")
+        raise web.HTTPMisdirectedRequest(text=(
+            "Unexpected Host header: open the admin UI through the address apaf printed "
+            "in its terminal (http://admin-….localhost:PORT/, new at every start); if "
+            "you no longer have it, restart apaf."))
     return await handler(request)
 
 
