@@ -1,4 +1,7 @@
-"""The admin web UI: password-protected control of the runtime on 127.0.0.1.
+"""The admin web UI: password-protected control of the runtime on loopback.
+
+It answers only at a per-run secret ``admin-<random>.localhost`` name, so its
+cookie never reaches an app's port (README.md here says why).
 
 ``create_app(control, data_dir, port=P)`` builds the aiohttp application;
 ``await serve(control, data_dir, host="127.0.0.1", port=0)`` serves it and returns
