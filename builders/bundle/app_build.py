@@ -105,7 +105,7 @@ def _stop_at(target: Target, names: list[str]) -> Target:
     return dataclasses.replace(target, outputs={n: built[n] for n in names})
 
 
-def stage_inputs(manifest, info: PackageInfo, root: Path, epoch: int) -> dict[str, Path]:
+def stage_inputs(manifest, info: PackageInfo, root: Path, epoch: int, target: Target | None = None) -> dict[str, Path]:
     req = root / "requirements"
     req.mkdir(parents=True)
     shutil.copyfile(RUNTIME / "requirements.lock", req / "runtime.lock")
@@ -119,6 +119,10 @@ def stage_inputs(manifest, info: PackageInfo, root: Path, epoch: int) -> dict[st
         shutil.copyfile(info.icon, pkg / "icon.png")
     deb.render(info, pkg, epoch)
     rpm.render(info, pkg, epoch)
+    if target is not None and target.os == "macos":
+        # Only for macOS targets: a new folder in `package` would change every Linux deb/rpm key.
+        from .macos.app import minimum_macos, render as render_macos
+        render_macos(manifest, pkg, minimum_macos(target))
     # The .dmg step's writer and libraries (declared only by toolchains/recipes/dmg).
     writer = stage_writer(root / "dmgwriter")
     return {"app": manifest.app_dir, "runtime": RUNTIME, "requirements": req, "package": pkg,
@@ -152,7 +156,7 @@ def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builde
     root.mkdir(parents=True, exist_ok=True)
     result = AppBuild(manifest.name, manifest.version, tgt.name)
     with tempfile.TemporaryDirectory(prefix="inputs-", dir=root) as tmp:
-        inputs = stage_inputs(manifest, info, Path(tmp), tgt.source_date_epoch)
+        inputs = stage_inputs(manifest, info, Path(tmp), tgt.source_date_epoch, tgt)
         result.inputs = {k: tree_digest(v) for k, v in sorted(inputs.items())}
         build = Build(tgt, executor, cache_root=root, progress=progress or PlainProgress(),
                       inputs=inputs, network_env=network_env(index_url), parallel=parallel, others=others)

@@ -66,6 +66,10 @@ def _mac_identity(executor, probe: str = MAC_PROBE) -> str:
     return executor.platform.identity(executor.platform.parse(probe), None, None)
 
 
+def _bundle():
+    return bundle_target("macos-arm64", check_tools=False)
+
+
 def _keys(target, mac_identity: str, linux_identity: str = LINUX_IDENTITY) -> dict[str, str]:
     pins = load_manifest()
     steps = steps_for(target)
@@ -74,15 +78,28 @@ def _keys(target, mac_identity: str, linux_identity: str = LINUX_IDENTITY) -> di
     return step_keys(steps, target, {"macos": mac_identity, "linux": linux_identity}, sources, trees)
 
 
-def test_macos_bundle_steps_all_run_on_the_mac_builder(mac):
-    target = bundle_target("macos-arm64")
+MAC_STEPS = ["openssl@clang", "xz@clang", "sqlite@clang", "cpython@clang", "wheels@clang", "freeze@clang",
+             "zlib@clang", "libevent@clang", "tor@clang"]
+LINUX_STEPS = ["rcodesign-crates@clang", "rcodesign@clang", "macapp@clang", "dmg@clang"]
+
+
+def test_macos_bundle_compiles_on_the_mac_and_signs_and_packs_on_linux(mac):
+    target = bundle_target("macos-arm64", check_tools=False)
     steps = steps_for(target)
-    assert [s.id for s in steps] == ["openssl@clang", "xz@clang", "sqlite@clang", "cpython@clang",
-                                     "wheels@clang", "freeze@clang"]
-    placement = Placement(mac, [get_executor("local")])
-    assert {s.id: placement.for_step(s).name for s in steps} == {s.id: "ssh:mac" for s in steps}
-    # Only the wheels step may reach the network; every other Mac step is sandboxed without it.
-    assert [s.id for s in steps if s.recipe.network] == ["wheels@clang"]
+    assert [s.id for s in steps] == MAC_STEPS + LINUX_STEPS
+    local = get_executor("local")
+    placement = Placement(mac, [local])
+    assert {s.id: placement.for_step(s).name for s in steps} == \
+        {**{s: "ssh:mac" for s in MAC_STEPS}, **{s: "local" for s in LINUX_STEPS}}
+    by_id = {s.id: s for s in steps}
+    # The signed .app is made from the Mac's frozen .app and the Mac's tor.
+    assert by_id["macapp@clang"].deps == ("freeze@clang", "tor@clang", "rcodesign@clang")
+    assert by_id["dmg@clang"].deps == ("macapp@clang",)
+    # Only downloads pinned by hash reach the network: wheels on the Mac, the crates on Linux.
+    assert [s.id for s in steps if s.recipe.network] == ["wheels@clang", "rcodesign-crates@clang"]
+    # --only freeze: the Mac's part alone (a Mac CI runner has no Linux builder).
+    from builders.bundle.app_build import _stop_at
+    assert [s.id for s in steps_for(_stop_at(target, ["freeze"]))] == MAC_STEPS[:6]
 
 
 def test_macos_toolchain_is_tor_and_cpython_with_system_zlib_bzip2_libffi():
@@ -107,7 +124,7 @@ def test_macos_steps_get_the_macos_scripts_and_linux_steps_never_see_them():
 
 
 def test_keys_are_stable_and_differ_per_target(mac):
-    arm, intel = bundle_target("macos-arm64"), bundle_target("macos-x86_64")
+    arm, intel = bundle_target("macos-arm64", check_tools=False), bundle_target("macos-x86_64", check_tools=False)
     ident = _mac_identity(mac)
     first = _keys(arm, ident)
     assert first == _keys(arm, ident)
@@ -125,7 +142,13 @@ def test_mac_identity_names_os_sdk_compiler_and_root(mac):
     assert ident.startswith("ssh-macos:arm64:macOS 14.6.1:SDK 14.5:Apple clang version 15.0.0")
     assert ident.endswith(DEFAULT_ROOT)
     newer = _mac_identity(mac, MAC_PROBE.replace("sdk=14.5", "sdk=15.0"))
-    assert newer != ident and _keys(bundle_target("macos-arm64"), newer) != _keys(bundle_target("macos-arm64"), ident)
+    assert newer != ident
+    before, after = _keys(_bundle(), ident), _keys(_bundle(), newer)
+    # Another SDK: every Mac step and all made from them change; the Linux-built signing
+    # tool does not (its cache entry is kept), the signed .app and the .dmg do.
+    assert all(before[s] != after[s] for s in MAC_STEPS + ["macapp@clang", "dmg@clang"])
+    assert before["rcodesign@clang"] == after["rcodesign@clang"]
+    assert before["rcodesign-crates@clang"] == after["rcodesign-crates@clang"]
 
 
 def _with_linux_steps(tmp_path) -> object:
@@ -170,7 +193,7 @@ def test_linux_steps_go_to_the_linux_builder_and_are_keyed_by_it(tmp_path, mac):
 
 
 def test_a_macos_build_without_a_mac_builder_is_refused_naming_the_fix():
-    target = bundle_target("macos-arm64")
+    target = _bundle()
     build = Build(target, get_executor("local"))
     with pytest.raises(ConfigError) as exc:
         build.run()
@@ -206,7 +229,7 @@ def _mac_job(target, step_id: str, tmp_path) -> Job:
 
 @pytest.mark.parametrize("step_id, network", [("cpython@clang", False), ("wheels@clang", True)])
 def test_remote_command_locks_the_fixed_root_and_sandboxes_the_step(mac, tmp_path, step_id, network):
-    target = bundle_target("macos-arm64")
+    target = _bundle()
     job = _mac_job(target, step_id, tmp_path)
     assert job.network is network
     facts = mac.platform.parse(MAC_PROBE)
