@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer, unused_port
 
+from apaf.admin import create_app
+from apaf.admin.keys import ORIGINS
 from apaf.errors import TorrcRejected
 from apaf.runtime import Runtime
 
@@ -33,6 +36,22 @@ async def rt(testnet, tmp_path_factory):
     await runtime.apply_torrc_extra(BASELINE)
     yield runtime
     await runtime.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def ui(rt, tmp_path_factory):
+    """The admin UI's HTTP interface on that runtime, logged in (what the browser posts)."""
+    from fixtures.admin_ui import AdminHarness
+
+    port = unused_port()
+    app = create_app(rt, tmp_path_factory.mktemp("torrc-policy-admin"), port=port)
+    client = TestClient(TestServer(app, host="127.0.0.1", port=port),
+                        headers={"Host": f"{app[ORIGINS].name}:{port}"})
+    await client.start_server()
+    harness = AdminHarness(client, rt, rt.layout.root)
+    harness.token = await harness.login()
+    yield harness
+    await client.close()
 
 
 class Snapshot:
@@ -240,3 +259,61 @@ async def test_concurrent_edits_do_not_interleave(rt):
     assert await tor.call(lambda c: c.get_conf("MaxCircuitDirtiness")) == last.split()[1]
     assert_loopback_only(tor.proc.pid)
     await rt.apply_torrc_extra(BASELINE)
+
+
+async def test_ui_include_passwd_page_shows_no_file_content(rt, ui):
+    before = await Snapshot.take(rt)
+    r = await ui.post("/torrc", {"torrc": "%include /etc/passwd\n"}, csrf=ui.token)
+    page = await r.text()
+    for line in Path("/etc/passwd").read_text().splitlines():
+        assert line.strip() == "" or line not in page, f"a line of /etc/passwd is in the page: {line}"
+    assert r.status == 400 and "%include is refused" in page
+    await before.assert_unchanged(rt)
+
+
+async def test_ui_data_directory_answers_400_and_next_edit_works(rt, ui, tmp_path):
+    before = await Snapshot.take(rt)
+    r = await ui.post("/torrc", {"torrc": f"DataDirectory {tmp_path}\n"}, csrf=ui.token)
+    assert r.status == 400 and "DataDirectory is refused" in await r.text()
+    await before.assert_unchanged(rt)
+    r = await ui.post("/torrc", {"torrc": "MaxCircuitDirtiness 905\r\n"}, csrf=ui.token)
+    assert r.status == 303
+    assert await rt.tor.call(lambda c: c.get_conf("MaxCircuitDirtiness")) == "905"
+    assert rt.tor.proc.pid == before.pid
+    await rt.apply_torrc_extra(BASELINE)
+
+
+async def test_ui_ten_concurrent_posts_end_consistent(rt, ui):
+    pid = rt.tor.proc.pid
+    texts = [f"MaxCircuitDirtiness {2000 + i}\n" if i % 4 else f"ControlPort 0.0.0.0:{9200 + i}\n"
+             for i in range(10)]
+    responses = await asyncio.wait_for(asyncio.gather(
+        *(ui.post("/torrc", {"torrc": t}, csrf=ui.token) for t in texts)), 120)
+    statuses = [r.status for r in responses]
+    assert statuses == [400 if "ControlPort" in t else 303 for t in texts]
+    saved = rt.layout.torrc_extra.read_text()
+    assert saved in texts and "ControlPort" not in saved
+    assert await rt.tor.call(lambda c: c.get_conf("MaxCircuitDirtiness")) == saved.split()[1]
+    assert rt.tor.proc.pid == pid
+    assert_loopback_only(pid)
+    await rt.apply_torrc_extra(BASELINE)
+
+
+async def test_saved_refused_lines_are_not_used_at_start_and_not_lost(testnet, tmp_path):
+    """A torrc.extra an older runtime saved (or a hand edit) with a refused line: tor starts
+    without it, listening on loopback only, and the file is kept for the user to fix."""
+    from fixtures.runtime import ENVECHO
+
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    saved = "UseBridges 0\nSocksPort 0.0.0.0:9060\n"
+    (data / "torrc.extra").write_text(saved)
+    runtime = Runtime([ENVECHO], data, join_lines=testnet.join_torrc_lines(), admin=False)
+    await runtime.start()
+    try:
+        assert runtime.tor.running
+        assert_loopback_only(runtime.tor.proc.pid)
+        assert "0.0.0.0" not in runtime.tor.torrc_path.read_text()
+        assert (data / "torrc.extra").read_text() == saved
+    finally:
+        await runtime.stop()
