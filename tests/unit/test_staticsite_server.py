@@ -94,3 +94,33 @@ async def test_a_chunked_body_arriving_in_pieces_is_skipped_and_the_next_request
     writer.write(b"lo\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     data = await read_all(reader)
     assert data.count(b"HTTP/1.1 200 OK") == 2 and data.count(b"<p>hi</p>") == 2
+
+
+async def test_a_long_uri_still_being_sent_gets_its_414_not_a_reset(port):
+    """Lingering close: the server drains what the client still sends after the 414,
+    so the client neither fails writing (broken pipe) nor loses the answer (reset)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    for i in range(0, len(request), 10_000):
+        writer.write(request[i:i + 10_000])
+        await writer.drain()
+        await asyncio.sleep(0.02)
+    data = await read_all(reader)
+    assert data.startswith(b"HTTP/1.1 414 Request-URI Too Long\r\n")
+    assert data.endswith(error_page(414))
+    writer.close()
+
+
+async def test_a_lingering_connection_is_closed_when_the_client_goes_quiet(port, monkeypatch):
+    monkeypatch.setattr(server, "LINGER_IDLE", 0.2)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n")
+    await writer.drain()
+    data = await read_all(reader)  # the 414, then our side is shut down
+    assert data.startswith(b"HTTP/1.1 414 ")
+    await asyncio.sleep(0.5)  # the client keeps its side open and sends nothing
+    with pytest.raises((ConnectionResetError, BrokenPipeError)):
+        for _ in range(20):
+            writer.write(b"x" * 1000)
+            await writer.drain()
+            await asyncio.sleep(0.05)
