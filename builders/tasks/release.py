@@ -16,7 +16,7 @@ from .common import farm_errors, print_json, split_list
         "key": "fingerprint of the release signing key (checked before anything is built)",
         "gnupghome": "GnuPG home holding the release key (default: gpg's own)",
         "builder": "where steps run: local (default), docker, ssh:NAME",
-        "dist": "output folder (default release/)",
+        "dist": "output folder (default release/): absent or empty, since exactly what is built is signed",
         "index_url": "Python package index for the wheels step (default: this machine's pip config)",
         "maintainer": "packager for the .deb/.rpm, 'Name <address>'",
         "json": "print the release report on stdout",
