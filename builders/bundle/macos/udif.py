@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import mmap
 import plistlib
 import struct
 import zlib
@@ -98,52 +99,55 @@ def write_udif(raw_path: Path, out_path: Path, *, level: int = 9) -> dict:
     """Compress `raw_path` into the UDZO image `out_path`; returns sizes and checksums.
 
     The raw image's length must be a multiple of 512 bytes. zlib level 9 is
-    hdiutil's `-imagekey zlib-level=9`.
+    hdiutil's `-imagekey zlib-level=9`. Memory stays at one 1 MiB chunk: the
+    volume is mapped, the data fork streamed to `out_path`.
     """
-    raw = Path(raw_path).read_bytes()
-    if len(raw) % SECTOR:
-        raise ValueError(f"{raw_path}: {len(raw)} bytes is not a whole number of 512-byte sectors")
-    parts = apm_partitions(raw)
-    fork = bytearray()
-    blkx = []
-    for pid, part in enumerate(parts, start=-1):
-        data = raw[part.first_sector * SECTOR:(part.first_sector + part.sectors) * SECTOR]
-        chunks = []
-        for s in range(0, part.sectors, CHUNK_SECTORS):
-            piece = data[s * SECTOR:(s + CHUNK_SECTORS) * SECTOR]
-            n = len(piece) // SECTOR
-            if not piece.strip(b"\0"):
-                chunks.append((ZERO_FILL, s, n, len(fork), 0))
-                continue
-            packed = zlib.compress(piece, level)
-            kind = ZLIB
-            if len(packed) >= len(piece):  # incompressible (already compressed) data
-                kind, packed = RAW, piece
-            chunks.append((kind, s, n, len(fork), len(packed)))
-            fork += packed
-        crc = binascii.crc32(data)
-        blkx.append({
-            "Attributes": "0x0050", "CFName": part.name, "Name": part.name, "ID": str(pid),
-            "Data": _mish(part, pid, chunks, crc), "_crc": crc,
-        })
-    # The master checksum: CRC32 over every blkx's checksum word, in order.
-    master = binascii.crc32(b"".join(struct.pack(">I", b.pop("_crc")) for b in blkx))
-    xml = plistlib.dumps({"resource-fork": {
-        "blkx": blkx,
-        "plst": [{"Attributes": "0x0050", "Data": bytes(0x328), "ID": "0", "Name": ""}],
-    }})
-    # A segment id derived from the content, so equal inputs give equal images.
-    segment_id = hashlib.sha256(raw).digest()[:16]
-    data_crc = binascii.crc32(fork)
-    koly = struct.pack(">4sIIIQQQQQII16s", b"koly", 4, 512, 1, 0, 0, len(fork), 0, 0, 1, 1, segment_id)
-    koly += _checksum(data_crc)
-    koly += struct.pack(">QQ", len(fork), len(xml)) + bytes(120)
-    koly += _checksum(master)
-    koly += struct.pack(">IQ", 1, len(raw) // SECTOR) + bytes(12)
-    assert len(koly) == 512, len(koly)
-    out_path = Path(out_path)
-    out_path.write_bytes(bytes(fork) + xml + koly)
-    return {"raw_bytes": len(raw), "dmg_bytes": out_path.stat().st_size,
+    raw_path, out_path = Path(raw_path), Path(out_path)
+    size = raw_path.stat().st_size
+    if size % SECTOR or not size:
+        raise ValueError(f"{raw_path}: {size} bytes is not a whole number of 512-byte sectors")
+    with open(raw_path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as raw, \
+            open(out_path, "wb") as out:
+        parts = apm_partitions(raw)
+        fork_len, data_crc, blkx, crcs = 0, 0, [], []
+        segment = hashlib.sha256()   # the segment id derives from the content: equal inputs, equal images
+        for pid, part in enumerate(parts, start=-1):
+            chunks, crc = [], 0
+            for s in range(0, part.sectors, CHUNK_SECTORS):
+                at = (part.first_sector + s) * SECTOR
+                piece = raw[at:at + min(CHUNK_SECTORS, part.sectors - s) * SECTOR]
+                crc = binascii.crc32(piece, crc)
+                segment.update(piece)
+                n = len(piece) // SECTOR
+                if not piece.strip(b"\0"):
+                    chunks.append((ZERO_FILL, s, n, fork_len, 0))
+                    continue
+                packed = zlib.compress(piece, level)
+                kind = ZLIB
+                if len(packed) >= len(piece):  # incompressible (already compressed) data
+                    kind, packed = RAW, piece
+                chunks.append((kind, s, n, fork_len, len(packed)))
+                out.write(packed)
+                fork_len += len(packed)
+                data_crc = binascii.crc32(packed, data_crc)
+            crcs.append(crc)
+            blkx.append({"Attributes": "0x0050", "CFName": part.name, "Name": part.name, "ID": str(pid),
+                         "Data": _mish(part, pid, chunks, crc)})
+        # The master checksum: CRC32 over every blkx's checksum word, in order.
+        master = binascii.crc32(b"".join(struct.pack(">I", c) for c in crcs))
+        xml = plistlib.dumps({"resource-fork": {
+            "blkx": blkx,
+            "plst": [{"Attributes": "0x0050", "Data": bytes(0x328), "ID": "0", "Name": ""}],
+        }})
+        koly = struct.pack(">4sIIIQQQQQII16s", b"koly", 4, 512, 1, 0, 0, fork_len, 0, 0, 1, 1,
+                           segment.digest()[:16])
+        koly += _checksum(data_crc)
+        koly += struct.pack(">QQ", fork_len, len(xml)) + bytes(120)
+        koly += _checksum(master)
+        koly += struct.pack(">IQ", 1, size // SECTOR) + bytes(12)
+        assert len(koly) == 512, len(koly)
+        out.write(xml + koly)
+    return {"raw_bytes": size, "dmg_bytes": out_path.stat().st_size,
             "partitions": [p.name for p in parts], "data_crc32": data_crc, "master_crc32": master}
 
 
