@@ -85,7 +85,11 @@ def start_to_admin(exe: Path, tmp: Path) -> float:
         try:
             for line in proc.stdout:
                 if line.startswith("admin: "):
-                    url = line.split(" ", 1)[1].strip()
+                    # The secret *.localhost name browsers resolve themselves; glibc may not.
+                    name_port = line.split(" ", 1)[1].strip().split("/")[2]
+                    port = name_port.rsplit(":", 1)[1]
+                    url = urllib.request.Request(f"http://127.0.0.1:{port}/login",
+                                                 headers={"Host": name_port})
                     while True:
                         try:
                             with urllib.request.urlopen(url, timeout=5) as r:
