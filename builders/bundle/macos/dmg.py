@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import dmg_layout, udif, volume
+from . import dmg_layout, finder, hfs_catalog, udif, volume
 
 
 def build_dmg(layout_path: Path, *, name: str, base: Path, epoch: int, out: Path,
@@ -26,6 +26,16 @@ def build_dmg(layout_path: Path, *, name: str, base: Path, epoch: int, out: Path
     with tempfile.TemporaryDirectory(prefix="dmg-") as tmp:
         root = volume.stage(layout, Path(base), Path(tmp) / "volume", epoch)
         raw = volume.make_volume(root, layout.title, Path(keep_raw or Path(tmp) / "raw.img"), epoch)
+        if layout.background:
+            # Second pass: the background's alias gets the catalog id xorriso gave the file
+            # (ids follow the sorted names, so the same tree gets the same ids again).
+            name = finder.background_name(layout)
+            cnid = hfs_catalog.lookup(raw.read_bytes(), name).cnid
+            finder.write_ds_store(layout, root / ".DS_Store", epoch, background_cnid=cnid)
+            volume.normalise(root, epoch)
+            raw = volume.make_volume(root, layout.title, raw, epoch)
+            if hfs_catalog.lookup(raw.read_bytes(), name).cnid != cnid:
+                raise RuntimeError(f"xorrisofs gave {name} another catalog id on the second pass")
         out = Path(out)
         partial = out.with_name(f".{out.name}.partial")
         info = udif.write_udif(raw, partial, level=layout.level)
@@ -33,7 +43,7 @@ def build_dmg(layout_path: Path, *, name: str, base: Path, epoch: int, out: Path
     return info
 
 
-WRITER_MODULES = ("dmg", "dmg_layout", "finder", "volume", "udif")
+WRITER_MODULES = ("dmg", "dmg_layout", "finder", "hfs_catalog", "volume", "udif")
 LIBRARIES = ("ds_store", "mac_alias")
 
 

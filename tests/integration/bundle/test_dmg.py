@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 from ds_store import DSStore
+from mac_alias import Alias
 
+from builders.bundle.macos import hfs_catalog
 from builders.bundle.macos.dmg import build_dmg
 from fixtures.dmg import EPOCH, LAYOUT, make_app, tree
 
@@ -85,7 +87,14 @@ def test_finder_layout_on_the_volume(chat_dmg, tmp_path):
         assert d["."]["bwsp"]["WindowBounds"] == "{{200, 120}, {640, 400}}"
         icvp = d["."]["icvp"]
         assert icvp["iconSize"] == 128.0 and icvp["backgroundType"] == 2
-        assert b".background.png" in icvp["backgroundImageAlias"]
+        alias = Alias.from_bytes(icvp["backgroundImageAlias"])
+    # The alias names the picture by the catalog id xorriso gave it: read back from the
+    # volume, that catalog entry's data fork is the picture.
+    raw = chat_dmg.raw.read_bytes()
+    entry = hfs_catalog.lookup(raw, ".background.png")
+    assert hfs_catalog.read_file(raw, entry) == (volume / ".background.png").read_bytes()
+    assert (alias.target.filename, alias.target.cnid, alias.target.folder_cnid) == (".background.png", entry.cnid, 2)
+    assert (alias.volume.name, alias.volume.fs_type, alias.target.posix_path) == ("Chat", b"H+", "/.background.png")
 
 
 def test_dmg2img_gives_back_the_exact_volume(chat_dmg, tmp_path):
