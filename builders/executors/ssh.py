@@ -81,7 +81,9 @@ def _hang_up_with_link(command: str, new_group: str = "setsid", *, work: str = "
                    f"; rm -rf {shlex.quote(work)}")
     return (f"{new_group} /bin/sh -c {shlex.quote(command)} & p=$!; "
             # A background job's stdin is /dev/null unless redirected: hand it ours explicitly.
-            f"exec 3<&0; (cat <&3 >/dev/null; kill -KILL -$p 2>/dev/null{cleanup}) & w=$!; "
+            # Once the link is gone the watchdog ignores TERM: the `kill $w` below, run when the
+            # killed step's `wait` returns, must not cut its cleanup short.
+            f"exec 3<&0; (cat <&3 >/dev/null; trap '' TERM; kill -KILL -$p 2>/dev/null{cleanup}) & w=$!; "
             "wait $p; rc=$?; kill $w 2>/dev/null; exit $rc")
 
 
