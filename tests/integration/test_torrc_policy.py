@@ -21,6 +21,7 @@ from apaf.admin import create_app
 from apaf.admin.keys import ORIGINS
 from apaf.errors import TorrcRejected
 from apaf.runtime import Runtime
+from apaf.tor import policy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 BASELINE = "MaxCircuitDirtiness 900\nUseBridges 0\n"
@@ -317,3 +318,26 @@ async def test_saved_refused_lines_are_not_used_at_start_and_not_lost(testnet, t
         assert (data / "torrc.extra").read_text() == saved
     finally:
         await runtime.stop()
+
+
+async def test_every_allowed_option_example_is_applied_and_read_back(rt, tmp_path):
+    """The allowlist's examples on the real tor: one proxy type at a time (tor refuses two)."""
+    program = tmp_path / "lyrebird"  # never started: UseBridges stays 0
+    program.write_text("#!/bin/sh\nexit 1\n")
+    os.chmod(program, 0o755)
+    os.chmod(tmp_path, 0o755)
+    groups: dict[str, list[str]] = {"HTTPSProxy": [], "Socks5Proxy": [], "Socks4Proxy": []}
+    for rule in policy.rules().values():
+        example = rule.example.replace("/usr/bin/lyrebird", str(program))
+        key = rule.name[:11] if rule.name.startswith(("Socks5Proxy", "Socks4Proxy")) else "HTTPSProxy"
+        groups[key].append(f"{rule.name} {example}\n")
+    pid = rt.tor.proc.pid
+    try:
+        for lines in groups.values():
+            text = "".join(lines)
+            await rt.apply_torrc_extra(text)  # raises if tor reports a value other than written
+            assert rt.layout.torrc_extra.read_text() == text
+    finally:
+        await rt.apply_torrc_extra(BASELINE)
+    assert sum(map(len, groups.values())) == len(policy.rules())
+    assert rt.tor.proc.pid == pid

@@ -167,3 +167,11 @@ def test_read_back_compares_values_and_counts():
     assert "UseBridges" in policy.readback_problem(entries, {**good, "UseBridges": ["0"]})
     assert "Bridge" in policy.readback_problem(entries, {**good, "Bridge": ["192.0.2.1:443"]})
     assert "MaxCircuitDirtiness" in policy.readback_problem(entries, {**good, "MaxCircuitDirtiness": []})
+
+
+def test_read_back_of_a_quoted_value_checks_presence():
+    # tor unescapes "..." values (C escapes), so the written text is not what it reports.
+    entries = policy.check('Socks5ProxyPassword "pass word#1"\n')
+    assert entries[0].quoted and entries[0].value == '"pass word#1"'
+    assert policy.readback_problem(entries, {"Socks5ProxyPassword": ["pass word#1"]}) is None
+    assert policy.readback_problem(entries, {"Socks5ProxyPassword": []}) is not None

@@ -43,6 +43,7 @@ TRANSPORT_ARGS = {"-enableLogging", "-unsafeLogging", "-logLevel", "ERROR", "WAR
 class Rule:
     name: str
     reason: str
+    example: str
     repeat: bool = False
     readback: str = "same"
     check: str = ""
@@ -55,6 +56,7 @@ class Entry:
     lineno: int
     name: str
     value: str
+    quoted: bool = False  # tor unescapes a "quoted value": read back only its presence
 
 
 @lru_cache(maxsize=1)
@@ -119,7 +121,7 @@ def _parse_line(lineno: int, line: str) -> Entry | None:
     rule = rules().get(key.lower())
     if rule is None:
         raise ValueError(refusal(key))
-    return Entry(lineno, rule.name, value)
+    return Entry(lineno, rule.name, value, quoted=value.startswith('"'))
 
 
 def _strip_comment(rest: str) -> str:
@@ -194,8 +196,8 @@ def readback_problem(entries: list[Entry], values: dict[str, list[str]]) -> str 
         wanted = [e.value for e in entries if e.name == name]
         got = values.get(name, [])
         rule = rules()[name.lower()]
-        if rule.readback == "normalized":
-            ok = len(got) == 1
+        if rule.readback == "normalized" or any(e.quoted for e in entries if e.name == name):
+            ok = len(got) == (len(wanted) if rule.repeat else 1)
         else:
             ok = sorted(map(_squash, got)) == sorted(map(_squash, wanted))
         if not ok:
