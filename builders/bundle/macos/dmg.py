@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import mmap
 import shutil
 import sys
 import tempfile
@@ -29,18 +30,23 @@ def build_dmg(layout_path: Path, *, name: str, base: Path, epoch: int, out: Path
         if layout.background:
             # Second pass: the background's alias gets the catalog id xorriso gave the file
             # (ids follow the sorted names, so the same tree gets the same ids again).
-            name = finder.background_name(layout)
-            cnid = hfs_catalog.lookup(raw.read_bytes(), name).cnid
+            picture = finder.background_name(layout)
+            cnid = _catalog_id(raw, picture)
             finder.write_ds_store(layout, root / ".DS_Store", epoch, background_cnid=cnid)
             volume.normalise(root, epoch)
             raw = volume.make_volume(root, layout.title, raw, epoch)
-            if hfs_catalog.lookup(raw.read_bytes(), name).cnid != cnid:
-                raise RuntimeError(f"xorrisofs gave {name} another catalog id on the second pass")
+            if _catalog_id(raw, picture) != cnid:
+                raise RuntimeError(f"xorrisofs gave {picture} another catalog id on the second pass")
         out = Path(out)
         partial = out.with_name(f".{out.name}.partial")
         info = udif.write_udif(raw, partial, level=layout.level)
         partial.replace(out)  # nothing half-written ever carries the final name
     return info
+
+
+def _catalog_id(image: Path, name: str) -> int:
+    with open(image, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+        return hfs_catalog.lookup(raw, name).cnid
 
 
 WRITER_MODULES = ("dmg", "dmg_layout", "finder", "hfs_catalog", "volume", "udif")

@@ -21,7 +21,11 @@ from .finder import background_name, write_ds_store
 
 
 class ToolMissing(RuntimeError):
-    """A program the writer needs is not installed; the message says which package has it."""
+    """A program the writer needs is not installed; the message says which package has it.
+
+    Not builders.errors.ToolMissing: this package also runs alone inside the dmg step
+    (as `apaf_dmg`, see dmg.stage_writer), where the rest of the farm is absent.
+    """
 
 
 def stage(layout: Layout, base: Path, root: Path, epoch: int) -> Path:
