@@ -27,6 +27,15 @@ def test_many_login_forms_never_evict_a_logged_in_session():
     assert len(store._sessions) == sessions.MAX_SESSIONS
 
 
+def test_many_login_forms_never_evict_the_owner_link_session():
+    store = SessionStore()
+    owner = store.new()
+    owner.owner_link = True  # opened the owner link, about to type the password
+    for _ in range(sessions.MAX_SESSIONS * 3):
+        store.new()
+    assert store.get(owner.id) is owner
+
+
 def test_unknown_or_dropped_ids_are_no_session():
     store = SessionStore()
     s = store.new(authenticated=True)

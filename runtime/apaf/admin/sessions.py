@@ -65,8 +65,10 @@ class SessionStore:
         s = Session(authenticated=authenticated, seen=self._clock())
         self._sessions[s.id] = s
         while len(self._sessions) > MAX_SESSIONS:
-            # Evict the least recently used session (anonymous ones first).
-            victim = next((k for k, v in self._sessions.items() if not v.authenticated),
+            # Evict the least recently used session: plain anonymous ones first, so a
+            # flood of login forms cannot push out the owner's owner-link session.
+            victim = next((k for k, v in self._sessions.items()
+                           if not v.authenticated and not v.owner_link),
                           next(iter(self._sessions)))
             del self._sessions[victim]
         return s
