@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.apache import free_port, start_apache, stop
-from fixtures.staticsite import start_staticsite
+from fixtures.staticsite import MTIME_NS, start_staticsite
 from test_staticsite_fingerprint import exchange, normalized
 
 SIZE = 40 * 1024 * 1024
@@ -40,6 +40,7 @@ def servers():
             f.write(block)
     for path in root.iterdir():
         path.chmod(0o644)
+        os.utime(path, ns=(MTIME_NS, MTIME_NS))  # not "just modified": strong ETags
     app_port, apache_port = free_port(), free_port()
     app = start_staticsite(str(root), app_port)
     apache = start_apache(str(root), apache_port, str(base / "apache"))
