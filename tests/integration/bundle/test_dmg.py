@@ -22,6 +22,7 @@ from mac_alias import Alias
 
 from builders.bundle.macos import hfs_catalog
 from builders.bundle.macos.dmg import build_dmg
+from builders.bundle.macos.udif import apm_partitions
 from fixtures.dmg import EPOCH, LAYOUT, make_app, tree
 
 pytestmark = pytest.mark.skipif(not (shutil.which("7z") and shutil.which("dmg2img")),
@@ -121,11 +122,9 @@ def test_linux_hfsplus_driver_mounts_it_read_only(chat_dmg, tmp_path):
                     "to load): the kernel mount check cannot run here; 7-Zip and dmg2img still check the image")
     img, mnt, copy = tmp_path / "Chat.img", tmp_path / "mnt", tmp_path / "copy"
     assert run("dmg2img", "-s", "-i", chat_dmg.dmg, "-o", img).returncode == 0
-    listing = run("7z", "l", "-slt", "-tAPM", img).stdout.decode()
-    # 7-Zip lists the partitions in disk order; the HFS+ one starts after the sizes before it.
-    sizes = [int(s) for s in re.findall(r"^Size = (\d+)$", listing, re.M)]
-    names = re.findall(r"^Path = (.+)$", listing, re.M)[1:]
-    offset = sum(sizes[:[i for i, n in enumerate(names) if n.endswith(".hfs")][0]])
+    # The HFS+ partition's place, from the partition map (the kernel is given just that range).
+    (hfs,) = [p for p in apm_partitions(img.read_bytes()) if "(Apple_HFS :" in p.name]
+    offset = hfs.first_sector * 512
     mnt.mkdir()
     # A private mount namespace: the mount is gone when the shell exits, whatever happens.
     script = (f"set -e; dev=$(losetup -r -f --show -o {offset} {img}); "
