@@ -23,6 +23,7 @@ BUILD_BUDGETS = {
     "docker_toolchain": 2100,     # the same build in Docker on fuse-overlayfs: ~860 s idle
     "chat_bundle": 1200,          # wheels, freeze, static, deb, rpm on top of the toolchain
     "second_checkout": 600,
+    "rcodesign": 2400,            # apple-codesign from the pinned crates: ~1,100 CPU-s, 10-25 min on 2 loaded cores
     "fresh_debian_image": 600,    # debootstrap minbase + docker import
 }
 

@@ -17,9 +17,9 @@ connections held open by one client cannot lock everyone else out.
 """
 import asyncio
 import logging
-import time
 
-from apaf.staticsite.files import GzipStream, http_date
+from apaf.staticsite.clock import Clock
+from apaf.staticsite.files import GzipStream
 from apaf.staticsite.request import ChunkedBody, HttpError, find_head_end, parse_head
 from apaf.staticsite.site import CHUNKED, Response, error
 from apaf.web.apache_pages import REASONS
@@ -39,35 +39,6 @@ MAX_KEEPALIVE = 100
 LINGER_IDLE = 2.0
 LINGER_MAX = 30.0
 SEND_TIMEOUT = 300.0
-
-
-class Clock:
-    """Server-wide state: the current second and its HTTP date (recomputed once per
-    second), and the open connections, whose deadlines one sweeper checks (cheaper
-    than a timer handle per request)."""
-
-    SWEEP_SECONDS = 0.5
-
-    def __init__(self):
-        self.second = 0
-        self.date = b""
-        self.connections = set()
-
-    async def sweep(self):
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(self.SWEEP_SECONDS)
-            now = loop.time()
-            for conn in [c for c in self.connections if c.deadline and c.deadline <= now]:
-                conn.deadline = None
-                conn._timeout()
-
-    def now(self):
-        t = int(time.time())
-        if t != self.second:
-            self.second = t
-            self.date = http_date(t).encode()
-        return t
 
 
 class Connection(asyncio.Protocol):

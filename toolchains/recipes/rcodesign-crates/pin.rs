@@ -1,0 +1,1 @@
+// Empty: this package exists only for its Cargo.lock (see Cargo.toml).
