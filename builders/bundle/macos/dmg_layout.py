@@ -14,8 +14,11 @@ from pathlib import Path
 
 FORMATS = ("UDZO",)          # what the Linux writer makes (zlib chunks, as hdiutil's UDZO)
 FILESYSTEMS = ("HFS+",)
+# The keys of dmgbuild's JSON reader that the Linux writer honours (dmgbuild reads no
+# others, so a key outside its reader would mean something on one path only).
 KEYS = {"title", "icon-size", "window", "background", "format", "filesystem",
-        "compression-level", "contents", "text-size"}
+        "compression-level", "contents"}
+ITEM_KEYS = {"x", "y", "type", "path", "name"}
 
 
 class LayoutError(ValueError):
@@ -37,7 +40,7 @@ class Layout:
     title: str                              # volume name, as Finder shows it
     window: tuple[int, int, int, int]       # x, y, width, height (Finder's coordinates)
     icon_size: int
-    text_size: int
+    text_size: int                          # Finder's label size; dmgbuild's JSON reader keeps 12
     background: str | None                  # path of a PNG/TIFF (load() makes it absolute)
     level: int                              # zlib level
     items: tuple[Item, ...] = field(default_factory=tuple)
@@ -94,6 +97,10 @@ def parse(data: dict, *, name: str, where: str = "layout") -> Layout:
         at = f"{where}: contents[{n}]"
         if not isinstance(entry, dict) or "path" not in entry:
             raise LayoutError(f"{at}: each entry needs 'path', 'x' and 'y'")
+        extra = sorted(set(entry) - ITEM_KEYS)
+        if extra:
+            raise LayoutError(f"{at}: unsupported key(s) {', '.join(extra)} (hiding files or extensions needs "
+                              f"SetFile on a Mac); the Linux writer understands {', '.join(sorted(ITEM_KEYS))}")
         kind = entry.get("type", "file")
         if kind not in ("file", "link"):
             raise LayoutError(f"{at}: type {kind!r} is not supported; use 'file' or 'link'")
@@ -111,7 +118,7 @@ def parse(data: dict, *, name: str, where: str = "layout") -> Layout:
         raise LayoutError(f"{where}: background {bg!r} must be a .png or .tiff file (colours are not supported on Linux)")
     return Layout(title=title, window=window,
                   icon_size=_int(f"{where}: icon-size", d.get("icon-size", 80), 16, 512),
-                  text_size=_int(f"{where}: text-size", d.get("text-size", 12), 10, 16),
+                  text_size=12,
                   background=bg, level=_int(f"{where}: compression-level", d.get("compression-level", 9), 1, 9),
                   items=tuple(items))
 

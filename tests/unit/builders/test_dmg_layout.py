@@ -37,6 +37,8 @@ def minimal(**extra):
     ({"contents": [{"x": 1, "y": 1, "path": "a"}, {"x": 2, "y": 2, "path": "b/a"}]}, "same name"),
     ({"contents": [{"x": 1, "y": 1, "path": "a", "type": "position"}]}, "type 'position' is not supported"),
     ({"contents": [{"x": 1, "path": "a"}]}, "contents[0].y must be"),
+    ({"contents": [{"x": 1, "y": 1, "path": "a", "hide_extension": True}]}, "unsupported key(s) hide_extension"),
+    ({"text-size": 14}, "unsupported key(s) text-size"),
 ])
 def test_bad_layouts_are_refused_with_the_key_and_the_fix(change, words):
     with pytest.raises(LayoutError) as err:
