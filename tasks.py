@@ -7,6 +7,7 @@ from invoke import Collection
 from builders.tasks import cache, deps, sources, testing, testnet, toolchain
 from builders.tasks import images
 from builders.tasks import bundle, release
+from builders.tasks import macos
 
 ns = Collection()
 ns.add_task(toolchain.toolchain)
@@ -20,3 +21,4 @@ ns.add_collection(cache.ns)
 ns.add_collection(deps.ns)
 ns.add_collection(testnet.ns)
 ns.add_collection(images.ns)
+ns.add_collection(macos.ns)
