@@ -203,6 +203,10 @@ async def test_allowed_edit_is_applied_read_back_and_saved(rt):
     await rt.apply_torrc_extra(BASELINE)
     assert await rt.tor.call(lambda c: c.get_conf("Bridge", multiple=True)) == []
     assert await rt.tor.call(lambda c: c.get_conf("BandwidthRate")) == str(1024 ** 3)
+    # Again: the read-back must see tor's new values, not an answer stem cached before.
+    await rt.apply_torrc_extra(text)
+    assert len(await rt.tor.call(lambda c: c.get_conf("Bridge", multiple=True))) == 2
+    await rt.apply_torrc_extra(BASELINE)
 
 
 async def test_tor_refusing_a_live_change_restores_everything(rt, tmp_path):

@@ -274,6 +274,7 @@ def _loadconf(ctl: Controller, torrc_text: str) -> str | None:
     # The control protocol ends the data at a line holding only "."; dot-stuff like SMTP.
     body = "\n".join("." + ln if ln.startswith(".") else ln for ln in torrc_text.split("\n"))
     reply = ctl.msg("LOADCONF\n" + body.rstrip("\n"))
+    ctl.clear_cache()  # stem caches GETCONF answers and knows nothing of a raw LOADCONF
     if reply.is_ok():
         return None
     return f"tor refused the configuration: {str(reply).strip()}"
