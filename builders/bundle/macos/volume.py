@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 
 from .dmg_layout import Layout, LayoutError
@@ -50,8 +51,25 @@ def stage(layout: Layout, base: Path, root: Path, epoch: int) -> Path:
             raise LayoutError(f"background: {src} not found")
         shutil.copyfile(src, root / background_name(layout))
     write_ds_store(layout, root / ".DS_Store", epoch)
+    check_names(root)
     normalise(root, epoch)
     return root
+
+
+def check_names(root: Path) -> None:
+    """Refuse names that HFS+ (case-insensitive, like a Mac's disk) cannot hold side by side.
+
+    xorriso would rename one of them quietly ("name_1"), breaking whatever loads it.
+    """
+    for dirpath, dirnames, filenames in os.walk(root):
+        seen: dict[str, str] = {}
+        for name in sorted(dirnames + filenames):
+            key = unicodedata.normalize("NFD", name).casefold()
+            if key in seen:
+                rel = Path(dirpath).relative_to(root)
+                raise LayoutError(f"{rel / seen[key]} and {rel / name} differ only in case or Unicode form; "
+                                  "a Mac's HFS+ volume holds one of them: rename one in the app")
+            seen[key] = name
 
 
 def normalise(root: Path, epoch: int) -> None:

@@ -22,6 +22,7 @@ from mac_alias import Alias
 
 from builders.bundle.macos import hfs_catalog
 from builders.bundle.macos.dmg import build_dmg
+from builders.bundle.macos.dmg_layout import LayoutError
 from builders.bundle.macos.udif import apm_partitions
 from fixtures.dmg import EPOCH, LAYOUT, make_app, tree
 
@@ -200,3 +201,11 @@ def test_the_farm_step_makes_the_same_image_offline(chat_dmg, tmp_path):
     (out,) = (tmp_path / "out").iterdir()
     assert out.name == "chat-1.0-macos-arm64.dmg"
     assert out.read_bytes() == chat_dmg.dmg.read_bytes(), "\n".join(log)
+
+
+def test_names_a_mac_disk_cannot_hold_side_by_side_are_refused(tmp_path):
+    app = make_app(tmp_path / "src")
+    (app / "Contents" / "Resources" / "lib" / "Mod00.py").write_text("x = 1\n")   # beside mod00.py
+    with pytest.raises(LayoutError, match=r"lib/Mod00.py and .*lib/mod00.py differ only in case.*rename one"):
+        build_dmg(LAYOUT, name="Chat", base=tmp_path / "src", epoch=EPOCH, out=tmp_path / "x.dmg")
+    assert not (tmp_path / "x.dmg").exists()
