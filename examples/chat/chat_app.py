@@ -23,6 +23,10 @@ from chat_rooms import ChatError, Hub
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 HUB = web.AppKey("hub", Hub)
+# A connection that sends no request for this long is closed (aiohttp's keep-alive timer
+# also runs before the first request).  aiohttp's default, 75 s, let idle connections
+# opened through the onion pile up; websockets are not affected (they have a heartbeat).
+IDLE_SECONDS = 15
 
 
 def csp(host: str) -> str:
@@ -140,7 +144,8 @@ def main() -> None:
         app = create_app(settings)
     except ValueError as err:
         sys.exit(f"chat: {err}")
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    web.run_app(app, host=host, port=port, print=None, access_log=None,
+                keepalive_timeout=IDLE_SECONDS)
 
 
 if __name__ == "__main__":
