@@ -226,6 +226,26 @@ async def test_failed_read_back_restores_previous_running_config(rt):
     await before.assert_unchanged(rt)  # 777 was live for a moment; 900 is back
 
 
+async def test_tor_dying_during_apply_is_restarted_on_the_previous_config(rt):
+    """tor crashes between LOADCONF and the read-back (as it did on a DataDirectory reload):
+    the edit is refused and tor runs again, from the unchanged torrc file."""
+    import signal
+
+    torrc_before, pid = rt.tor.torrc_path.read_bytes(), rt.tor.proc.pid
+
+    def crash(ctl):
+        os.kill(pid, signal.SIGKILL)
+        return "tor exited while applying"
+
+    with pytest.raises(TorrcRejected, match="tor exited while applying"):
+        await rt.tor.apply("MaxCircuitDirtiness 4321\nUseBridges 0\n", crash)
+    assert rt.tor.running and rt.tor.proc.pid != pid
+    assert rt.tor.torrc_path.read_bytes() == torrc_before and rt.tor.extra == BASELINE
+    assert await rt.tor.call(lambda c: c.get_conf("MaxCircuitDirtiness")) == "900"
+    assert_loopback_only(rt.tor.proc.pid)
+    await rt.onions.wait_published("envecho", 90)  # the service is back too
+
+
 async def test_concurrent_edits_do_not_interleave(rt):
     """10 edits at once (7 valid, 3 refused): each runs verify, apply, save as one block."""
     events: list[tuple[str, str]] = []
