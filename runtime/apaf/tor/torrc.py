@@ -3,7 +3,8 @@
 Policy (safe defaults, like txtorcon's launch): loopback-only SOCKS port chosen by us (stable
 across tor restarts so apps keep working), control port `auto` on 127.0.0.1 with cookie
 authentication, tor tied to our lifetime, private DataDirectory. The user's `torrc.extra`
-comes last so it can add to (or override) anything.
+comes last; it holds only options the admin editor's allowlist accepts (apaf.tor.policy),
+none of which can override the lines above.
 """
 from __future__ import annotations
 
