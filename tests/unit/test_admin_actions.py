@@ -121,6 +121,16 @@ async def test_torrc_invalid_edit_shows_error_and_keeps_old(admin):
     assert "NumEntryGuards 2" in await (await admin.client.get("/torrc")).text()
 
 
+async def test_torrc_page_says_saved_refused_lines_are_not_in_force(admin):
+    admin.control.torrc = "UseBridges 0\nSocksPort 0.0.0.0:9050\n"
+    await admin.login()
+    page = await (await admin.client.get("/torrc")).text()
+    assert "Not in force: tor runs without these saved lines" in page
+    assert "line 2: SocksPort is refused: it opens a listening socket" in page
+    admin.control.torrc = "UseBridges 0\n"
+    assert "Not in force" not in await (await admin.client.get("/torrc")).text()
+
+
 async def test_torrc_too_long_refused(admin):
     token = await admin.login()
     r = await admin.post("/torrc", {"torrc": "Log notice stdout\n" * 5000}, csrf=token)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...errors import ApafError, TorrcRejected
+from ...tor import policy
 from ..keys import CONTROL
 from ..render import flash, redirect, render
 
@@ -65,7 +66,13 @@ async def apps_save(request: web.Request) -> web.StreamResponse:
 
 
 async def torrc_form(request: web.Request) -> web.StreamResponse:
-    return render(request, "torrc.html", text=request.app[CONTROL].torrc_extra(), error=None)
+    text, error = request.app[CONTROL].torrc_extra(), None
+    try:
+        policy.check(text)
+    except TorrcRejected as err:
+        # Saved by an older runtime or edited by hand: the runtime started tor without it.
+        error = f"Not in force: tor runs without these saved lines. {err}"
+    return render(request, "torrc.html", text=text, error=error)
 
 
 async def torrc_save(request: web.Request) -> web.StreamResponse:
