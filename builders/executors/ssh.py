@@ -67,12 +67,15 @@ class _RefuseUnknown:
             f"    ssh-keyscan {port}-t {key.get_name()} {h.host} >> {h.known_hosts}")
 
 
-def _hang_up_with_link(command: str, new_group: str = "setsid", *, work: str = "") -> str:
+def _hang_up_with_link(command: str, new_group: str = "setsid", *, work: str = "", end: str = "") -> str:
     """command in its own process group, killed (and `work` removed) as soon as our end of the link goes away.
 
     With no pty a remote step outlives a dropped link; here a reader of stdin
     (which we never close) sees EOF when sshd's session dies, kills the group and
     removes the step's folder: when the link never comes back nobody else can.
+    With `end`, the finished step prints `<end> <status>` and the session stays
+    open until our side closes it, after collecting the outputs: a link lost
+    after the step ended but before they were collected still removes `work`.
     """
     cleanup = ""
     if work:
@@ -84,7 +87,8 @@ def _hang_up_with_link(command: str, new_group: str = "setsid", *, work: str = "
             # Once the link is gone the watchdog ignores TERM: the `kill $w` below, run when the
             # killed step's `wait` returns, must not cut its cleanup short.
             f"exec 3<&0; (cat <&3 >/dev/null; trap '' TERM; kill -KILL -$p 2>/dev/null{cleanup}) & w=$!; "
-            "wait $p; rc=$?; kill $w 2>/dev/null; exit $rc")
+            + (f"wait $p; rc=$?; echo {end} $rc; wait $w; exit $rc" if end else
+               "wait $p; rc=$?; kill $w 2>/dev/null; exit $rc"))
 
 
 def _alive(client) -> bool:
@@ -167,6 +171,14 @@ class SSHExecutor:
 
     def _exec(self, client, command: str, log=None) -> tuple[int, str]:
         """Run command; stream lines to log (else collect them); LinkLost if the link drops."""
+        chan = self._open(client, command)
+        try:
+            return self._read(client, chan, log)
+        finally:
+            chan.close()
+
+    def _open(self, client, command: str):
+        """A session channel running command (stdout and stderr combined); LinkLost if the link is gone."""
         import paramiko
         try:
             chan = client.get_transport().open_session(timeout=self.host.link_timeout)
@@ -176,6 +188,10 @@ class SSHExecutor:
             if _alive(client):
                 raise
             raise self._lost(client, exc) from exc
+        return chan
+
+    def _read(self, client, chan, log=None, end: bytes = b"") -> tuple[int, str]:
+        """(status, output) of chan's command: at its exit, or at the line `<end> <status>` (channel left open)."""
         out, pending = [], b""
         while True:
             data = chan.recv(65536)
@@ -184,6 +200,8 @@ class SSHExecutor:
             pending += data
             *lines, pending = pending.split(b"\n")
             for line in lines:
+                if end and line.startswith(end + b" ") and line[len(end) + 1:].isdigit():
+                    return int(line[len(end) + 1:]), "\n".join(out)
                 (log or out.append)(line.decode(errors="replace"))
         if pending:
             (log or out.append)(pending.decode(errors="replace"))
@@ -261,6 +279,7 @@ class SSHExecutor:
         facts = self._probe()
         client = self._connect()
         rdir = f"{self.host.work_dir}/{re.sub(r'[^A-Za-z0-9_.-]', '_', job.step_id)}-{secrets.token_hex(6)}"
+        step = None
         try:
             with self._lock:  # only folders of attempts that lost their link, never a running step's
                 stale, self._stale = self._stale, []
@@ -278,7 +297,9 @@ class SSHExecutor:
             env = job_env(job, self.jobs or facts["nproc"], self.source_date_epoch)
             command, shown = self.platform.step_command(rdir, mounts, env, network=job.network, facts=facts)
             log(f"+ ssh {self.host.name}: {shown}  ({job.step_id})")
-            status, _ = self._exec(client, _hang_up_with_link(command, self.platform.new_group, work=rdir), log)
+            end = f"apaf-step-end-{secrets.token_hex(8)}"   # unguessable by the step's own output
+            step = self._open(client, _hang_up_with_link(command, self.platform.new_group, work=rdir, end=end))
+            status, _ = self._read(client, step, log, end.encode())
             if status != 0:
                 raise StepFailed(f"step {job.step_id} failed on SSH builder '{self.host.name}' (exit {status})")
             self._must(client, f"cd {q(rdir)}/out && COPYFILE_DISABLE=1 tar -cf ../out.tar .", job, "pack the outputs")
@@ -300,6 +321,8 @@ class SSHExecutor:
                     self._exec(client, f"rm -rf {shlex.quote(rdir)}")
                 except (LinkLost, OSError, EOFError, paramiko.SSHException):
                     self._remove_later(rdir)
+            if step is not None:
+                step.close()    # lets the host side of the step finish (it removes rdir if still there)
             self._close(client)
         return RunResult()
 

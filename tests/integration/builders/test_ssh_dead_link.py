@@ -153,11 +153,13 @@ def test_a_silently_dead_link_is_noticed_in_bounded_time_and_the_step_retried(
     _wait_until(lambda: list(sshd_builder.work_dir.iterdir()) == [], 15, "remote folder left behind")
 
 
+@pytest.mark.parametrize("seconds", [300, 0], ids=["step-still-running", "step-ended-during-outage"])
 def test_a_link_that_never_comes_back_fails_clearly_and_leaves_nothing(
-        sshd_builder, inventory, freezer, tmp_path):
+        sshd_builder, inventory, freezer, tmp_path, seconds):
     """Sessions and listener frozen: the retry cannot connect either; after the error the host
-    recovers (sshd resumed, as a server notices a dead client) and the cut-off step is killed."""
-    job = _job(tmp_path, "dead-link-forever@ssh", 300)
+    recovers (sshd resumed, as a server notices a dead client), the cut-off step is killed and
+    its folder removed, also when the step ended before its outputs could be collected."""
+    job = _job(tmp_path, "dead-link-forever@ssh", seconds)
     log = Log(on_start=lambda: freezer.freeze_sessions(listener_too=True))
     started = time.monotonic()
     with pytest.raises(ExecutorError) as err:
@@ -170,7 +172,8 @@ def test_a_link_that_never_comes_back_fails_clearly_and_leaves_nothing(
     assert "went silent" in log.first("! link to loopback lost")[1]
     assert took < 60, "a dead link must not wait for TCP to give up"
     assert list(job.out_dir.iterdir()) == []
-    assert _step_processes(sshd_builder.work_dir), "the frozen step should still be running before recovery"
+    assert _step_processes(sshd_builder.work_dir), "the frozen session's step shell should be there before recovery"
+    assert list(sshd_builder.work_dir.iterdir()), "the remote folder outlives the link until the host notices"
     freezer.resume()
     _wait_until(lambda: not _step_processes(sshd_builder.work_dir), 15, "cut-off step still running on the host")
     _wait_until(lambda: list(sshd_builder.work_dir.iterdir()) == [], 15, "remote folder left behind")
