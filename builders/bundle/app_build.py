@@ -25,7 +25,7 @@ from ..progress import PlainProgress
 from ..recipes import Target, load_target
 from ..sources.verify import sha256_of as sha256_file
 from ..trees import tree_digest
-from . import deb, rpm
+from . import deb, oslocks, rpm
 from .desktop import PackageInfo
 from .lock import check_lock, read_requirements
 from .macos.dmg import stage_writer
@@ -65,7 +65,7 @@ def load_app(app_dir: Path):
         raise ConfigError(str(exc)) from None
 
 
-def check_locks(manifest) -> None:
+def check_locks(manifest, target_os: str = "linux") -> None:
     """ConfigError naming the lock to (re)make when a requirement list and its lock disagree."""
     check_lock(TOOLS / "tools.lock", read_requirements(TOOLS / "tools.in"), lock_fix())
     runtime_lock = RUNTIME / "requirements.lock"
@@ -73,6 +73,8 @@ def check_locks(manifest) -> None:
     if manifest.dependencies:
         check_lock(manifest.app_dir / "requirements.lock", list(manifest.dependencies),
                    lock_fix(manifest.app_dir), constraints=runtime_lock)
+    if target_os == "macos":
+        oslocks.check(manifest, lock_fix)
 
 
 def bundle_target(name: str, check_tools: bool = True) -> Target:
@@ -123,6 +125,7 @@ def stage_inputs(manifest, info: PackageInfo, root: Path, epoch: int, target: Ta
         # Only for macOS targets: a new folder in `package` would change every Linux deb/rpm key.
         from .macos.app import minimum_macos, render as render_macos
         render_macos(manifest, pkg, minimum_macos(target))
+        oslocks.stage(manifest, req)
     # The .dmg step's writer and libraries (declared only by toolchains/recipes/dmg).
     writer = stage_writer(root / "dmgwriter")
     return {"app": manifest.app_dir, "runtime": RUNTIME, "requirements": req, "package": pkg,
@@ -149,7 +152,7 @@ def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builde
     if only:
         tgt = _stop_at(tgt, only)
     info = PackageInfo.from_manifest(manifest, maintainer)
-    check_locks(manifest)
+    check_locks(manifest, tgt.os)
     executor = get_executor(builder, source_date_epoch=tgt.source_date_epoch)
     others = [get_executor(linux_builder, source_date_epoch=tgt.source_date_epoch)] if tgt.os != "linux" else []
     root = cache_root or paths.cache_root()

@@ -5,6 +5,11 @@ CPython the farm built (so markers and wheel tags are the target's, not the
 machine's), and writes one `name==version --hash=sha256:...` line per package.
 The lock's header records a digest of what it was made from; `check_lock`
 raises ConfigError naming the stale lock and the command that remakes it.
+With `platforms` (macOS wheel tags: a macOS lock is made on Linux) pip
+resolves once per tag and each package gets every tag's file hash: wheels
+only, or with `no_deps` exactly the pins given (a Linux lock's, sdists
+allowed). Markers are still the resolving machine's, so a macOS-only
+dependency must be named in the requirements (tools.macos.in names macholib).
 Resolution uses the network (the machine's pip config); building never does.
 """
 from __future__ import annotations
@@ -60,10 +65,41 @@ def check_lock(lock: Path, requirements: list[str], fix: str, constraints: Path 
 
 
 def write_lock(python: Path, requirements: list[str], lock: Path, *, constraints: Path | None = None,
-               exclude_constrained: bool = False, env: dict[str, str] | None = None, log=print) -> dict[str, str]:
-    """Resolve `requirements` for `python` and write `lock`; returns {name: version}."""
+               exclude_constrained: bool = False, env: dict[str, str] | None = None, log=print,
+               platforms: tuple[str, ...] = (), no_deps: bool = False) -> dict[str, str]:
+    """Resolve `requirements` for `python` (or for each wheel tag of platforms) and write `lock`;
+    returns {name: version}."""
     if not requirements:
         raise ConfigError(f"nothing to lock for {lock}: no requirements")
+    reports = [_resolve(python, requirements, lock, constraints, env, log, p, no_deps) for p in platforms or (None,)]
+    pinned = pins(constraints) if constraints else {}
+    found: dict[str, tuple[str, set[str]]] = {}
+    for report in reports:
+        for item in report["install"]:
+            name, version = _norm(item["metadata"]["name"]), item["metadata"]["version"]
+            digest = item["download_info"].get("archive_info", {}).get("hashes", {}).get("sha256")
+            if not digest:
+                raise ConfigError(f"{name} {version} resolved to {item['download_info'].get('url')}, "
+                                  "which has no sha256: only index packages can be locked")
+            if name in found and found[name][0] != version:
+                raise ConfigError(f"{name} resolves to {found[name][0]} for one platform and {version} for another "
+                                  f"({', '.join(platforms)}); pin it in the requirements")
+            found.setdefault(name, (version, set()))[1].add(digest)
+    lines, versions = [HEADER + inputs_digest(requirements, constraints)], {}
+    for name, (version, digests) in sorted(found.items()):
+        if exclude_constrained and name in pinned:
+            continue
+        versions[name] = version
+        lines.append(f"{name}=={version}" + "".join(f" \\\n    --hash=sha256:{d}" for d in sorted(digests)))
+    tmp_lock = lock.with_name(lock.name + ".tmp")
+    tmp_lock.write_text("\n".join(lines) + "\n")
+    os.replace(tmp_lock, lock)
+    return versions
+
+
+def _resolve(python: Path, requirements: list[str], lock: Path, constraints: Path | None,
+             env: dict[str, str] | None, log, platform: str | None, no_deps: bool = False) -> dict:
+    """pip's install report for requirements (for the given wheel tag, if any)."""
     with tempfile.TemporaryDirectory(prefix="apaf-lock-") as tmp:
         t = Path(tmp)
         venv = t / "venv"
@@ -76,24 +112,14 @@ def write_lock(python: Path, requirements: list[str], lock: Path, *, constraints
         if pinned:
             (t / "constraints.txt").write_text("".join(f"{n}=={v}\n" for n, v in sorted(pinned.items())))
             cmd += ["-c", str(t / "constraints.txt")]
-        log(f"+ pip install --dry-run --report (resolving {len(requirements)} requirement(s) for {lock})")
+        if platform:
+            # Another OS's wheels: pip needs a --target to resolve for a foreign platform.
+            cmd += ["--no-deps" if no_deps else "--only-binary=:all:", "--platform", platform, "--python-version", "3.13",
+                    "--implementation", "cp", "--target", str(t / "target")]
+        log(f"+ pip install --dry-run --report (resolving {len(requirements)} requirement(s) for {lock}"
+            + (f", {platform}" if platform else "") + ")")
         _run(cmd, env, "resolve the requirements (needs the package index: see `pip config list`)")
-        report = json.loads((t / "report.json").read_text())
-    lines, versions = [HEADER + inputs_digest(requirements, constraints)], {}
-    for item in sorted(report["install"], key=lambda i: _norm(i["metadata"]["name"])):
-        name, version = _norm(item["metadata"]["name"]), item["metadata"]["version"]
-        if exclude_constrained and name in pinned:
-            continue
-        digest = item["download_info"].get("archive_info", {}).get("hashes", {}).get("sha256")
-        if not digest:
-            raise ConfigError(f"{name} {version} resolved to {item['download_info'].get('url')}, "
-                              "which has no sha256: only index packages can be locked")
-        versions[name] = version
-        lines.append(f"{name}=={version} \\\n    --hash=sha256:{digest}")
-    tmp_lock = lock.with_name(lock.name + ".tmp")
-    tmp_lock.write_text("\n".join(lines) + "\n")
-    os.replace(tmp_lock, lock)
-    return versions
+        return json.loads((t / "report.json").read_text())
 
 
 def _run(cmd: list[str], env: dict[str, str] | None, what: str) -> None:

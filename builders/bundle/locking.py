@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from ..executors import get as get_executor
 from ..recipes import load_target
 from .app_build import RUNTIME, TOOLS, load_app
+from . import oslocks
 from .lock import check_lock, read_requirements, write_lock
 from .pipconf import network_env
 
@@ -46,4 +47,6 @@ def lock_all(app_dir: Path | None, target: str = "linux-x86_64", *, index_url: s
             pass
         done[lock] = write_lock(python, reqs, lock, constraints=constraints,
                                 exclude_constrained=constraints is not None, env=env, log=progress.note)
+    # The macOS locks follow the Linux ones (same pins, the macOS files' hashes).
+    done.update(oslocks.write(python, manifest, env, progress.note))
     return done

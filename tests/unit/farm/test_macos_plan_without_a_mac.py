@@ -282,3 +282,47 @@ def test_the_linux_platform_is_unchanged_for_linux_hosts(mac_inventory):
     assert re.match(r"^unshare --mount --propagation private --net ", ex.platform.step_command(
         "/r", [], {}, network=False, facts=facts)[0])
     assert get_platform("linux").os == "linux"
+
+
+def test_macos_locks_pin_the_linux_versions_with_the_macos_files(tmp_path):
+    from builders.bundle import oslocks
+    from builders.bundle.app_build import RUNTIME, check_locks, load_app, stage_inputs
+    from builders.bundle.desktop import PackageInfo
+    from builders.bundle.lock import pins
+
+    chat = load_app(paths.REPO / "examples" / "chat")
+    check_locks(chat, "macos")          # the committed macOS locks are current
+    linux, mac = RUNTIME / "requirements.lock", RUNTIME / "requirements.macos.lock"
+    assert pins(mac) == pins(linux)     # the same versions ship on both OSes
+    text = mac.read_text()
+    # A package with a C extension has a wheel per macOS architecture; pure ones one file.
+    counts, name = {}, ""
+    for line in text.splitlines()[1:]:
+        if "==" in line:
+            name = line.split("==")[0]
+            counts[name] = 0
+        elif "--hash=sha256:" in line:
+            counts[name] += 1
+    assert counts["aiohttp"] == counts["yarl"] == 2 and counts["stem"] == counts["jinja2"] == 1
+    assert oslocks.platforms() == ("macosx_10_15_x86_64", "macosx_11_0_arm64")
+    tools = pins(oslocks.TOOLS_LOCK)
+    assert "staticx" not in tools and {"pyinstaller", "macholib", "setuptools"} <= set(tools)
+
+    # A macOS bundle's wheels step gets the macOS locks; a Linux one's input is unchanged.
+    info = PackageInfo.from_manifest(chat)
+    mac_inputs = stage_inputs(chat, info, tmp_path / "mac", 1735689600, _bundle())
+    linux_inputs = stage_inputs(chat, info, tmp_path / "linux", 1735689600, load_target("linux-x86_64"))
+    assert (mac_inputs["requirements"] / "runtime.lock").read_bytes() == mac.read_bytes()
+    assert (linux_inputs["requirements"] / "runtime.lock").read_bytes() == linux.read_bytes()
+    assert not (linux_inputs["package"] / "macos").exists() and (mac_inputs["package"] / "macos" / "Info.plist").is_file()
+
+
+def test_a_stale_macos_lock_names_the_command(tmp_path, monkeypatch):
+    from builders.bundle import oslocks
+    from builders.bundle.app_build import check_locks, load_app
+
+    stale = tmp_path / "requirements.macos.lock"
+    stale.write_text(oslocks.RUNTIME_LOCK.read_text().replace("inputs-sha256: ", "inputs-sha256: 0"))
+    monkeypatch.setattr(oslocks, "RUNTIME_LOCK", stale)
+    with pytest.raises(ConfigError, match=r"requirements.macos.lock is out of date .* ci/farm lock"):
+        check_locks(load_app(paths.REPO / "examples" / "chat"), "macos")
