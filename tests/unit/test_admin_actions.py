@@ -131,6 +131,18 @@ async def test_torrc_page_says_saved_refused_lines_are_not_in_force(admin):
     assert "Not in force" not in await (await admin.client.get("/torrc")).text()
 
 
+async def test_torrc_edit_while_tor_restarts_answers_400_not_500(admin):
+    from apaf.errors import TorStartError
+
+    async def restarting(text):
+        raise TorStartError("tor is not running (restarting?); try again in a moment")
+
+    admin.control.apply_torrc_extra = restarting
+    token = await admin.login()
+    r = await admin.post("/torrc", {"torrc": "UseBridges 0\n"}, csrf=token)
+    assert r.status == 400 and "try again in a moment" in await r.text()
+
+
 async def test_torrc_too_long_refused(admin):
     token = await admin.login()
     r = await admin.post("/torrc", {"torrc": "Log notice stdout\n" * 5000}, csrf=token)

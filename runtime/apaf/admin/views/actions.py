@@ -84,7 +84,7 @@ async def torrc_save(request: web.Request) -> web.StreamResponse:
     else:
         try:
             await request.app[CONTROL].apply_torrc_extra(text)
-        except TorrcRejected as err:
+        except ApafError as err:  # refused, or tor restarting: either way nothing changed
             error = str(err)
     if error:
         # The old configuration stays in force; show the user's text to fix it.
