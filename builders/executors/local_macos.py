@@ -48,7 +48,7 @@ class MacLocalExecutor:
         self.platform.check("this Mac", self._probe(), target, self._run)
 
     def identity(self, target: Target) -> str:
-        return "local-" + self.platform.identity(self._probe(), target, self._run)
+        return "local-" + self.platform.identity(self._probe(), target, self._run).removeprefix("ssh-")
 
     def run(self, job: Job, log) -> RunResult:
         staged = stage(job)

@@ -149,3 +149,33 @@ def test_a_failing_step_fails_and_still_empties_the_root(mac_standin, tmp_path):
         Build(target, mac, cache_root=tmp_path / "cache", outputs=["b"], inputs={"app": app}).run()
     assert sorted(os.listdir(root)) == []
     assert sorted(os.listdir(builder.work_dir)) == []
+
+
+def test_local_builder_of_a_mac_runs_the_same_script_here_with_standin_tools(tmp_path, monkeypatch):
+    """`--builder local` on a Mac (MacLocalExecutor), run on Linux with the same STAND-INS on PATH."""
+    from builders.executors.local_macos import MacLocalExecutor
+
+    bin_dir, calls, root = tmp_path / "standin-bin", tmp_path / "calls", tmp_path / "buildroot"
+    bin_dir.mkdir()
+    calls.mkdir()
+    root.mkdir(mode=0o700)
+    for name, text in STANDINS.items():
+        (bin_dir / name).write_text(text.replace("{calls}", str(calls)))
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("APAF_MACOS_BUILD_ROOT", str(root))
+    target = _target(tmp_path)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "hello.txt").write_text("local hello\n")
+    mac = MacLocalExecutor(source_date_epoch=target.source_date_epoch)
+    summary = Build(target, mac, cache_root=tmp_path / "cache", parallel=2, inputs={"app": app}).run()
+    assert sorted(summary.built) == ["a@clang", "b@clang", "c@clang"] and summary.executor == "local"
+    outs = [Path(summary.outputs[n]) for n in ("a", "b", "c")]
+    assert all((o / "hello.txt").read_text() == "local hello\n" for o in outs)
+    assert all((o / "root.txt").read_text().strip() == str(root) for o in outs)
+    spans = sorted((float((o / "start").read_text()), float((o / "end").read_text())) for o in outs)
+    assert all(prev[1] <= nxt[0] for prev, nxt in zip(spans, spans[1:])), spans
+    assert [c[1] for c in _calls(calls)].count(sandbox_profile(str(root), network=True)) == 1
+    assert sorted(os.listdir(root)) == []
+    assert mac.identity(target).startswith("local-macos:x86_64:macOS 14.6.1:SDK 14.5:")
