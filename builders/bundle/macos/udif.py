@@ -87,7 +87,7 @@ def _checksum(crc: int) -> bytes:
 
 def _mish(part: Partition, partition_id: int, chunks: list[tuple], crc: int) -> bytes:
     head = struct.pack(">4sIQQQII", b"mish", 1, part.first_sector, part.sectors, 0,
-                       CHUNK_SECTORS, partition_id & 0xFFFFFFFF)
+                       CHUNK_SECTORS + 8, partition_id & 0xFFFFFFFF)  # buffers: a chunk + 8, as hdiutil
     head += bytes(24) + _checksum(crc) + struct.pack(">I", len(chunks) + 1)
     body = b"".join(struct.pack(">IIQQQQ", kind, 0, sector, count, offset, length)
                     for kind, sector, count, offset, length in chunks)
