@@ -33,7 +33,20 @@ from .sandbox import build_command, extract_outputs, job_mounts
 LOCAL_SCHEMES = ("http+docker://localhost", "http+docker://localnpipe")
 _HOST = platform.node()
 CA_VARS = ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+CPU_MARKER = "apaf-step-cpu: "
 STEP_SILENCE = 3600   # seconds a step may print nothing before the engine call gives up
+
+
+def _shell_times(text: str) -> float:
+    """User + system seconds from the children line of sh's `times` ("1m2.5s 0m3.25s")."""
+    total = 0.0
+    for field in text.split():
+        minutes, _, seconds = field.rstrip("s").partition("m")
+        try:
+            total += int(minutes) * 60 + float(seconds)
+        except ValueError:
+            return 0.0
+    return total
 
 
 class _ChunkReader(io.RawIOBase):
@@ -145,7 +158,11 @@ class DockerExecutor:
         copy = self._copy_mode()
         volumes = {} if copy else {str(host): {"bind": inside, "mode": "ro"} for _, host, inside, _ in mounts}
         # build/ and out/ live in the container's own layer; out/ is copied out after a clean exit.
-        command = ["/bin/sh", "-c", f"mkdir -p {env['HOME']} {OUT_DIR} && {build_command(env)}"]
+        # The step's CPU time is gone with the container's cgroup once it exits, so the shell reports
+        # its children's (`times`, in the shell itself: a subshell's count starts at zero) on a marker
+        # line the log loop takes out.
+        command = ["/bin/sh", "-c", f"mkdir -p {env['HOME']} {OUT_DIR} && ({build_command(env)}); rc=$?; "
+                                    f"times > {env['HOME']}/.cpu; echo \"{CPU_MARKER}$(tail -n 1 {env['HOME']}/.cpu)\"; exit $rc"]
         log(f"+ docker run --network {'default' if job.network else 'none'} {tag} sh build.sh  ({job.step_id})")
         try:
             container = self.client.containers.create(
@@ -160,11 +177,15 @@ class DockerExecutor:
             if copy:
                 container.put_archive("/", _inputs_tar(mounts))
             container.start()
-            pending = b""
+            pending, cpu = b"", 0.0
             for chunk in container.logs(stream=True, follow=True):   # frames may end mid-line
                 *lines, pending = (pending + chunk).split(b"\n")
                 for line in lines:
-                    log(line.decode(errors="replace"))
+                    text = line.decode(errors="replace")
+                    if text.startswith(CPU_MARKER):
+                        cpu = _shell_times(text[len(CPU_MARKER):])
+                    else:
+                        log(text)
             if pending:
                 log(pending.decode(errors="replace"))
             status = container.wait()["StatusCode"]
@@ -178,7 +199,7 @@ class DockerExecutor:
             raise ExecutorError(f"the Docker engine failed during {job.step_id}: {exc}") from exc
         finally:
             self._remove(container)
-        return RunResult()
+        return RunResult(cpu_seconds=cpu)
 
     def _copy_out(self, container, job: Job) -> None:
         bits, _ = container.get_archive(OUT_DIR + "/.")
