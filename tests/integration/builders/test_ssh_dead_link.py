@@ -9,10 +9,7 @@ comes back). Each step is a small build.sh run through the real executor path
 """
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -28,43 +25,25 @@ LINK_TIMEOUT = 3.0
 
 
 class Freezer:
-    """SIGSTOPs sshd processes under the fixture's listener; everything is resumed at the end."""
+    """Freezes the fixture's sshd processes (sshd_builder.freeze); everything is resumed at the end."""
 
-    def __init__(self, listener: int):
-        self.listener = listener
+    def __init__(self, sshd):
+        self.sshd = sshd
         self.stopped: list[int] = []
 
-    def _sshd_descendants(self, pid: int) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-        found = []
-        for child in map(int, out.split()):
-            try:
-                comm = Path(f"/proc/{child}/comm").read_text().strip()
-            except OSError:
-                continue
-            if comm.startswith("sshd"):
-                found += [child] + self._sshd_descendants(child)
-        return found
-
     def freeze_sessions(self, listener_too: bool = False) -> int:
-        pids = self._sshd_descendants(self.listener) + ([self.listener] if listener_too else [])
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
-            self.stopped.append(pid)
+        pids = self.sshd.freeze(listener_too)
+        self.stopped += pids
         return len(pids)
 
     def resume(self) -> None:
-        for pid in self.stopped:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        self.sshd.thaw(self.stopped)
         self.stopped = []
 
 
 @pytest.fixture
 def freezer(sshd_builder):
-    f = Freezer(sshd_builder.pid)
+    f = Freezer(sshd_builder)
     yield f
     f.resume()
 
