@@ -24,6 +24,7 @@ class PlainProgress:
         self.lock = threading.Lock()
         self.last = {}
         self.beat = {}
+        self.users = 0
 
     def _say(self, msg: str) -> None:
         with self.lock:
@@ -34,6 +35,25 @@ class PlainProgress:
 
     def stop(self) -> None:
         pass
+
+    def add(self, steps) -> None:
+        """More steps (another target's) on a display already started."""
+        self.start(steps)
+
+    def attach(self, steps) -> None:
+        """A build sharing this display starts: the first one starts it."""
+        with self.lock:
+            self.users += 1
+            first = self.users == 1
+        self.start(steps) if first else self.add(steps)
+
+    def detach(self) -> None:
+        """A build sharing this display ends: the last one stops it."""
+        with self.lock:
+            self.users -= 1
+            last = self.users == 0
+        if last:
+            self.stop()
 
     def step_state(self, step_id: str, state: str, detail: str = "") -> None:
         self.beat[step_id] = time.monotonic()
@@ -83,6 +103,10 @@ class LiveProgress(PlainProgress):
     def stop(self) -> None:
         self.live.stop()
 
+    def add(self, steps) -> None:
+        for s in steps:
+            self.states[s.id] = ("waiting", time.monotonic(), "")
+
     def step_state(self, step_id: str, state: str, detail: str = "") -> None:
         started = time.monotonic() if state == "building" else self.states.get(step_id, ("", 0, ""))[1]
         self.states[step_id] = (state, started, detail)
@@ -92,6 +116,45 @@ class LiveProgress(PlainProgress):
 
     def note(self, msg: str) -> None:
         self.console.log(msg)
+
+
+class TargetView:
+    """One build's view of a display shared by several targets' builds.
+
+    Step ids are shown as "<target>/<step>" (two targets have steps of the same name), and
+    the shared display stops only when the last build that started it stops.
+    """
+
+    def __init__(self, shared, target: str):
+        self.shared, self.target = shared, target
+
+    def _id(self, step_id: str) -> str:
+        return f"{self.target}/{step_id}"
+
+    def start(self, steps) -> None:
+        self.shared.attach([_Renamed(self._id(s.id)) for s in steps])
+
+    def stop(self) -> None:
+        self.shared.detach()
+
+    def step_state(self, step_id: str, state: str, detail: str = "") -> None:
+        self.shared.step_state(self._id(step_id), state, detail)
+
+    def step_line(self, step_id: str, line: str) -> None:
+        self.shared.step_line(self._id(step_id), line)
+
+    def note(self, msg: str) -> None:
+        self.shared.note(f"{self.target}: {msg}")
+
+
+class _Renamed:
+    def __init__(self, step_id: str):
+        self.id = step_id
+
+
+def for_target(progress, target: str, several: bool):
+    """progress itself for a single build, else the target's view of it."""
+    return TargetView(progress, target) if several else progress
 
 
 def make_progress(live: bool | None = None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from invoke import task
 
 from ..build import Build
-from ..progress import make_progress
+from ..progress import for_target, make_progress
 from ..recipes import load_target
 from .common import farm_errors, print_json, split_list
 
@@ -32,12 +32,14 @@ def toolchain(c, target="linux-x86_64", builder="local", only="", parallel=0, js
 
     progress = make_progress(live=None if not json else False)
 
-    def make_build(tgt, executor):
-        store = SourceStore(debian_mirror=debian_mirror or None, log=progress.note)
-        return Build(tgt, executor, outputs=split_list(only) or None, parallel=parallel or None,
-                     progress=progress, store=store)
-
     targets = [load_target(name) for name in split_list(target)]
+
+    def make_build(tgt, executor):
+        view = for_target(progress, tgt.name, several=len(targets) > 1)
+        store = SourceStore(debian_mirror=debian_mirror or None, log=view.note)
+        return Build(tgt, executor, outputs=split_list(only) or None, parallel=parallel or None,
+                     progress=view, store=store)
+
     summaries = build_all(targets, split_list(builder), make_build)
     for tgt, summary in zip(targets, summaries):
         if not json:
