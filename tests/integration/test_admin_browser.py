@@ -198,7 +198,7 @@ async def test_every_essential_action_works_without_javascript(browser, admin_ru
         await ui.goto("/torrc")
         await ui.page.fill("#torrc", "MaxCircuitDirtiness 600\n")
         await ui.submit("#torrc-apply", "POST /torrc (valid)")
-        assert "tor has reloaded it" in await ui.flash()
+        assert "Tor configuration applied" in await ui.flash()
         await screenshot(ui.page, "admin-nojs-torrc")
     finally:
         await ui.close()
