@@ -73,6 +73,8 @@ def test_allowed_lines_comments_blank_lines_and_case():
     ("GeoIPFile /etc/shadow", "GeoIPFile is refused: it names a file or directory"),
     ("DisableNetwork 1", "DisableNetwork is refused: it takes the onion service offline"),
     ("CookieAuthentication 0", "CookieAuthentication is refused: it changes who may control"),
+    ("User nobody", "User is refused: it changes how the tor process itself runs"),
+    ("ClientOnly 0", "ClientOnly is refused: it changes how the tor process itself runs"),
     ("%include /etc/passwd", "%include is refused: it makes tor read another file"),
     ("   %include /etc/passwd", "%include is refused"),
     ("%include\t/etc/passwd", "%include is refused"),
