@@ -79,6 +79,10 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
             "  and the reason is recorded in the entry as debian.differs."
         )
     entry["version"] = version
+    if debian is not None and "debian" not in hashes and "upstream" in hashes:
+        notes.append(f"warning: Debian's archive did not serve {new_deb_file}, so upstream's bytes were not "
+                     "cross-checked" + ("" if old.signature.required else " (and the entry has no signature)")
+                     + "; re-run once Debian carries it")
     if "upstream" in hashes:
         entry["sha256"] = hashes["upstream"]
         if debian is not None:

@@ -148,3 +148,12 @@ def test_a_hand_written_debian_hash_without_a_reason_is_refused(mirrors, tmp_pat
     manifest = _manifest(tmp_path / "sources.toml", mirrors, f', sha256 = "{_sha(b"other")}"')
     with pytest.raises(ConfigError, match=r"\[thing\]\.debian: its sha256 differs.*--accept-debian-difference"):
         load_manifest(manifest)
+
+
+def test_a_version_debian_does_not_carry_is_pinned_with_a_warning(mirrors, tmp_path):
+    mirrors.publish("1.0", OLD, OLD)                        # Debian's archive still has only 1.0
+    (mirrors.www / "upstream" / "thing-1.1.tar.gz").write_bytes(b"thing 1.1")
+    manifest = _manifest(tmp_path / "sources.toml", mirrors)
+    notes = _repin(manifest, mirrors, tmp_path)
+    assert any("not cross-checked" in n and "no signature" in n for n in notes), notes
+    assert load_manifest(manifest)["thing"].sha256 == _sha(b"thing 1.1")
