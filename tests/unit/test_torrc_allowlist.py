@@ -38,6 +38,15 @@ def test_every_allowed_and_named_refused_option_is_a_real_tor_option(tor_options
         assert rule.reason and "\n" not in rule.reason and rule.readback in {"same", "normalized"}
 
 
+def test_every_other_tor_option_is_refused_by_name(tor_options):
+    allowed = {r.name for r in policy.rules().values()}
+    for name in sorted(tor_options - allowed):
+        for spelling in (name, name.lower(), name.upper()):
+            message = refusal(f"{spelling} 1\n")
+            assert message.startswith(f"line 1: {spelling} is refused: "), message
+    assert "opens a listening socket" in refusal("__SocksPort 0.0.0.0:9050\n")
+
+
 def test_no_allowed_option_opens_a_listener_or_names_a_path():
     # ClientPreferIPv6ORPort chooses which relay port to connect to: no listener.
     for name in (r.name.lower() for r in policy.rules().values() if r.name != "ClientPreferIPv6ORPort"):
