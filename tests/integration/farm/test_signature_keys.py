@@ -104,3 +104,22 @@ def test_a_signature_by_a_key_that_has_since_expired_is_accepted(tmp_path, tarba
         assert check_signature(tarball, asc, pinned) == s.fpr
     finally:
         s.close()
+
+
+def test_a_signature_by_a_revoked_signing_subkey_is_refused(tmp_path, tarball):
+    """Upstreams often sign with a subkey; revoking only that subkey must be enough."""
+    s = Signer(tmp_path / "gnupg", "APAF subkey signer <subkey@example.org>")
+    try:
+        s.gpg("--passphrase", "", "--quick-add-key", s.fpr, "ed25519", "sign", "1y")
+        asc = tarball.with_name(tarball.name + ".asc")
+        s.gpg("--armor", "--detach-sign", "--output", str(asc), str(tarball))   # gpg picks the newest subkey
+        assert check_signature(tarball, asc, s.export(tmp_path / "before.asc")) == s.fpr
+        # gpg --edit-key: select subkey 1 (the signing one just added), revoke it (reason 0), save.
+        s.gpg("--command-fd", "0", "--edit-key", s.fpr, input="key 1\nrevkey\ny\n0\n\ny\nsave\n")
+        listing = s.gpg("--with-colons", "--list-keys", s.fpr).stdout.splitlines()
+        assert [l.split(":")[1] for l in listing if l.startswith(("pub:", "sub:"))] == ["u", "r"], \
+            "only the subkey is revoked, the primary key is still good"
+        with pytest.raises(SignatureError, match="REVOKED"):
+            check_signature(tarball, asc, s.export(tmp_path / "after.asc"))
+    finally:
+        s.close()
