@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import paths
 from ..errors import FarmError, ReleaseKeyError, ToolMissing
 from ..executors import get as get_executor
+from ..placement import executor_os
 from .app_build import BUNDLES, SUMS, build_app, bundle_target, sha256_file, write_sums
 
 REPORT = "release-report.json"
@@ -69,14 +70,21 @@ def check_empty(dist: Path) -> None:
 
 
 def buildable_targets(builder: str) -> list[str]:
-    """Targets with bundles whose toolchain this builder can make (others are named and skipped)."""
+    """Targets with bundles whose toolchain this builder can make (others are named and skipped).
+
+    Only targets of the builder's own OS: a macOS target also needs a Mac, which a
+    release run with one builder does not have.
+    """
     out = []
     for spec in sorted(BUNDLES.glob("*.toml")):
         try:
             target = bundle_target(spec.stem)
             if builder.split(":")[0] not in target.builders:
                 continue
-            get_executor(builder, source_date_epoch=target.source_date_epoch).check(target)
+            executor = get_executor(builder, source_date_epoch=target.source_date_epoch)
+            if target.os != executor_os(executor):
+                continue
+            executor.check(target)
         except ToolMissing:
             continue
         out.append(spec.stem)

@@ -53,7 +53,7 @@ def test_release_signature_verifies_with_gpg(chat_bundle, release_key, tmp_path)
     assert listed == set(report["artifacts"]), "SHA256SUMS lists exactly what this release built"
     (built,) = report["apps"]
     assert (built["app"], built["target"]) == ("chat", "linux-x86_64")
-    assert set(built["inputs"]) == {"app", "runtime", "requirements", "package"}
+    assert set(built["inputs"]) == {"app", "runtime", "requirements", "package", "dmgwriter"}
     assert built["inputs"] == chat_bundle.inputs
     assert json.loads((dist / "release-report.json").read_text())["key"] == fpr
 
