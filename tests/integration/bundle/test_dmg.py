@@ -43,13 +43,17 @@ def hfs_member(archive: Path, *flags: str) -> str:
 
 
 def extract_volume(archive: Path, dest: Path, *flags: str) -> Path:
-    """Extract the HFS+ partition with 7-Zip, then its files; returns the volume's folder."""
+    """Extract the HFS+ partition with 7-Zip, then its files; returns the volume's folder.
+
+    -snld: 7-Zip skips links that climb out of their folder (../Resources/x, which every
+    PyInstaller .app has) unless told they are wanted.
+    """
     dest.mkdir()
     hfs = dest / "volume.hfs"
     with hfs.open("wb") as f:
         assert subprocess.run(["7z", "e", "-so", *flags, str(archive), hfs_member(archive, *flags)],
                               stdout=f, stderr=subprocess.PIPE, timeout=120).returncode == 0
-    proc = run("7z", "x", "-snl", f"-o{dest / 'files'}", hfs)
+    proc = run("7z", "x", "-snl", "-snld", f"-o{dest / 'files'}", hfs)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (volume,) = (dest / "files").iterdir()
     return volume
@@ -70,6 +74,7 @@ def test_7zip_extracts_the_app_as_it_went_in(chat_dmg, tmp_path):
     assert got == want                                             # bytes, modes, symlink targets
     assert got["Contents/MacOS/Chat"][1] == got["Contents/MacOS/tor"][1] == 0o755
     assert got["Contents/Frameworks/Python.framework/Versions/Current"] == ("link", None, "3.13")
+    assert got["Contents/Frameworks/base_library.zip"] == ("link", None, "../Resources/base_library.zip")
     assert (volume / ".background.png").read_bytes() == (LAYOUT.parent / "background.png").read_bytes()
 
 
