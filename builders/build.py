@@ -84,13 +84,21 @@ class Build:
         """(step keys, source paths): fetches and verifies every source the steps need."""
         names = sorted({s for step in self.steps for s in step.recipe.sources})
         fetched = {n: self.store.fetch(n) for n in names}
-        identity = {os_name: e.identity(self.target) for os_name, e in self.placement.used(self.steps).items()}
+        self.placement.used(self.steps)        # every step has a builder, or a clear error now
+        seen: dict[tuple[int, str], str] = {}
+
+        def identity(step: Step) -> str:
+            executor, tgt = self.placement.for_step(step), step.of(self.target)
+            if (id(executor), tgt.name) not in seen:
+                seen[id(executor), tgt.name] = executor.identity(tgt)
+            return seen[id(executor), tgt.name]
+
         trees = {name: tree_digest(path) for name, path in self.inputs.items()}
         keys = step_keys(self.steps, self.target, identity, {n: f.sha256 for n, f in fetched.items()}, trees)
         return keys, {n: f.path for n, f in fetched.items()}
 
     def _job(self, step: Step, tmp: Path, sources: dict[str, Path], done: dict[str, Path]) -> Job:
-        env = dict(self.target.toolchains[step.toolchain])
+        env = dict(step.of(self.target).toolchains[step.toolchain])
         for name in step.recipe.sources:
             src = self.store.manifest[name]
             env[f"{src.env_prefix}_VERSION"] = src.version

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from .errors import ConfigError
-from .recipes import Recipe, Target, load_recipe
+from .recipes import Recipe, Target, load_recipe, load_target
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ class Step:
     recipe: Recipe
     toolchain: str
     deps: tuple[str, ...]       # step ids
+    target: Target | None = None    # a farm tool's own target (recipe `target`); None: the build's
+
+    def of(self, build_target: Target) -> Target:
+        """The target this step is built as (its toolchains, definition and builder identity)."""
+        return self.target or build_target
 
     @property
     def label(self) -> str:
@@ -39,15 +44,19 @@ def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
     order: list[Step] = []
     seen: dict[str, Step] = {}
 
-    def visit(recipe_name: str, toolchain: str, trail: tuple[str, ...]) -> str:
+    def visit(recipe_name: str, toolchain: str, trail: tuple[str, ...], owner: Target | None = None) -> str:
+        here = owner or target
         sid = f"{recipe_name}@{toolchain}"
         if sid in trail:
             raise ConfigError(f"dependency cycle: {' -> '.join(trail + (sid,))}")
         if sid not in seen:
-            recipe = load_recipe(recipe_name, target.recipes_root, target.os)
-            # A dep is built with the same toolchain unless it names one: "tor@musl".
-            deps = tuple(visit(*_dep(d, toolchain), trail + (sid,)) for d in recipe.deps)
-            seen[sid] = Step(sid, recipe, toolchain, deps)
+            recipe = load_recipe(recipe_name, here.recipes_root, here.os)
+            deps = []
+            for spec in recipe.deps:
+                dep, dep_toolchain, dep_owner = _dep(spec, toolchain, owner, here)
+                deps.append(visit(dep, dep_toolchain, trail + (sid,), dep_owner))
+            deps = tuple(deps)
+            seen[sid] = Step(sid, recipe, toolchain, deps, owner)
             order.append(seen[sid])
         return sid
 
@@ -58,17 +67,32 @@ def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
     return order
 
 
-def _dep(spec: str, toolchain: str) -> tuple[str, str]:
+def _dep(spec: str, toolchain: str, owner: Target | None, here: Target) -> tuple[str, str, Target | None]:
+    """(recipe, toolchain, owning target) of a dep. "tor@musl" names its toolchain; a farm tool
+    named "linux-tools:rcodesign" is built as a step of that target (its toolchain, definition
+    and builder identity), so every target that uses it shares one build and one cache entry."""
+    tool_target, _, spec = spec.rpartition(":")
     name, _, pinned = spec.partition("@")
-    return name, pinned or toolchain
+    if not tool_target:
+        return name, pinned or toolchain, owner
+    tools = load_target(tool_target, here.path.parent)
+    if name not in tools.outputs:
+        raise ConfigError(f"dep {tool_target}:{name}: {tools.path} has no [outputs].{name}")
+    return name, tools.outputs[name], tools
 
 
-def step_keys(steps: list[Step], target: Target, identity: str | dict[str, str],
-              source_hashes: dict[str, str], tree_hashes: dict[str, str] | None = None) -> dict[str, str]:
-    """{step id: key}. identity: the toolchain identity, or one per platform when the steps span
-    several builders (a Linux step of a macOS target is keyed by the Linux builder's toolchain)."""
+def step_keys(steps: list[Step], target: Target, identity, source_hashes: dict[str, str],
+              tree_hashes: dict[str, str] | None = None) -> dict[str, str]:
+    """{step id: key}. identity: the toolchain identity; or one per platform when the steps span
+    several builders (a Linux step of a macOS target is keyed by the Linux builder's toolchain);
+    or a function of the step (a farm tool is keyed by its builder's identity for its own target)."""
     tree_hashes = tree_hashes or {}
-    identities = identity if isinstance(identity, dict) else None
+    if callable(identity):
+        ident = identity
+    elif isinstance(identity, dict):
+        ident = lambda step: identity[step.platform]  # noqa: E731
+    else:
+        ident = lambda step: identity  # noqa: E731
     keys: dict[str, str] = {}
     for step in steps:  # dependencies come first
         missing = [i for i in step.recipe.inputs if i not in tree_hashes]
@@ -78,8 +102,8 @@ def step_keys(steps: list[Step], target: Target, identity: str | dict[str, str],
             "recipe": step.recipe.name,
             "recipe_files": step.recipe.digest(),
             "toolchain": step.toolchain,
-            "target": target.digest(),
-            "identity": identities[step.platform] if identities is not None else identity,
+            "target": step.of(target).digest(),
+            "identity": ident(step),
             "sources": {s: source_hashes[s] for s in step.recipe.sources},
             "deps": {d: keys[d] for d in step.deps},
             "inputs": {i: tree_hashes[i] for i in step.recipe.inputs},

@@ -80,7 +80,8 @@ def _keys(target, mac_identity: str, linux_identity: str = LINUX_IDENTITY) -> di
 
 MAC_STEPS = ["openssl@clang", "xz@clang", "sqlite@clang", "cpython@clang", "wheels@clang", "freeze@clang",
              "zlib@clang", "libevent@clang", "tor@clang"]
-LINUX_STEPS = ["rcodesign-crates@clang", "rcodesign@clang", "macapp@clang", "dmg@clang"]
+LINUX_STEPS = ["rcodesign-crates@host", "rcodesign@host", "macapp@clang", "dmg@clang"]
+TOOL_STEPS = ["rcodesign-crates@host", "rcodesign@host"]   # built as steps of linux-tools
 
 
 def test_macos_bundle_compiles_on_the_mac_and_signs_and_packs_on_linux(mac):
@@ -93,10 +94,10 @@ def test_macos_bundle_compiles_on_the_mac_and_signs_and_packs_on_linux(mac):
         {**{s: "ssh:mac" for s in MAC_STEPS}, **{s: "local" for s in LINUX_STEPS}}
     by_id = {s.id: s for s in steps}
     # The signed .app is made from the Mac's frozen .app and the Mac's tor.
-    assert by_id["macapp@clang"].deps == ("freeze@clang", "tor@clang", "rcodesign@clang")
+    assert by_id["macapp@clang"].deps == ("freeze@clang", "tor@clang", "rcodesign@host")
     assert by_id["dmg@clang"].deps == ("macapp@clang",)
     # Only downloads pinned by hash reach the network: wheels on the Mac, the crates on Linux.
-    assert [s.id for s in steps if s.recipe.network] == ["wheels@clang", "rcodesign-crates@clang"]
+    assert [s.id for s in steps if s.recipe.network] == ["wheels@clang", "rcodesign-crates@host"]
     # --only freeze: the Mac's part alone (a Mac CI runner has no Linux builder).
     from builders.bundle.app_build import _stop_at
     assert [s.id for s in steps_for(_stop_at(target, ["freeze"]))] == MAC_STEPS[:6]
@@ -131,7 +132,13 @@ def test_keys_are_stable_and_differ_per_target(mac):
     assert len(set(first.values())) == len(first)
     other = _keys(intel, ident)
     assert set(other) == set(first)
-    assert all(first[s] != other[s] for s in first)
+    assert all(first[s] != other[s] for s in first if s not in TOOL_STEPS)
+    # The signing tool is the same program for every target: one key, built once.
+    assert all(first[s] == other[s] for s in TOOL_STEPS)
+    tools = load_target("linux-tools")
+    tool_steps = steps_for(tools)
+    assert [s.id for s in tool_steps] == TOOL_STEPS
+    assert step_keys(tool_steps, tools, LINUX_IDENTITY, {}) == {s: first[s] for s in TOOL_STEPS}
     # A Linux target's steps of the same names are keyed apart from the Mac's.
     linux = _keys(load_target("linux-x86_64"), ident)
     assert not set(linux.values()) & set(first.values())
@@ -147,8 +154,7 @@ def test_mac_identity_names_os_sdk_compiler_and_root(mac):
     # Another SDK: every Mac step and all made from them change; the Linux-built signing
     # tool does not (its cache entry is kept), the signed .app and the .dmg do.
     assert all(before[s] != after[s] for s in MAC_STEPS + ["macapp@clang", "dmg@clang"])
-    assert before["rcodesign@clang"] == after["rcodesign@clang"]
-    assert before["rcodesign-crates@clang"] == after["rcodesign-crates@clang"]
+    assert all(before[s] == after[s] for s in TOOL_STEPS)
 
 
 def _with_linux_steps(tmp_path) -> object:
