@@ -1,1 +1,0 @@
-// Empty: this package exists only for its Cargo.lock (see Cargo.toml).
