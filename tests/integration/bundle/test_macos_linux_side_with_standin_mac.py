@@ -90,11 +90,13 @@ def test_macos_bundle_linux_steps_make_a_signed_app_in_a_dmg_with_a_standin_mac(
     assert f"{hashlib.sha256(dmg.read_bytes()).hexdigest()}  {dmg.name}" in sums
 
     # An independent reader opens the image and finds the app, signed, with tor and Info.plist.
-    # 7z opens the UDIF image into its partitions, then the HFS+ one into files (-snl: links as links).
+    # 7z opens the UDIF image into its partitions, then the HFS+ one into files (-snl -snld: links as
+    # links, including PyInstaller's ../Resources ones, which 7z otherwise calls dangerous and drops).
     parts, out = tmp_path / "partitions", tmp_path / "volume"
     subprocess.run(["7z", "x", "-y", f"-o{parts}", str(dmg)], check=True, capture_output=True, timeout=300)
     (hfs,) = parts.glob("*.hfs")
-    subprocess.run(["7z", "x", "-y", "-snl", f"-o{out}", str(hfs)], check=True, capture_output=True, timeout=300)
+    subprocess.run(["7z", "x", "-y", "-snl", "-snld", f"-o{out}", str(hfs)], check=True, capture_output=True,
+                   timeout=300)
     apps = [p for p in out.rglob("chat.app") if p.is_dir()]
     assert len(apps) == 1, sorted(str(p) for p in out.rglob("*"))[:40]
     app = apps[0]
