@@ -136,6 +136,23 @@ def test_debian_kernel_hfsplus_driver_under_qemu_reads_the_same_files(chat_dmg, 
     assert got.entries[".background.png"] == ("file", 0o644, background)
 
 
+def test_the_kernel_reader_sees_a_changed_byte_in_a_file(chat_dmg, hfsplus_vm, tmp_path):
+    """The VM's listing is the kernel's reading, not an echo: one byte changed inside
+    Info.plist's data on the disk changes that file's hash and nothing else."""
+    disk = bytearray(chat_dmg.raw.read_bytes())
+    plist = (chat_dmg.app / "Contents" / "Info.plist").read_bytes()
+    at = disk.find(plist)
+    assert at > 0 and disk.find(plist, at + 1) == -1               # the file's one extent on the disk
+    disk[at + plist.index(b"Chat")] ^= 0x20                        # "Chat" -> "chat"
+    (tmp_path / "bad.img").write_bytes(disk)
+    (hfs,) = [p for p in apm_partitions(bytes(disk)) if "(Apple_HFS :" in p.name]
+    got = hfsplus_vm.read(tmp_path / "bad.img", hfs.first_sector).entries
+    changed = plist.replace(b">Chat<", b">chat<")
+    assert got["Chat.app/Contents/Info.plist"] == ("file", 0o644, hashlib.sha256(changed).hexdigest())
+    assert got["Chat.app/Contents/MacOS/Chat"][2] == \
+        hashlib.sha256((chat_dmg.app / "Contents" / "MacOS" / "Chat").read_bytes()).hexdigest()
+
+
 def flipped(src: Path, dest: Path, at: int) -> Path:
     data = bytearray(src.read_bytes())
     data[at] ^= 0x01
