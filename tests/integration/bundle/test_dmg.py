@@ -131,6 +131,8 @@ def test_debian_kernel_hfsplus_driver_under_qemu_reads_the_same_files(chat_dmg, 
     app = {path.removeprefix("Chat.app/"): v for path, v in got.entries.items() if path.startswith("Chat.app/")}
     assert app.keys() == want.keys()
     assert app == want                                             # bytes, modes, symlink targets
+    assert {path for path in got.entries if "/" not in path} == {"Chat.app", "Applications", ".background.png",
+                                                                 ".DS_Store"}
     assert got.entries["Applications"] == ("link", None, "/Applications")
     background = hashlib.sha256((LAYOUT.parent / "background.png").read_bytes()).hexdigest()
     assert got.entries[".background.png"] == ("file", 0o644, background)
