@@ -1,8 +1,9 @@
 """The .dmg written on Linux, read back by programs that share no code with the writer.
 
 7-Zip checks every checksum and extracts the HFS+ volume; dmg2img turns the
-UDIF back into the raw disk image; Debian's kernel, booted under QEMU, mounts
-that disk's HFS+ partition with Linux's hfsplus driver. Each compares with the .app that went in: bytes, permission
+UDIF back into the raw disk image; Debian's kernel, booted under QEMU (this
+machine's kernel has no hfsplus), mounts that disk's HFS+ partition with Linux's
+hfsplus driver. Each compares with the .app that went in: bytes, permission
 bits (Contents/MacOS/* executable), the framework's symlinks, the volume name,
 the Applications link. No Mac here: what Finder shows (window, icon places,
 background) is checked only as far as the .DS_Store file's bytes.
