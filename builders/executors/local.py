@@ -11,16 +11,15 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import signal
 import subprocess
-import threading
 from pathlib import Path
 
-from ..errors import ExecutorError, StepFailed, ToolMissing
+from ..errors import StepFailed, ToolMissing
 from ..recipes import Target
 from . import register
 from .base import Job, RunResult, job_env
 from .layout import stage
+from .processes import StepProcesses
 from .sandbox import job_mounts, namespace_argv, namespace_script
 
 
@@ -44,8 +43,7 @@ class LocalExecutor:
     def __init__(self, jobs: int | None = None, source_date_epoch: int | None = None):
         self.jobs = jobs or os.cpu_count() or 1
         self.source_date_epoch = source_date_epoch or 0
-        self._procs: set[subprocess.Popen] = set()
-        self._lock = threading.Lock()
+        self._steps = StepProcesses()
 
     def check(self, target: Target) -> None:
         if not shutil.which("unshare"):
@@ -71,30 +69,11 @@ class LocalExecutor:
         root = stage(job)
         cmd = namespace_argv(self._script(job, root), network=job.network, as_root=os.geteuid() == 0)
         log(f"+ unshare --mount{'' if job.network else ' --net'} sh build.sh  ({job.step_id})")
-        try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        except OSError as exc:
-            raise ExecutorError(f"could not start unshare for {job.step_id}: {exc}") from exc
-        with self._lock:
-            self._procs.add(proc)
-        try:
-            for raw in proc.stdout:
-                log(raw.decode(errors="replace").rstrip("\n"))
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        finally:
-            with self._lock:
-                self._procs.discard(proc)
-        if proc.returncode != 0:
-            raise StepFailed(f"step {job.step_id} failed (exit {proc.returncode})")
-        return RunResult(cpu_seconds=usage.ru_utime + usage.ru_stime)
+        code, cpu = self._steps.run(cmd, job.step_id, log, "unshare")
+        if code != 0:
+            raise StepFailed(f"step {job.step_id} failed (exit {code})")
+        return RunResult(cpu_seconds=cpu)
 
     def cancel(self) -> None:
         """Kill every running step (Ctrl-C): their temp dirs are then abandoned."""
-        with self._lock:
-            for proc in list(self._procs):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        self._steps.cancel()

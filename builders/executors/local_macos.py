@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import threading
 
-from ..errors import ExecutorError, StepFailed
+from ..errors import StepFailed
 from ..recipes import Target
 from .base import Job, RunResult, job_env
 from .layout import stage
 from .platforms import get as get_platform
+from .processes import StepProcesses
 from .sandbox import job_mounts
 
 
@@ -31,8 +30,7 @@ class MacLocalExecutor:
         # The build root is the default one, or $APAF_MACOS_BUILD_ROOT (a CI runner's own user folder).
         self.platform = get_platform("macos", _RootOnly(os.environ.get("APAF_MACOS_BUILD_ROOT", "")))
         self._facts: dict | None = None
-        self._procs: set[subprocess.Popen] = set()
-        self._lock = threading.Lock()
+        self._steps = StepProcesses()
 
     @staticmethod
     def _run(command: str) -> tuple[int, str]:
@@ -61,34 +59,15 @@ class MacLocalExecutor:
         command, shown = self.platform.step_command(str(jdir), None, env, network=job.network,
                                                     facts=self._probe())
         log(f"+ {shown}  ({job.step_id})")
-        try:
-            proc = subprocess.Popen(["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        except OSError as exc:
-            raise ExecutorError(f"could not start the step {job.step_id}: {exc}") from exc
-        with self._lock:
-            self._procs.add(proc)
-        try:
-            for raw in proc.stdout:
-                log(raw.decode(errors="replace").rstrip("\n"))
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            with self._lock:
-                self._procs.discard(proc)
-        code = os.waitstatus_to_exitcode(status)
+        code, cpu = self._steps.run(["/bin/sh", "-c", command], job.step_id, log, "the step")
         if code != 0:
             raise StepFailed(f"step {job.step_id} failed (exit {code})")
         for item in (jdir / "out").iterdir():
             shutil.move(str(item), job.out_dir / item.name)
-        return RunResult(cpu_seconds=usage.ru_utime + usage.ru_stime)
+        return RunResult(cpu_seconds=cpu)
 
     def cancel(self) -> None:
-        with self._lock:
-            for proc in list(self._procs):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        self._steps.cancel()
 
 
 class _RootOnly:
