@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "(start one with `invoke testnet.up`)")
     run.add_argument("--admin-port", type=int, default=0, help="admin UI port on 127.0.0.1 (default: a free one)")
     run.add_argument("--no-admin", action="store_true", help="do not serve the admin UI")
+    run.add_argument("--no-browser", action="store_true",
+                     help="do not open the admin UI in the default browser (it is opened once at "
+                          "start when a desktop session is there: DISPLAY/WAYLAND_DISPLAY, or a Mac "
+                          "or Windows login)")
     run.add_argument("--tor2web", choices=("allow", "refuse"),
                      help="answer requests that come through a tor2web proxy (X-Tor2web), or refuse "
                           "them with a 403; saved in DATA_DIR/settings.json (default: refuse)")
@@ -71,6 +75,17 @@ def _announce_owner_link(url: str) -> None:
     # Only the terminal: apps can read files and process arguments, not our stdout.
     print(f"admin owner link (someone is guessing the admin password; this link lets "
           f"you log in without waiting, once): {url}", flush=True)
+
+
+def _open_browser(args, url: str) -> None:
+    from apaf import desktop
+
+    if args.no_browser or not desktop.has_desktop():
+        return
+    if desktop.open_browser(url):
+        print("opened the admin UI in your browser", flush=True)
+    else:
+        print("could not open a browser: open the admin address above yourself", flush=True)
 
 
 async def run(args) -> int:
@@ -104,6 +119,7 @@ async def run(args) -> int:
                 if password:
                     print(f"admin password (shown once, write it down): {password}", flush=True)
                 print(f"first-boot link (works once): {admin.first_boot_url}", flush=True)
+            _open_browser(args, admin.launch_url)
         print(f"data: {rt.layout.root}  (Ctrl-C to stop)", flush=True)
         await stop.wait()
     finally:

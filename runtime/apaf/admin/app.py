@@ -18,8 +18,8 @@ from aiohttp import web
 
 from . import password as pw
 from .control import RuntimeControl
-from .keys import CONTROL, FIRST_BOOT, ORIGINS, PASSWORDS, SESSIONS, TEMPLATES, THROTTLE
-from .keys import FirstBoot, Origins
+from .keys import CONTROL, FIRST_BOOT, LAUNCH, ORIGINS, PASSWORDS, SESSIONS, TEMPLATES, THROTTLE
+from .keys import FirstBoot, Launch, Origins
 from .render import environment, error_pages
 from .routes import setup_routes
 from .security import (add_security_headers, check_csrf, check_host, check_origin,
@@ -42,6 +42,7 @@ def create_app(control: RuntimeControl, data_dir: Path, *, port: int, name: str 
     app[PASSWORDS] = store = pw.PasswordStore(Path(data_dir))
     app[SESSIONS] = SessionStore()
     app[ORIGINS] = origins = Origins(port, name) if name else Origins(port)
+    app[LAUNCH] = Launch()
 
     def owner_link(token: str) -> None:
         if announce is not None:

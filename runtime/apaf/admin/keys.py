@@ -23,6 +23,19 @@ class FirstBoot:
     used: bool = field(default=False)
 
 
+@dataclass
+class Launch:
+    """The one-time link the runtime opens the user's browser on (``/open/<token>``).
+
+    It answers on the plain 127.0.0.1 address (it goes through a browser's command
+    line, which other local programs can read) and carries no secret but itself:
+    used once, it redirects to the secret admin address and is dead from then on.
+    """
+
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    used: bool = False
+
+
 @dataclass(frozen=True)
 class Origins:
     """The admin UI's secret loopback name and port: the only Host and Origin accepted.
@@ -65,6 +78,7 @@ SESSIONS = web.AppKey("sessions", SessionStore)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 ORIGINS = web.AppKey("origins", Origins)
 FIRST_BOOT = web.AppKey("first_boot", FirstBoot)
+LAUNCH = web.AppKey("launch", Launch)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
 # Set by the session middleware on every request (None: no live session).

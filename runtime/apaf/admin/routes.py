@@ -18,6 +18,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/login/owner/{token}", auth.owner_link, name="owner_link")
     r.add_post("/logout", auth.logout, name="logout")
     r.add_get("/first-boot/{token}", auth.first_boot, name="first_boot")
+    r.add_get("/open/{token}", auth.launch, name="launch")
     r.add_get("/password", auth.password_form, name="password")
     r.add_post("/password", auth.password_change, name="password_post")
     r.add_get("/bootstrap", pages.bootstrap, name="bootstrap")

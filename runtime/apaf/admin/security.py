@@ -49,12 +49,21 @@ async def check_host(request: web.Request, handler):
     # browser then sends that name as Host.  Only the run's secret name passes, and
     # 127.0.0.1/localhost too are refused: a cookie set for them would reach every
     # app's port (keys.Origins).  The refusal must not reveal the name.
-    if request.headers.get("Host", "").lower() not in request.app[ORIGINS].hosts:
+    host = request.headers.get("Host", "").lower()
+    if host not in request.app[ORIGINS].hosts and not _plain_launch(request, host):
         raise web.HTTPMisdirectedRequest(text=(
             "Unexpected Host header: open the admin UI through the address apaf printed "
             "in its terminal (http://admin-….localhost:PORT/, new at every start); if "
             "you no longer have it, restart apaf."))
     return await handler(request)
+
+
+def _plain_launch(request: web.Request, host: str) -> bool:
+    # The browser-opening link (views/auth.launch) is the one route on the plain address:
+    # it sets no cookie and, once used, only redirects to the secret name.
+    port = request.app[ORIGINS].port
+    return (request.method == "GET" and request.match_info.route.name == "launch"
+            and host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"))
 
 
 @web.middleware

@@ -5,7 +5,8 @@ starts serving and returns an ``AdminServer``: ``.url`` (on the run's secret
 ``admin-….localhost`` name: print it to the owner only), ``.listen_url`` (the plain
 127.0.0.1 address, safe to show to apps: it only says to use the printed URL),
 ``.first_boot_url`` and ``.first_boot_password`` (both None unless this run created
-the password; print them once), ``await .close()``.  ``announce(line)`` receives
+the password; print them once), ``.launch_url`` (a one-time link on the plain address
+that redirects to the secret one: what the browser is opened on), ``await .close()``.  ``announce(line)`` receives
 the owner link when login throttling engages (see throttle.py).
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from .app import create_app
 from .control import RuntimeControl
-from .keys import FIRST_BOOT, ORIGINS
+from .keys import FIRST_BOOT, LAUNCH, ORIGINS
 
 LOOPBACK = {"127.0.0.1": socket.AF_INET, "::1": socket.AF_INET6}
 
@@ -30,6 +31,7 @@ class AdminServer:
     listen_url: str
     first_boot_url: str | None
     first_boot_password: str | None
+    launch_url: str             # one-time, on the plain address: what the browser is opened on
     app: web.Application
     _runner: web.AppRunner
 
@@ -63,4 +65,5 @@ async def serve(control: RuntimeControl, data_dir: Path, host: str = "127.0.0.1"
         url=url, listen_url=f"http://{'[::1]' if host == '::1' else host}:{port}/",
         first_boot_url=f"{url}first-boot/{boot.token}" if boot else None,
         first_boot_password=boot.password if boot else None,
+        launch_url=f"http://{'[::1]' if host == '::1' else host}:{port}/open/{app[LAUNCH].token}",
         app=app, _runner=runner)

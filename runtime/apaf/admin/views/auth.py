@@ -11,7 +11,7 @@ import hmac
 from aiohttp import web
 
 from .. import password as pw
-from ..keys import FIRST_BOOT, ORIGINS, PASSWORDS, SESSION, SESSIONS, THROTTLE
+from ..keys import FIRST_BOOT, LAUNCH, ORIGINS, PASSWORDS, SESSION, SESSIONS, THROTTLE
 from ..render import flash, redirect, render
 from ..security import public
 from ..throttle import SESSION_TRIES
@@ -107,6 +107,20 @@ async def logout(request: web.Request) -> web.StreamResponse:
     response = redirect(request, "login")
     response.del_cookie(request.app[ORIGINS].cookie, path="/")
     raise response
+
+
+@public
+async def launch(request: web.Request) -> web.StreamResponse:
+    """The link the runtime opens the browser on: once, to the admin UI's secret address
+    (the first-boot page while the generated password has not been shown)."""
+    link = request.app[LAUNCH]
+    if link.used or not hmac.compare_digest(request.match_info["token"].encode(), link.token.encode()):
+        raise web.HTTPNotFound(text="This link has been used already. Open the admin UI through "
+                                    "the address apaf printed in its terminal.")
+    link.used = True
+    origins, boot = request.app[ORIGINS], request.app.get(FIRST_BOOT)
+    where = f"{origins.url}first-boot/{boot.token}" if boot and not boot.used else origins.url
+    raise web.HTTPSeeOther(where)
 
 
 @public

@@ -1,0 +1,69 @@
+"""The one-time link the runtime opens the browser on, and when it opens one at all."""
+from __future__ import annotations
+
+import aiohttp
+
+from apaf import desktop
+from apaf.admin import serve
+
+from fixtures.admin_ui import RuntimeControlDouble
+
+
+async def _get(url: str, host: str | None = None) -> tuple[int, str, str]:
+    headers = {"Host": host} if host else {}
+    async with aiohttp.ClientSession() as s:
+        async with s.get(url, allow_redirects=False, headers=headers) as r:
+            return r.status, r.headers.get("Location", ""), await r.text()
+
+
+async def test_launch_link_leads_once_to_the_first_boot_page_and_carries_no_secret(tmp_path):
+    server = await serve(RuntimeControlDouble(), tmp_path)
+    try:
+        name = server.url.split("//")[1].split(":")[0]
+        assert server.launch_url.startswith(server.listen_url + "open/")
+        assert name not in server.launch_url and server.first_boot_password not in server.launch_url
+        status, location, _ = await _get(server.launch_url)
+        assert (status, location) == (303, server.first_boot_url)
+        status, location, body = await _get(server.launch_url)          # used: dead
+        assert status == 404 and not location and name not in body
+    finally:
+        await server.close()
+
+
+async def test_launch_link_after_first_boot_leads_to_the_admin_ui(tmp_path):
+    server = await serve(RuntimeControlDouble(), tmp_path)
+    await server.close()
+    again = await serve(RuntimeControlDouble(), tmp_path)          # the password exists now
+    try:
+        assert again.first_boot_url is None
+        status, location, _ = await _get(again.launch_url)
+        assert (status, location) == (303, again.url)
+    finally:
+        await again.close()
+
+
+async def test_wrong_token_or_foreign_host_gets_nothing(tmp_path):
+    server = await serve(RuntimeControlDouble(), tmp_path)
+    try:
+        name = server.url.split("//")[1].split(":")[0]
+        status, location, body = await _get(server.listen_url + "open/" + "A" * 43)
+        assert status == 404 and name not in body
+        # A rebinding page's own name is refused before the token is even looked at.
+        status, location, body = await _get(server.launch_url, host=f"evil.example:{server.url.rsplit(':', 1)[1]}")
+        assert status == 421 and not location and name not in body
+        status, _, _ = await _get(server.launch_url)                # and the link still works
+        assert status == 303
+        # Every other page stays on the secret name only.
+        status, _, _ = await _get(server.listen_url + "login")
+        assert status == 421
+    finally:
+        await server.close()
+
+
+def test_a_browser_is_opened_only_where_a_user_sees_a_screen():
+    assert desktop.has_desktop({"DISPLAY": ":0"}, "linux")
+    assert desktop.has_desktop({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    assert not desktop.has_desktop({}, "linux")                       # a server, a container, CI
+    assert desktop.has_desktop({}, "darwin")
+    assert not desktop.has_desktop({"SSH_CONNECTION": "10.0.0.1 1 10.0.0.2 22"}, "darwin")
+    assert desktop.has_desktop({}, "win32")
