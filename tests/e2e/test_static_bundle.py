@@ -14,19 +14,10 @@ from pathlib import Path
 import pytest
 
 from fixtures.bundle import empty_root, run_in_root
-from fixtures.runtime import children, get_via_tor
+from fixtures.runtime import descendants, get_via_tor
 
 # The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
 pytestmark = pytest.mark.timeout(2400)
-
-
-def descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        kids = children(todo.pop())
-        out += kids
-        todo += kids
-    return out
 
 
 def test_static_executable_serves_the_app_over_tor_from_an_empty_root(chat_bundle, testnet, tmp_path):

@@ -29,13 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
 
 def _descendants(pid: int) -> list[int]:
-    from fixtures.runtime import children
-    found, todo = [], [pid]
-    while todo:
-        kids = children(todo.pop())
-        found += kids
-        todo += kids
-    return found
+    from fixtures.runtime import descendants  # here: fixtures.runtime must load as a plugin first
+    return descendants(pid)
 
 
 def _listening_ports(pid: int) -> set[int]:

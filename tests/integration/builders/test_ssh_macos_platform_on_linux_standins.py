@@ -50,9 +50,8 @@ date +%s.%N > "$OUT/end"
 """
 
 
-@pytest.fixture(scope="module")
-def mac_standin(tmp_path_factory):
-    d = tmp_path_factory.mktemp("mac-standin")
+def _standin_tools(d: Path) -> tuple[Path, Path, Path]:
+    """(bin dir of the STAND-IN Mac tools, folder where they record their calls, an empty build root)."""
     bin_dir, calls, root = d / "standin-bin", d / "calls", d / "buildroot"
     bin_dir.mkdir()
     calls.mkdir()
@@ -60,6 +59,13 @@ def mac_standin(tmp_path_factory):
     for name, text in STANDINS.items():
         (bin_dir / name).write_text(text.replace("{calls}", str(calls)))
         (bin_dir / name).chmod(0o755)
+    return bin_dir, calls, root
+
+
+@pytest.fixture(scope="module")
+def mac_standin(tmp_path_factory):
+    d = tmp_path_factory.mktemp("mac-standin")
+    bin_dir, calls, root = _standin_tools(d)
     builder, proc = start_sshd(d / "sshd", extra_config=f"SetEnv PATH={bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin\n")
     inv = tomlkit.parse(builder.inventory.read_text())
     inv["builders"]["loopmac"] = inv["builders"].pop("loopback")
@@ -155,13 +161,7 @@ def test_local_builder_of_a_mac_runs_the_same_script_here_with_standin_tools(tmp
     """`--builder local` on a Mac (MacLocalExecutor), run on Linux with the same STAND-INS on PATH."""
     from builders.executors.local_macos import MacLocalExecutor
 
-    bin_dir, calls, root = tmp_path / "standin-bin", tmp_path / "calls", tmp_path / "buildroot"
-    bin_dir.mkdir()
-    calls.mkdir()
-    root.mkdir(mode=0o700)
-    for name, text in STANDINS.items():
-        (bin_dir / name).write_text(text.replace("{calls}", str(calls)))
-        (bin_dir / name).chmod(0o755)
+    bin_dir, calls, root = _standin_tools(tmp_path)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("APAF_MACOS_BUILD_ROOT", str(root))
     target = _target(tmp_path)
