@@ -124,3 +124,22 @@ async def test_a_lingering_connection_is_closed_when_the_client_goes_quiet(port,
             writer.write(b"x" * 1000)
             await writer.drain()
             await asyncio.sleep(0.05)
+
+
+async def test_a_client_that_stops_reading_is_cut_off(port, tmp_path, monkeypatch):
+    """A visitor that asks for a large file and never reads it does not hold the connection
+    (and the open file) forever: after SEND_TIMEOUT without progress the server drops it."""
+    monkeypatch.setattr(server, "SEND_TIMEOUT", 1.0)
+    size = 64 << 20
+    with open(tmp_path / "big.bin", "wb") as f:
+        f.truncate(size)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    await asyncio.sleep(4)                      # not reading: the server's sends stall
+    got = 0
+    try:
+        while chunk := await asyncio.wait_for(reader.read(1 << 20), 5):
+            got += len(chunk)
+    except ConnectionResetError:
+        pass
+    assert got < size                           # cut off, not finished once we read again

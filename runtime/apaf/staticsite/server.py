@@ -298,7 +298,7 @@ class Connection(asyncio.Protocol):
                     if chunked:
                         self.transport.write(b"%x\r\n" % count)
                     with open(path, "rb") as f:
-                        await loop.sendfile(self.transport, f, offset, count)
+                        await asyncio.wait_for(loop.sendfile(self.transport, f, offset, count), SEND_TIMEOUT)
                     if chunked:
                         self.transport.write(b"\r\n")
                 elif isinstance(part, GzipStream):
@@ -308,6 +308,11 @@ class Connection(asyncio.Protocol):
                     await self._write(part, chunked)
             if chunked:
                 self.transport.write(b"0\r\n\r\n")
+        except TimeoutError:
+            # The client stopped reading: it holds an open file (and a compressor) no longer.
+            self.busy, self.task = False, None
+            self.transport.abort()
+            return
         except (OSError, RuntimeError):
             close = True
         self.busy = False
@@ -329,7 +334,7 @@ class Connection(asyncio.Protocol):
         self.transport.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
         if self.paused:
             self.drain = asyncio.get_running_loop().create_future()
-            await self.drain
+            await asyncio.wait_for(self.drain, SEND_TIMEOUT)
 
     def _close(self):
         """Lingering close (see the module docstring); immediate when the client has
