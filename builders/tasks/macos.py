@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Collection, task
+from invoke import Collection, Exit, task
 
 from .common import farm_errors, split_list
 
@@ -56,6 +56,8 @@ def sign(c, app, dest, p12="", p12_password_file="", pem="", entitlements="", si
     report = verify_app(signed.app)
     for problem in report.problems:
         print(f"problem: {problem}")
+    if report.problems:  # never notarize, nor call signed, an app whose own check fails
+        raise Exit(f"{signed.app}: {len(report.problems)} problem(s) after signing; see above", code=1)
     kind = "ad-hoc" if report.adhoc else f"Developer ID (team {report.team or '?'}), hardened runtime"
     print(f"signed {signed.app} ({kind}) in {signed.seconds:.1f}s; {report.sealed_files} files sealed")
     if notary_key:
@@ -66,8 +68,6 @@ def sign(c, app, dest, p12="", p12_password_file="", pem="", entitlements="", si
 @farm_errors
 def verify(c, app):
     """Check a signed .app's code pages, Info.plist and resource seal (ad-hoc or not); exit 1 on a problem."""
-    from invoke import Exit
-
     from ..bundle.macos.verify import verify_app
 
     report = verify_app(Path(app))

@@ -50,7 +50,7 @@ async def test_an_idle_keepalive_connection_is_closed(port):
     start = asyncio.get_running_loop().time()
     data = await read_all(reader)
     assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"<p>hi</p>\n")
-    assert 0.4 < asyncio.get_running_loop().time() - start < 2
+    assert asyncio.get_running_loop().time() - start > 0.4   # closed by the timer, not at once
 
 
 async def test_at_the_cap_the_oldest_idle_connection_makes_room(port):

@@ -115,8 +115,9 @@ async def launch(request: web.Request) -> web.StreamResponse:
     (the first-boot page while the generated password has not been shown)."""
     link = request.app[LAUNCH]
     if link.used or not hmac.compare_digest(request.match_info["token"].encode(), link.token.encode()):
-        raise web.HTTPNotFound(text="This link has been used already. Open the admin UI through "
-                                    "the address apaf printed in its terminal.")
+        raise web.HTTPNotFound(text="This link has been used already. If your browser did not "
+                                    "just use it, another program on this computer did: stop apaf, "
+                                    "delete DATA_DIR/admin/password and start apaf again.")
     link.used = True
     origins, boot = request.app[ORIGINS], request.app.get(FIRST_BOOT)
     where = f"{origins.url}first-boot/{boot.token}" if boot and not boot.used else origins.url
