@@ -63,9 +63,14 @@ async def flood_and_visit(socks, onion):
     rest = asyncio.gather(*[open_stream(socks, "flooder", onion) for _ in range(FLOOD - 1)])
     visits = [await get_status(socks, "visitor", onion) for _ in range(3)]
     flood = [first] + await rest
-    await asyncio.sleep(3)  # tor closes the circuit; the app sees its connections end
     visits += [await get_status(socks, "visitor", onion) for _ in range(3)]
-    held = [s for s in flood if s is not None and still_open(s)]
+    # tor closes the circuit and the app sees its connections end: give it up to 30 s on a busy machine.
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        held = [s for s in flood if s is not None and still_open(s)]
+        if len(held) <= MAX_STREAMS_PER_CIRCUIT or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.5)
     for s in flood:
         if s is not None:
             s.close()

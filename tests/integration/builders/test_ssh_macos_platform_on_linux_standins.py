@@ -45,7 +45,7 @@ cp "$INPUTS/app/hello.txt" "$OUT/hello.txt"
 echo "$APAF_ROOT" > "$OUT/root.txt"
 ls "$DEPS" > "$OUT/deps.txt"
 date +%s.%N > "$OUT/start"
-sleep 1.5
+sleep 4  # long enough that the second step, uploaded meanwhile, finds the root busy
 date +%s.%N > "$OUT/end"
 """
 
