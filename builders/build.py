@@ -162,8 +162,14 @@ class Build:
 
     def run(self) -> Summary:
         t0 = time.monotonic()
-        for executor in self.placement.used(self.steps).values():
-            executor.check(self.target)
+        # Each builder is checked for what it will build: a farm tool's step (linux-tools:rcodesign)
+        # needs its own target's packages (cargo), not the build target's.
+        checks = {}
+        for step in self.steps:
+            executor, tgt = self.placement.for_step(step), step.of(self.target)
+            checks[id(executor), tgt.name] = (executor, tgt)
+        for executor, tgt in checks.values():
+            executor.check(tgt)
         keys, sources = self.plan()
         results: dict[str, StepResult] = {}
         done: dict[str, Path] = {}

@@ -78,7 +78,8 @@ def test_macos_bundle_linux_steps_make_a_signed_app_in_a_dmg_with_a_standin_mac(
     steps = {s.id: s for s in result.summary.steps}
     # Where each step ran: compile and freeze "on the Mac" (the stand-in), the rest here.
     mac_steps = {i for i, s in steps.items() if s.executor == "standin-mac"}
-    assert {"freeze@clang", "tor@clang", "cpython@clang"} <= set(standin_mac.ran) | mac_steps
+    for sid in ("freeze@clang", "tor@clang", "cpython@clang"):   # cached: a warm APAF_TEST_CACHE
+        assert sid in set(standin_mac.ran) | mac_steps or steps[sid].status == "cached", steps[sid]
     for sid in ("macapp@clang", "dmg@clang"):
         assert steps[sid].status in ("built", "cached")
         if steps[sid].status == "built":
