@@ -7,6 +7,7 @@ progress the test moves; the browser must show each step without a reload.
 from __future__ import annotations
 
 import pytest
+from playwright.async_api import expect
 
 from fixtures.browser import screenshot
 
@@ -29,8 +30,8 @@ async def test_bootstrap_progress_updates_without_reload(page, served_admin):
     await screenshot(page, "admin-bootstrap-15")
     await page.evaluate("() => { window.__sameDocument = true; }")  # lost on any reload
     control.bootstrap = 60
-    await page.wait_for_function(
-        "() => document.querySelector('#bootstrap-progress').value === 60", timeout=10_000)
+    await expect(page.locator("#bootstrap-progress")).to_have_js_property("value", 60,
+                                                                       timeout=10_000)
     assert await page.inner_text("#bootstrap-summary") == "Loading"
     control.bootstrap = 100
     await page.wait_for_selector("#bootstrap-done:not([hidden])", timeout=10_000)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.async_api import expect
 
 from fixtures.apache import free_port, stop, wait_for_port
 from fixtures.browser import watch
@@ -51,16 +52,13 @@ async def test_two_browsers_chat_under_the_csp(browser, chat_url):
     ctx_a, alice = await open_user(browser, chat_url, "alice")
     ctx_b, bob = await open_user(browser, chat_url, "bob")
     try:
-        await alice.wait_for_function(
-            "document.querySelector('#users').textContent.includes('bob')")
+        await expect(alice.locator("#users")).to_contain_text("bob", timeout=30_000)
         await alice.fill("#text", "hello bob")
         await alice.press("#text", "Enter")
-        await bob.wait_for_function(
-            "document.querySelector('#messages').textContent.includes('hello bob')")
+        await expect(bob.locator("#messages")).to_contain_text("hello bob", timeout=30_000)
         await bob.fill("#text", EVIL)
         await bob.press("#text", "Enter")
-        await alice.wait_for_function(
-            "t => document.querySelector('#messages').textContent.includes(t)", arg=EVIL)
+        await expect(alice.locator("#messages")).to_contain_text(EVIL, timeout=30_000)
         for page in (alice, bob):
             assert await page.locator("#messages img, #messages script").count() == 0
             assert page.apaf_dialogs == [], "user text ran as script"
