@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,10 +90,11 @@ def load_inventory(path: Path | None = None) -> dict[str, Host]:
         hosts[name] = Host(name=name, host=spec["host"], key=local(spec["key"]),
                            known_hosts=local(spec.get("known_hosts", "~/.ssh/known_hosts")),
                            port=int(spec.get("port", 22)), user=spec.get("user", "root"),
-                           targets=tuple(spec.get("targets", [])), work_dir=spec.get("work_dir", "/var/tmp/apaf"),
+                           targets=tuple(spec.get("targets", [])),
+                           work_dir=_build_path(where, "work_dir", spec.get("work_dir", "/var/tmp/apaf")),
                            retries=int(spec.get("retries", 2)), retry_delay=float(spec.get("retry_delay", 5.0)),
                            connect_timeout=float(spec.get("connect_timeout", 15.0)),
-                           os=_os(where, spec.get("os", "linux")), build_root=str(spec.get("build_root", "")),
+                           os=_os(where, spec.get("os", "linux")), build_root=_build_path(where, "build_root", spec.get("build_root", "")),
                            link_timeout=_link_timeout(where, spec.get("link_timeout", 30.0)))
     return hosts
 
@@ -105,10 +107,19 @@ def _link_timeout(where: str, value) -> float:
 
 
 def _os(where: str, value) -> str:
-    from .recipes import OSES
-    if value not in OSES:
-        raise ConfigError(f"{where}: os = {value!r} is not one the farm drives; use one of: {', '.join(OSES)}")
-    return value
+    from .recipes import check_os
+    return check_os(where, "os", value)
+
+
+def _build_path(where: str, key: str, value) -> str:
+    # Configure scripts and compilers break on spaces and shell metacharacters, and a
+    # relative path would depend on the login directory of the SSH user.
+    if value == "" and key == "build_root":
+        return value  # the platform's default
+    if not isinstance(value, str) or not re.fullmatch(r"/[A-Za-z0-9._/-]*", value) or "/../" in value + "/":
+        raise ConfigError(f"{where}: {key} = {value!r} must be an absolute path of letters, digits and . _ - / "
+                          f"only (no spaces, quotes or '..'), e.g. \"/var/tmp/apaf\"")
+    return value.rstrip("/") or "/"
 
 
 def get_host(name: str, path: Path | None = None) -> Host:

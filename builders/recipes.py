@@ -107,7 +107,7 @@ def _toml(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
-def _check_os(where: str, key: str, value: str) -> str:
+def check_os(where: str, key: str, value: str) -> str:
     if value not in OSES:
         raise ConfigError(f"{where}: {key} = \"{value}\" is not an OS the farm builds on; use one of: {', '.join(OSES)}")
     return value
@@ -122,7 +122,7 @@ def load_recipe(name: str, root: Path | None = None, target_os: str = "linux") -
         raise ConfigError(f"no recipe '{name}' ({d / 'recipe.toml'} missing); known recipes: {', '.join(known)}")
     # runs_on is read from the plain recipe.toml: it decides which variant the rest comes from.
     base = _toml(d / "recipe.toml")
-    os_name = _check_os(str(d / "recipe.toml"), "runs_on", base.get("runs_on", target_os))
+    os_name = check_os(str(d / "recipe.toml"), "runs_on", base.get("runs_on", target_os))
     spec = d / f"recipe.{os_name}.toml"
     if not spec.is_file():
         spec = d / "recipe.toml"
@@ -157,4 +157,4 @@ def load_target(name: str, root: Path | None = None) -> Target:
                   builders=tuple(data.get("builders", ["local"])), image=data.get("image", ""),
                   packages=tuple(data.get("packages", [])),
                   source_date_epoch=int(data.get("source_date_epoch", 0)), toolchains=toolchains, outputs=outputs,
-                  os=_check_os(str(path), "os", data.get("os", "linux")))
+                  os=check_os(str(path), "os", data.get("os", "linux")))

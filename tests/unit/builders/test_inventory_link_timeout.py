@@ -22,3 +22,26 @@ def test_a_link_timeout_too_short_or_not_a_number_is_refused(tmp_path, value):
     inv.write_text(BASE + f"link_timeout = {value}\n")
     with pytest.raises(ConfigError, match=r"\[builders.b1\]: link_timeout must be a number of seconds >= 3"):
         load_inventory(inv)
+
+
+@pytest.mark.parametrize("key,value", [("build_root", '"Users/Shared/apaf"'), ("build_root", '"/Users/Shared/my apaf"'),
+                                       ("work_dir", '"/tmp/a;rm -rf ~"'), ("work_dir", '"/var/tmp/../etc"')])
+def test_a_build_path_that_is_relative_or_has_shell_characters_is_refused(tmp_path, key, value):
+    inv = tmp_path / "builders.toml"
+    inv.write_text(BASE + f"{key} = {value}\n")
+    with pytest.raises(ConfigError, match=rf"\[builders.b1\]: {key} = .* must be an absolute path"):
+        load_inventory(inv)
+
+
+def test_build_paths_default_and_trailing_slashes_are_dropped(tmp_path):
+    inv = tmp_path / "builders.toml"
+    inv.write_text(BASE + 'os = "macos"\nbuild_root = "/Users/Shared/apaf/"\n')
+    host = get_host("b1", inv)
+    assert (host.work_dir, host.build_root) == ("/var/tmp/apaf", "/Users/Shared/apaf")
+    assert get_host("b1", _plain(tmp_path)).build_root == ""
+
+
+def _plain(tmp_path):
+    inv = tmp_path / "plain.toml"
+    inv.write_text(BASE)
+    return inv

@@ -216,7 +216,7 @@ def test_the_mac_builder_is_refused_for_a_linux_target(mac_inventory, monkeypatc
 
 def test_bad_os_values_name_the_file_and_the_choices(tmp_path, mac_inventory):
     mac_inventory.write_text(mac_inventory.read_text().replace('os = "macos"', 'os = "darwin"'))
-    with pytest.raises(ConfigError, match=r"\[builders.mac\]: os = 'darwin' .* linux, macos"):
+    with pytest.raises(ConfigError, match=r'\[builders.mac\]: os = "darwin" .* linux, macos'):
         get_executor("ssh:mac", inventory=mac_inventory)
     d = tmp_path / "recipes" / "r"
     d.mkdir(parents=True)
