@@ -6,11 +6,13 @@
     apaf.connect(host, port)             blocking socket through Tor
     apaf.http_session()                  aiohttp.ClientSession through Tor
     apaf.proxy_url()                     "socks5://IP:PORT" for other libraries (use remote DNS)
+    apaf.binary("gpg")                   path of a program from the manifest's extra_binaries
 
 Everything goes through the runtime's tor SOCKS port (APAF_SOCKS) with remote name
 resolution: host names, onion or not, are never resolved on this machine. Outside the
 runtime (no APAF_* variables) these raise `apaf.errors.NotUnderRuntime` saying what to set.
 """
+from apaf.binaries import binary
 from apaf.errors import NotUnderRuntime
 from apaf.status import TorStatus, onion_address, tor_status
 
@@ -26,6 +28,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'apaf' has no attribute {name!r}")
 
 __all__ = [
-    "NotUnderRuntime", "TorStatus", "connect", "http_session", "onion_address",
+    "NotUnderRuntime", "TorStatus", "binary", "connect", "http_session", "onion_address",
     "open_connection", "proxy_url", "tor_status",
 ]

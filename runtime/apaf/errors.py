@@ -3,7 +3,8 @@
     ApafError                 base; `exit_code` is what `apaf` exits with
     ├── ManifestError         apaf.toml missing/invalid (names the file, the field and the fix)
     ├── ConfigError           bad command-line option, data dir or settings.json
-    │   └── NotUnderRuntime   an app used the library (apaf.connect, ...) without the runtime's APAF_* env
+    │   ├── NotUnderRuntime   an app used the library (apaf.connect, ...) without the runtime's APAF_* env
+    │   └── BinaryNotFound    apaf.binary(name): not listed in extra_binaries, not granted, or not built
     ├── TorError              tor problems
     │   ├── TorNotFound       no tor binary (bundled, APAF_TOR, PATH)
     │   ├── TorStartError     tor exited or did not open its control port while starting
@@ -33,6 +34,10 @@ class ConfigError(ApafError):
 
 class NotUnderRuntime(ConfigError):
     """An APAF_* variable the library needs is missing: the code is not run by `apaf run`."""
+
+
+class BinaryNotFound(ConfigError):
+    """apaf.binary(name): the program is not listed, not granted (run-binaries) or not there."""
 
 
 class TorError(ApafError):

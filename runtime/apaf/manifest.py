@@ -13,7 +13,8 @@ silently drops a setting.
     icon, splash                  # optional paths relative to the app dir; must exist
     dependencies = ["aiohttp"]    # optional pip requirement strings
     privileges = []               # optional, from PRIVILEGES below
-    extra_binaries = []           # optional relative paths; must exist
+    extra_binaries = ["gpg"]      # optional, from apaf.binaries.PROGRAMS (built by the farm,
+                                  # carried in the bundle); needs privilege run-binaries
     ports = [80]                  # onion virtual ports; the app serves HTTP on the first
     bundle_id = "org.example.chat"  # optional macOS bundle identifier (reverse DNS);
                                   # default "org.apaf.<name>"
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from apaf.binaries import PRIVILEGE as RUN_BINARIES, PROGRAMS
 from apaf.errors import ManifestError
 
 MANIFEST_NAME = "apaf.toml"
@@ -70,7 +72,7 @@ class Manifest:
     splash: Path | None = None
     dependencies: tuple[str, ...] = ()
     privileges: tuple[str, ...] = ()
-    extra_binaries: tuple[Path, ...] = ()
+    extra_binaries: tuple[str, ...] = ()
     ports: tuple[int, ...] = (80,)
     bundle_id: str = ""
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
@@ -184,8 +186,18 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
             hint = difflib.get_close_matches(priv, sorted(PRIVILEGES), n=1)
             fix = f"did you mean '{hint[0]}'?" if hint else f"choose from {', '.join(sorted(PRIVILEGES))}"
             raise check.fail("[app].privileges", f"unknown privilege {priv!r}", fix)
-    binaries = tuple(check.relative_file(app_dir, "extra_binaries", b)
-                     for b in check.str_list(app, "extra_binaries"))
+    binaries = check.str_list(app, "extra_binaries")
+    for prog in binaries:
+        if prog not in PROGRAMS:
+            hint = difflib.get_close_matches(prog, sorted(PROGRAMS), n=1)
+            fix = (f"did you mean '{hint[0]}'? " if hint else "") + \
+                f"the farm builds: {', '.join(sorted(PROGRAMS))} (a new one needs a recipe)"
+            raise check.fail("[app].extra_binaries", f"unknown program {prog!r}", fix)
+    if len(set(binaries)) != len(binaries):
+        raise check.fail("[app].extra_binaries", f"{binaries!r} lists a program twice", "list each once")
+    if binaries and RUN_BINARIES not in privileges:
+        raise check.fail("[app].privileges", f"extra_binaries lists {', '.join(binaries)} but "
+                         f"{RUN_BINARIES!r} is not granted", f'add "{RUN_BINARIES}" to privileges')
 
     ports = app.get("ports", [80])
     if (not isinstance(ports, list) or not ports
@@ -209,6 +221,6 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
     return Manifest(
         path=path, app_dir=app_dir, name=name, version=version, entry=entry, title=title,
         description=description, icon=icon, splash=splash, dependencies=tuple(deps),
-        privileges=tuple(privileges), extra_binaries=binaries, ports=tuple(ports),
+        privileges=tuple(privileges), extra_binaries=tuple(binaries), ports=tuple(ports),
         bundle_id=bundle_id, settings=settings,
     )
