@@ -219,6 +219,22 @@ class Runtime:
                 await self._start_app(name)
         self._write_status()
 
+    def tor2web_allowed(self) -> bool:
+        return self.settings.allow_tor2web
+
+    async def set_tor2web(self, allow: bool) -> None:
+        """Save the choice and restart the running apps with it (same ports, same onions)."""
+        async with self._ops:
+            if self.settings.allow_tor2web == allow:
+                return
+            self.settings.allow_tor2web = allow
+            self.settings.save(self.layout.settings)
+            for app in self.apps.values():
+                app.env["APAF_ALLOW_TOR2WEB"] = "1" if allow else "0"
+                await app.stop()
+                await app.start()
+        self._write_status()
+
     async def test_reachability(self, name: str, timeout: float = 90.0) -> dict:
         if name not in self.manifests:
             raise ValueError(f"unknown app {name!r}; available: {', '.join(self.manifests)}")

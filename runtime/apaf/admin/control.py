@@ -33,6 +33,12 @@ class RuntimeControl(Protocol):
     async def set_enabled_apps(self, names: list[str]) -> None:
         """Run exactly these apps; an unknown name raises ``ValueError``."""
 
+    def tor2web_allowed(self) -> bool:
+        """Whether apps answer requests relayed by a tor2web gateway (settings.json)."""
+
+    async def set_tor2web(self, allow: bool) -> None:
+        """Save the tor2web choice and restart the running apps so they apply it."""
+
     async def test_reachability(self, name: str) -> dict:
         """Fetch the app's own .onion through tor: ``{"ok", "seconds", "error", "at"}``."""
 
