@@ -18,7 +18,7 @@ from ..errors import ConfigError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FPR = re.compile(r"^[0-9A-F]{40}$")
-_KEYS = {"version", "sha256", "upstream", "debian", "signature"}
+_KEYS = {"version", "sha256", "upstream", "debian", "signature", "licence"}
 _DEBIAN_KEYS = {"package", "file", "sha256", "differs"}
 
 
@@ -49,6 +49,7 @@ class Source:
     upstream: str | None
     debian: DebianPin | None
     signature: Signature
+    licence: str = ""          # SPDX expression, for release SBOMs
 
     @property
     def upstream_file(self) -> str | None:
@@ -128,7 +129,7 @@ def _parse(name: str, entry: dict, manifest: Path, keys_dir: Path) -> Source:
             f"or \"unverified: <reason>\", got {sig!r}"
         )
     return Source(name=name, version=version, sha256=sha256, upstream=upstream,
-                  debian=debian, signature=signature)
+                  debian=debian, signature=signature, licence=str(entry.get("licence", "")))
 
 
 def load_manifest(path: Path | None = None, keys_dir: Path | None = None) -> dict[str, Source]:
