@@ -22,7 +22,7 @@ DATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Ju
 ETAG = re.compile(r'^(W/)?"[0-9a-f]+-[0-9a-f]+(-gzip)?"$')
 BOUNDARY = re.compile(r"boundary=([0-9a-f]{1,16})$")
 # Deliberate differences, checked by their own tests below.
-DIFFERENT_ON_PURPOSE = {"symlink-out"}
+DIFFERENT_ON_PURPOSE = {"symlink-out", "http10-redirect-no-host"}
 
 
 def exchange(port, data, timeout=10):
@@ -178,6 +178,22 @@ def test_no_local_information_leaks(servers, fingerprint_docroot):
             for key, value in headers:
                 if key in ("Date", "Last-Modified"):
                     assert DATE.match(value), f"{name}: {key} {value!r} is not GMT"
+
+
+def test_a_request_without_host_is_redirected_to_a_name_that_tells_nothing(servers):
+    """Stock Apache (no ServerName) names its machine here: the FQDN of its hostname, or
+    its address when that does not resolve.  The app names the onion address (localhost
+    when it runs without one, as here); apart from the name, the answers are Apache's."""
+    apache, ours = servers
+    data = dict(_battery(servers))["http10-redirect-no-host"]
+    [(status, headers, body)] = normalized(exchange(apache, data), False)
+    own_name = dict(headers)["Location"].split("/")[2]
+    assert own_name != "localhost"
+    renamed = [(k, v.replace(own_name, "localhost")) for k, v in headers]
+    length = str(len(body.replace(own_name.encode(), b"localhost")))
+    renamed = [(k, length if k == "Content-Length" else v) for k, v in renamed]
+    want = [(status, renamed, body.replace(own_name.encode(), b"localhost"))]
+    assert normalized(exchange(ours, data), False) == want
 
 
 def test_tor2web_gets_apaches_403_unless_allowed(servers, fingerprint_docroot, staticsite_server):
