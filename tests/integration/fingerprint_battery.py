@@ -249,6 +249,24 @@ BATTERY += [
      + b"\r\n0\r\n\r\n" + get(b"/style.css")),
 ]
 
+# Stock mod_status: <Location /server-status> Require local, met here as a remote client.
+BATTERY += [
+    ("server-status", get(b"/server-status")),
+    ("server-status-auto", get(b"/server-status?auto")),
+    ("server-status-below", get(b"/server-status/x")),
+    ("server-status-double-slash", get(b"//server-status/")),
+    ("server-status-escaped", get(b"/%73erver-status")),
+    ("server-status-dot-segment", get(b"/server-status/../index.html")),
+    ("server-status-prefix", get(b"/server-statusx")),
+    ("server-status-case", get(b"/Server-Status")),
+    ("server-status-head", get(b"/server-status", method=b"HEAD")),
+    ("server-status-options", get(b"/server-status", method=b"OPTIONS")),
+    ("server-status-post", get(b"/server-status", b"Content-Length: 0", method=b"POST")),
+    ("server-status-unknown-method", get(b"/server-status", method=b"FOO")),
+    ("server-status-trace", get(b"/server-status", method=b"TRACE")),
+    ("server-info", get(b"/server-info")),
+]
+
 # What Tor Browser (Firefox ESR 128) sends for a page and its favicon.
 TOR_BROWSER = [
     b"User-Agent: Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0",

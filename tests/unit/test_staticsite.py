@@ -10,7 +10,7 @@ from apaf.staticsite.app import ConfigError, config
 from apaf.staticsite.files import GzipStream, gzip_bytes
 from apaf.staticsite.ranges import parse_ranges
 from apaf.staticsite.request import ChunkedBody, HttpError, parse_head
-from apaf.staticsite.site import Site
+from apaf.staticsite.site import Site, draw_allow
 from apaf.web.apache_pages import error_page
 
 
@@ -160,3 +160,10 @@ def test_streamed_gzip_is_byte_for_byte_the_whole_file_gzip(tmp_path):
     async def collect():
         return b"".join([piece async for piece in GzipStream(str(path))])
     assert asyncio.run(collect()) == gzip_bytes(data)
+
+
+def test_allow_order_is_drawn_like_apaches_hash_seed():
+    """One order per process, a different one after a restart now and then, like Apache."""
+    orders = {draw_allow() for _ in range(50)}
+    assert all(sorted(o.split(",")) == ["GET", "HEAD", "OPTIONS", "POST"] for o in orders)
+    assert len(orders) > 1

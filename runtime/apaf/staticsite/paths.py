@@ -2,8 +2,9 @@
 
 Apache's order is kept: escapes are checked (bad `%` → 400), dot-segments resolved
 (above the root → 400), then `%2F` and `%00` give 404 (AllowEncodedSlashes Off).
-Names starting with `.ht` are 403 (Debian's <FilesMatch "^\\.ht">).  A directory
-without the trailing slash redirects; with it, the first existing DirectoryIndex file
+Names starting with `.ht` are 403 (Debian's <FilesMatch "^\\.ht">), and so are
+/server-status and the paths below it (see LOCAL_ONLY).  A directory without the
+trailing slash redirects; with it, the first existing DirectoryIndex file
 is served, and no index means 403 (Options -Indexes).  One deliberate difference
 from the reference Apache: a symlink leading out of the docroot is 403, never
 followed.  Results are cached for CACHE_SECONDS, so edits to the site show within a
@@ -19,6 +20,11 @@ CACHE_SECONDS = 1.0
 CACHE_MAX = 4096
 
 FILE, INDEX, NO_INDEX, REDIRECT, NOT_FOUND, FORBIDDEN, BAD_REQUEST, ENCODED_NOT_FOUND = range(8)
+
+# Debian enables mod_status with <Location /server-status> Require local: its page for
+# 127.0.0.1, a 403 for everyone else.  Tor's connections come from 127.0.0.1, which is how
+# stock servers leak that page over onions; the 403 is what the rest of the world gets.
+LOCAL_ONLY = "server-status"
 
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -93,7 +99,7 @@ class Resolver:
         segments, trailing = norm
         names = [os.fsdecode(s) for s in segments]
         last = names[-1] if names else ""
-        if last.startswith(".ht"):
+        if last.startswith(".ht") or names[:1] == [LOCAL_ONLY]:
             return Resolved(FORBIDDEN, name=last)
         path = self.root
         for i, name in enumerate(names):
