@@ -10,11 +10,6 @@ import threading
 import time
 from collections import deque
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
-
 HEARTBEAT = 30.0
 
 
@@ -74,6 +69,9 @@ class LiveProgress(PlainProgress):
     TAIL = 3
 
     def __init__(self):
+        # rich (~0.1 s to import) only for a terminal: a plain or no-op build never loads it.
+        from rich.console import Console
+        from rich.live import Live
         super().__init__()
         self.console = Console(stderr=True)
         self.states: dict[str, tuple[str, float, str]] = {}
@@ -81,6 +79,9 @@ class LiveProgress(PlainProgress):
         self.live = Live(console=self.console, refresh_per_second=4, get_renderable=self._render)
 
     def _render(self):
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
         table = Table(show_header=True, header_style="bold", expand=True)
         table.add_column("step", no_wrap=True)
         table.add_column("state", no_wrap=True)

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import requests
-
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 60
 
 
 def download(url: str, dest: Path, *, want_signature: bool, log=print) -> list[Path]:
     """Download url (and url + '.asc' when wanted) into dest; [] when unreachable."""
+    import requests   # ~0.1 s: only a download pays for it, not every farm command
     got = []
     targets = [url] + ([url + ".asc"] if want_signature else [])
     for u in targets:

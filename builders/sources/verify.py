@@ -12,8 +12,6 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-import gnupg
-
 from ..errors import SignatureError, ToolMissing, VerificationError
 from .manifest import Signature
 
@@ -50,6 +48,7 @@ def check_signature(path: Path, signature_file: Path | None, sig: Signature) -> 
             "nothing was used. Fetch from a mirror that serves it, or if the upstream "
             "stopped signing, change the manifest entry to \"unverified: <reason>\"."
         )
+    import gnupg   # only a fetch checks signatures; every other farm command skips the import
     with tempfile.TemporaryDirectory(prefix="apaf-gpg-") as home:
         try:
             gpg = gnupg.GPG(gnupghome=home)

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from invoke import task
 
-from ..progress import make_progress
 from .common import farm_errors, print_json, split_list
 
 DEFAULT_APP = "examples/chat"
@@ -35,6 +34,7 @@ def build(c, app=DEFAULT_APP, target="linux-x86_64", builder="local", dist="dist
     steps whose inputs did not change are not run again.
     """
     from ..bundle.app_build import build_app
+    from ..progress import make_progress
 
     progress = make_progress(live=None if not json else False)
     result = build_app(Path(app), target, dist=Path(dist), builder=builder, progress=progress,
@@ -66,6 +66,7 @@ def lock(c, app="", target="linux-x86_64", index_url=""):
     the pins are those of the target's Python version and platform.
     """
     from ..bundle.locking import lock_all
+    from ..progress import make_progress
 
     for path, versions in lock_all(Path(app) if app else None, target, index_url=index_url,
                                    progress=make_progress()).items():

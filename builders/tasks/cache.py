@@ -4,7 +4,6 @@ from __future__ import annotations
 from invoke import Collection, task
 
 from .. import paths
-from ..cache import StepCache, dir_size
 from .common import farm_errors, print_json
 
 
@@ -20,6 +19,7 @@ def _human(n: int) -> str:
 @farm_errors
 def info(c, json=False):
     """Show the cache root, each cached step (target, executor, build time, size) and totals."""
+    from ..cache import StepCache, dir_size
     cache = StepCache()
     rows = []
     for e in cache.entries():
@@ -48,6 +48,7 @@ def info(c, json=False):
 @farm_errors
 def prune(c, older_than=-1.0, all=False):
     """Remove unfinished temp dirs, and cached steps that are old (--older-than DAYS) or all (--all)."""
+    from ..cache import StepCache
     n, freed = StepCache().prune(older_than_days=older_than if older_than >= 0 else None, everything=all)
     print(f"removed {n} entries, freed {_human(freed)}")
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from ..images import build_image, image_status, list_images
 from .common import farm_errors, print_json, split_list
 
 
@@ -14,6 +13,7 @@ from .common import farm_errors, print_json, split_list
 @farm_errors
 def build(c, name="", debian_mirror="", security_mirror="", force=False):
     """Debootstrap, install the targets' packages and `docker import` each image (skipped when tagged)."""
+    from ..images import build_image, list_images
     for n in split_list(name) or list_images():
         tag, image, built = build_image(n, mirror=debian_mirror or None, security_mirror=security_mirror or None,
                                           force=force)
@@ -24,6 +24,7 @@ def build(c, name="", debian_mirror="", security_mirror="", force=False):
 @farm_errors
 def list_(c, json=False):
     """Show each image definition, its tag, and whether the Docker engine has it."""
+    from ..images import image_status
     rows = image_status()
     if json:
         print_json(rows)

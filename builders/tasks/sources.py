@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from ..sources import SourceStore
-from ..sources.manifest import load_manifest
 from .common import farm_errors, print_json, split_list
 
 
 def _names(only: str) -> list[str]:
+    from ..sources.manifest import load_manifest
     return split_list(only) or list(load_manifest())
 
 
@@ -18,6 +17,7 @@ def _names(only: str) -> list[str]:
 @farm_errors
 def fetch(c, only="", debian_mirror="", json=False):
     """Download every pinned source not yet in the cache, verifying sha256 and signatures."""
+    from ..sources import SourceStore
     store = SourceStore(debian_mirror=debian_mirror or None)
     got = {}
     for name in _names(only):
@@ -35,6 +35,7 @@ def fetch(c, only="", debian_mirror="", json=False):
 @farm_errors
 def verify(c, only=""):
     """Re-check every cached source against its pin; fails on any mismatch or bad signature."""
+    from ..sources import SourceStore
     store = SourceStore()
     missing = []
     for name in _names(only):

@@ -14,16 +14,16 @@ import time
 
 from invoke import Collection, Exit, task
 
-import apaf.testnet
-from apaf.errors import ApafError
-
 from .common import print_json
 
+# apaf.testnet (stem, cryptography: ~0.4 s) is imported by the tasks that use it, so
+# `ci/farm --list` and every other command do not pay for it.
 DEFAULT_DIR = os.path.join("build", "testnet")
-DIR_HELP = f"the network's work dir (default: ${apaf.testnet.ENV_VAR}, else {DEFAULT_DIR})"
+DIR_HELP = f"the network's work dir (default: $APAF_TESTNET_DIR, else {DEFAULT_DIR})"
 
 
 def _dir(dir: str) -> str:
+    import apaf.testnet
     return os.path.abspath(dir or os.environ.get(apaf.testnet.ENV_VAR) or DEFAULT_DIR)
 
 
@@ -32,6 +32,7 @@ def _apaf_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from apaf.errors import ApafError
         try:
             return fn(*args, **kwargs)
         except ApafError as exc:
@@ -41,6 +42,7 @@ def _apaf_errors(fn):
 
 
 def _status(workdir: str) -> dict:
+    import apaf.testnet
     info = apaf.testnet.load(workdir)
     running = {n.name for n in info.running()}
     return {
@@ -63,6 +65,7 @@ def _status(workdir: str) -> dict:
 @_apaf_errors
 def up(c, dir="", authorities=3, relays=3, tor="", timeout=120):
     """Start a private Tor network in the background and print its SOCKS port and how to join it."""
+    import apaf.testnet
     workdir = _dir(dir)
     try:
         if apaf.testnet.load(workdir).running():
@@ -102,6 +105,7 @@ def status(c, dir="", json=False):
 @_apaf_errors
 def down(c, dir=""):
     """Stop every tor daemon of the network and remove its state file (keys and logs stay)."""
+    import apaf.testnet
     info = apaf.testnet.stop(_dir(dir))
     print(f"stopped {len(info.nodes)} tor daemons of the testnet in {info.workdir}")
 

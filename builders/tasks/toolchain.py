@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..build import Build
-from ..progress import for_target, make_progress
-from ..recipes import load_target
 from .common import farm_errors, print_json, split_list
 
 
@@ -27,6 +24,9 @@ def toolchain(c, target="linux-x86_64", builder="local", only="", parallel=0, js
     Steps whose inputs did not change are not run again; each step's full log is
     kept in the cache (see `ci/farm cache.info`).
     """
+    from ..build import Build
+    from ..progress import for_target, make_progress
+    from ..recipes import load_target
     from ..sources import SourceStore
     from ..spread import build_all
 

@@ -1,0 +1,47 @@
+"""Benchmark: what every farm command pays before it starts, as whole processes.
+
+`ci/farm --list` and a no-op `ci/farm toolchain --target linux-x86_64` (every step cached),
+each run N times after one untimed warm-up (which builds the toolchain if the cache lacks
+it); median, min and max wall seconds, with the aims of issue 15 beside them. For where the
+rest goes: a bare interpreter start and `import tasks` in the farm's venv.
+Run with `ci/farm bench --only farm` (APAF_CACHE picks the cache; N from APAF_BENCH_RUNS, default 10).
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FARM = str(REPO / "ci" / "farm")
+PY = sys.executable
+RUNS = int(os.environ.get("APAF_BENCH_RUNS", "10"))
+
+CASES = [
+    ("ci/farm --list", [FARM, "--list"], 0.3),
+    ("ci/farm toolchain (no-op)", [FARM, "toolchain", "--target", "linux-x86_64"], 1.0),
+    ("python -c pass (farm venv)", [PY, "-c", "pass"], None),
+    ("python -c 'import tasks'", [PY, "-c", "import tasks"], None),
+]
+
+
+def timed(argv: list[str]) -> float:
+    started = time.monotonic()
+    subprocess.run(argv, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def main():
+    print(f"farm start-up, {RUNS} runs each after a warm-up; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores (figures scale with load)")
+    for label, argv, aim in CASES:
+        subprocess.run(argv, cwd=REPO, check=True, stdout=subprocess.DEVNULL)   # warm-up; may build
+        runs = [timed(argv) for _ in range(RUNS)]
+        verdict = "" if aim is None else f"   aim <= {aim:.1f} s: {'met' if statistics.median(runs) <= aim else 'MISSED'}"
+        print(f"  {label:28} median {statistics.median(runs):5.2f} s  (min {min(runs):.2f}, "
+              f"max {max(runs):.2f}){verdict}")
+
+
+if __name__ == "__main__":
+    main()
