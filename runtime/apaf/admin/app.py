@@ -18,7 +18,9 @@ from aiohttp import web
 
 from . import password as pw
 from .control import RuntimeControl
-from .keys import CONTROL, FIRST_BOOT, LAUNCH, ORIGINS, PASSWORDS, SESSIONS, TEMPLATES, THROTTLE
+from .firstrun import FirstRun
+from .keys import (CONTROL, FIRST_BOOT, FIRST_RUN, LAUNCH, ORIGINS, PASSWORDS, SESSIONS, TEMPLATES,
+                   THROTTLE)
 from .keys import FirstBoot, Launch, Origins
 from .render import environment, error_pages
 from .routes import setup_routes
@@ -43,6 +45,7 @@ def create_app(control: RuntimeControl, data_dir: Path, *, port: int, name: str 
     app[SESSIONS] = SessionStore()
     app[ORIGINS] = origins = Origins(port, name) if name else Origins(port)
     app[LAUNCH] = Launch()
+    app[FIRST_RUN] = FirstRun(Path(data_dir))
 
     def owner_link(token: str) -> None:
         if announce is not None:

@@ -9,6 +9,7 @@ import jinja2
 from aiohttp import web
 
 from .control import RuntimeControl
+from .firstrun import FirstRun
 from .password import PasswordStore
 from .sessions import Session, SessionStore
 from .throttle import LoginThrottle
@@ -79,6 +80,7 @@ THROTTLE = web.AppKey("throttle", LoginThrottle)
 ORIGINS = web.AppKey("origins", Origins)
 FIRST_BOOT = web.AppKey("first_boot", FirstBoot)
 LAUNCH = web.AppKey("launch", Launch)
+FIRST_RUN = web.AppKey("first_run", FirstRun)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
 # Set by the session middleware on every request (None: no live session).

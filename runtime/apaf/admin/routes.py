@@ -5,7 +5,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .views import actions, auth, pages
+from .views import actions, auth, pages, wizard
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -32,11 +32,21 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/apps", actions.apps_save, name="apps_post")
     r.add_get("/torrc", actions.torrc_form, name="torrc")
     r.add_post("/torrc", actions.torrc_save, name="torrc_post")
+    r.add_get("/welcome", wizard.welcome, name="welcome")
+    r.add_post("/welcome", wizard.welcome_done, name="welcome_post")
+    r.add_get("/welcome/apps", wizard.apps, name="wizard_apps")
+    r.add_post("/welcome/apps", wizard.apps_save, name="wizard_apps_post")
+    r.add_get("/welcome/tor2web", wizard.tor2web, name="wizard_tor2web")
+    r.add_post("/welcome/tor2web", wizard.tor2web_save, name="wizard_tor2web_post")
+    r.add_get("/welcome/share", wizard.share, name="wizard_share")
+    r.add_post("/welcome/finish", wizard.finish, name="wizard_finish")
     r.add_static("/static/", STATIC_DIR, name="static")
 
 
 # Pages a test (or a reviewer) can walk to check that none answers without a login.
 PROTECTED_GET = ["/", "/password", "/bootstrap", "/status", "/api/status", "/splash",
-                 "/apps", "/torrc"]
+                 "/apps", "/torrc", "/welcome", "/welcome/apps", "/welcome/tor2web",
+                 "/welcome/share"]
 PROTECTED_POST = ["/logout", "/password", "/service/start", "/service/stop",
-                  "/reachability", "/apps", "/torrc"]
+                  "/reachability", "/apps", "/torrc", "/welcome", "/welcome/apps",
+                  "/welcome/tor2web", "/welcome/finish"]

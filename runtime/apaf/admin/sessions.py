@@ -29,6 +29,8 @@ class Session:
     # Opened the owner link: password checks skip the global delay (throttle.py).
     owner_link: bool = False
     wrong: int = 0  # wrong passwords this session sent while exempt
+    # The first-boot password, held until the wizard's first page has shown it once.
+    reveal: str | None = None
     flash: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
     seen: float = field(default_factory=time.monotonic)
 

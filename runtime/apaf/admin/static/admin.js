@@ -1,7 +1,29 @@
-// Live updates for the admin UI: poll /api/status and refresh the page's fields.
-// Only an enhancement: every action is a plain form that works without this file.
-// Values are written with textContent / properties only, never as HTML.
+// The admin UI's page script: copy buttons, and live updates (poll /api/status and
+// refresh the page's fields).  Only an enhancement: every action is a plain form that
+// works without this file.  Values are written with textContent / properties only,
+// never as HTML.
 "use strict";
+
+// <button data-copy="ID" hidden>: shown only where the clipboard API is there
+// (a secure context: *.localhost is one), copies the text of element ID.
+(function () {
+  if (!navigator.clipboard) return;
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) continue;
+    const label = button.textContent;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(source.textContent.trim());
+        button.textContent = "Copied";
+      } catch (e) {
+        button.textContent = "Copy failed: select the text and copy it";
+      }
+      window.setTimeout(() => { button.textContent = label; }, 4000);
+    });
+  }
+})();
 
 (function () {
   const live = document.querySelector("[data-live]");

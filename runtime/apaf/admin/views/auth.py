@@ -1,5 +1,7 @@
 """Log in, log out, the first-boot one-time link and the password change.
 
+The first-boot link starts the first-run wizard (views/wizard.py) until it is finished.
+
 Password checks (login and password change) run one at a time under the
 throttle's lock, in a thread (scrypt is CPU-bound), and count towards throttling.
 """
@@ -11,7 +13,7 @@ import hmac
 from aiohttp import web
 
 from .. import password as pw
-from ..keys import FIRST_BOOT, LAUNCH, ORIGINS, PASSWORDS, SESSION, SESSIONS, THROTTLE
+from ..keys import FIRST_BOOT, FIRST_RUN, LAUNCH, ORIGINS, PASSWORDS, SESSION, SESSIONS, THROTTLE
 from ..render import flash, redirect, render
 from ..security import public
 from ..throttle import SESSION_TRIES
@@ -133,7 +135,20 @@ async def first_boot(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text="This one-time link has already been used or is not "
                                     "valid. Use the password printed in the terminal.")
     password, boot.used, boot.password = boot.password, True, None
-    session = request[SESSION] or request.app[SESSIONS].new()
+    sessions = request.app[SESSIONS]
+    if not request.app[FIRST_RUN].done():
+        # The first-run wizard.  This link is already as good as the password (it shows
+        # it), so it logs this browser in: a new session (no fixation) that holds the
+        # password until the wizard's first page has shown it, once.
+        if request[SESSION] is not None:
+            sessions.drop(request[SESSION].id)
+        request[SESSION] = session = sessions.new(authenticated=True)
+        session.reveal = password
+        response = redirect(request, "welcome")
+        _set_cookie(request, response, session.id)
+        raise response
+    # The wizard was finished before (a lost password was reset): just the new password.
+    session = request[SESSION] or sessions.new()
     request[SESSION] = session
     response = render(request, "first_boot.html", password=password)
     _set_cookie(request, response, session.id)
