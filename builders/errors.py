@@ -7,6 +7,7 @@ that fixes it; tasks turn it into `invoke.Exit(message, code)`.
     ├── ConfigError           (2)  a bad target, recipe, manifest or option
     ├── ToolMissing           (3)  a program or package the farm needs is absent
     ├── ReleaseKeyError       (4)  the release signing key is missing or cannot sign
+    ├── BuildersDisagree      (5)  builders made different bytes for an artifact: nothing signed
     ├── SourceError           (10) could not obtain a source from any mirror
     ├── VerificationError     (11) sha256 or size mismatch: the file is not used
     ├── SignatureError        (12) missing or bad OpenPGP signature
@@ -37,6 +38,10 @@ class ToolMissing(FarmError):
 
 class ReleaseKeyError(FarmError):
     exit_code = 4
+
+
+class BuildersDisagree(FarmError):
+    exit_code = 5
 
 
 class SourceError(FarmError):

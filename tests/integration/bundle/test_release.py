@@ -1,4 +1,5 @@
-"""`invoke release` with a throwaway key: gpg accepts the signature; a bad key stops it before any build.
+"""`invoke release --builders local` with a throwaway key: gpg accepts the signature; a bad key stops
+it before any build. (Two builders that must agree: test_release_builders_agree.py.)
 
 Reuses the session's cache (every step is cached after `chat_bundle`). Wall time: ~10-20 s.
 """
@@ -22,25 +23,11 @@ pytestmark = pytest.mark.timeout(2400)
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="module")
-def release_key(tmp_path_factory) -> tuple[str, Path]:
-    home = tmp_path_factory.mktemp("gnupg")
-    home.chmod(0o700)
-    subprocess.run(["gpg", "--batch", "--homedir", str(home), "--passphrase", "", "--quick-gen-key",
-                    "APAF release test <release-test@example.org>", "ed25519", "sign", "1d"],
-                   check=True, capture_output=True)
-    out = subprocess.run(["gpg", "--batch", "--homedir", str(home), "--with-colons", "--list-secret-keys"],
-                         check=True, capture_output=True, text=True).stdout
-    fpr = next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
-    yield fpr, home
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
-
-
 def test_release_signature_verifies_with_gpg(chat_bundle, release_key, tmp_path):
-    fpr, home = release_key
+    fpr, home, _ = release_key
     dist = tmp_path / "release"
     proc = subprocess.run([sys.executable, "-m", "invoke", "release", "--app", str(CHAT), "--key", fpr,
-                           "--gnupghome", str(home), "--dist", str(dist), "--json"],
+                           "--gnupghome", str(home), "--dist", str(dist), "--builders", "local", "--json"],
                           cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
@@ -48,9 +35,13 @@ def test_release_signature_verifies_with_gpg(chat_bundle, release_key, tmp_path)
                              str(dist / "SHA256SUMS.asc"), str(dist / "SHA256SUMS")], capture_output=True, text=True)
     assert verify.returncode == 0 and "Good signature" in verify.stderr, verify.stderr
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=dist, capture_output=True, text=True)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 3, check.stdout
+    # three bundles, their three SBOMs, the report and the provenance
+    assert check.returncode == 0 and check.stdout.count(": OK") == 8, check.stdout
     listed = {line.split("  ", 1)[1] for line in (dist / "SHA256SUMS").read_text().splitlines()}
-    assert listed == set(report["artifacts"]), "SHA256SUMS lists exactly what this release built"
+    assert listed == set(report["artifacts"]) | set(report["sboms"].values()) | {
+        "release-report.json", "provenance.intoto.json"}, "SHA256SUMS lists exactly what this release made"
+    assert not report["cross_checked"] and report["single_builder"] == "local", "one builder is recorded as such"
+    assert all(by == ["local"] for by in report["agreed"].values())
     (built,) = report["apps"]
     assert (built["app"], built["target"]) == ("chat", "linux-x86_64")
     assert set(built["inputs"]) == {"app", "runtime", "requirements", "package", "dmgwriter"}
@@ -60,7 +51,7 @@ def test_release_signature_verifies_with_gpg(chat_bundle, release_key, tmp_path)
 
 @pytest.mark.parametrize("key", ["", "0123456789ABCDEF0123456789ABCDEF01234567"])
 def test_missing_release_key_is_an_error_before_any_build(release_key, tmp_path, key, monkeypatch):
-    _, home = release_key
+    _, home, _ = release_key
     import builders.bundle.release as rel
     monkeypatch.setattr(rel, "build_app", lambda *a, **k: pytest.fail("built before checking the key"))
     with pytest.raises(ReleaseKeyError, match="--key|no secret key"):
@@ -70,7 +61,7 @@ def test_missing_release_key_is_an_error_before_any_build(release_key, tmp_path,
 
 def test_a_release_folder_with_stale_files_is_refused_before_any_build(release_key, tmp_path, monkeypatch):
     """A bundle left from an earlier run must never end up next to (or in) a fresh signed SHA256SUMS."""
-    fpr, home = release_key
+    fpr, home, _ = release_key
     import builders.bundle.release as rel
     monkeypatch.setattr(rel, "build_app", lambda *a, **k: pytest.fail("built into a non-empty folder"))
     dist = tmp_path / "release"
@@ -86,7 +77,7 @@ def test_a_release_folder_with_stale_files_is_refused_before_any_build(release_k
 
 
 def test_the_release_command_names_the_stale_folder_and_the_fix(release_key, tmp_path):
-    fpr, home = release_key
+    fpr, home, _ = release_key
     dist = tmp_path / "release"
     dist.mkdir()
     (dist / "SHA256SUMS").write_text("0" * 64 + "  chat_0.9.0_amd64.deb\n")
