@@ -1,7 +1,8 @@
 """The data directory layout (`--data-dir D`) and the lock that gives one runtime exclusive use of it.
 
     D/tor/ (0700)  D/keys/<app>.key (0600)  D/settings.json  D/torrc.extra  D/admin/password
-    D/apps/<name>/ (APAF_DATA_DIR)  D/run/status.json  D/run/lock  D/run/logs/<name>.log
+    D/apps/<name>/ (APAF_DATA_DIR)  D/tmp/<name>/ (TMPDIR)  D/run/status.json  D/run/lock
+    D/run/logs/<name>.log  D/run/app-status/status.json (APAF_STATUS_FILE, for tor-status apps)
 
 Default D: $XDG_DATA_HOME/apaf, else ~/.local/share/apaf (%APPDATA%\\apaf on Windows).
 """
@@ -37,10 +38,16 @@ class Layout:
     torrc_extra = property(lambda self: self.root / "torrc.extra")
     run = property(lambda self: self.root / "run")
     status = property(lambda self: self.root / "run" / "status.json")
+    # The copy apps with tor-status read: alone in its directory, which the sandbox opens.
+    app_status = property(lambda self: self.root / "run" / "app-status" / "status.json")
     lock = property(lambda self: self.root / "run" / "lock")
 
     def app_data(self, name: str) -> Path:
         return self.root / "apps" / name
+
+    def app_tmp(self, name: str) -> Path:
+        """The app's private temp directory (TMPDIR), the only other place it may write."""
+        return self.root / "tmp" / name
 
     def app_log(self, name: str) -> Path:
         return self.run / "logs" / f"{name}.log"

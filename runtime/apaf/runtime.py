@@ -23,6 +23,7 @@ from apaf.errors import ConfigError, TorrcRejected
 from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.manifest import Manifest, load_manifest
 from apaf.onion import OnionServices, fetch_onion, now_iso
+from apaf import sandbox
 from apaf.settings import Settings
 from apaf.tor import Tor, find_tor, policy
 from apaf.apps.process import free_port
@@ -100,7 +101,7 @@ class Runtime:
     async def _start_app(self, name: str) -> None:
         m = self.manifests[name]
         app = AppProcess(m, data_dir=self.layout.app_data(name), log_path=self.layout.app_log(name),
-                         env={}, on_change=self._changed)
+                         env={}, on_change=self._changed, tmp_dir=self.layout.app_tmp(name))
         self.apps[name] = app
         # The onion service first: tor builds its circuits while the app starts.
         if self.settings.service_running:
@@ -110,7 +111,7 @@ class Runtime:
         app.env = {
             "APAF_ONION_ADDRESS": onion,
             "APAF_SOCKS": self.tor.socks,
-            "APAF_STATUS_FILE": str(self.layout.status),
+            "APAF_STATUS_FILE": str(self.layout.app_status),
             "APAF_ALLOW_TOR2WEB": "1" if self.settings.allow_tor2web else "0",
         }
         await app.start()
@@ -156,7 +157,10 @@ class Runtime:
     def _write_status(self) -> None:
         self._write_pending = False
         ensure_private_dir(self.layout.run)
-        atomic_write(self.layout.status, json.dumps(self.status_dict(), indent=2) + "\n", mode=0o600)
+        text = json.dumps(self.status_dict(), indent=2) + "\n"
+        atomic_write(self.layout.status, text, mode=0o600)
+        ensure_private_dir(self.layout.app_status.parent)
+        atomic_write(self.layout.app_status, text, mode=0o600)
 
     def status_dict(self) -> dict:
         tor = self.tor
@@ -169,6 +173,7 @@ class Runtime:
                 "running": bool(app and app.running), "onion": svc.onion if svc else None,
                 "published": bool(svc and svc.published),
                 "reachability": self.reachability.get(name),
+                "privileges": sandbox.privileges_status(m.privileges),
             })
         return {
             "tor": {"running": bool(tor and tor.running), "version": tor.version if tor else "",
@@ -179,6 +184,7 @@ class Runtime:
             # Apps read this file: the secret admin URL must not be in it (admin/keys.py).
             "admin": self.admin_server.listen_url if self.admin_server is not None else None,
             "pid": os.getpid(),
+            "sandbox": sandbox.status(),
         }
 
     # -- RuntimeControl -----------------------------------------------------------------

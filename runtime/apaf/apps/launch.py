@@ -1,7 +1,7 @@
 """Entry point of one app process: `python -m apaf.apps.launch` (or the frozen bundle re-exec'd).
 
 Reads the contract environment (APAF_ENTRY = "module:function", APAF_APP_DIR, APAF_BIND_HOST,
-APAF_PORT, ...), exits when the runtime process goes away, puts the app directory first on sys.path, imports the entry and calls it
+APAF_PORT, ...), confines itself (apaf.sandbox.enter), exits when the runtime process goes away, puts the app directory first on sys.path, imports the entry and calls it
 with no arguments. The entry may
   - return an `aiohttp.web.Application`: served here on APAF_BIND_HOST:APAF_PORT;
   - return a coroutine: run to completion (it must serve on APAF_PORT itself);
@@ -40,7 +40,11 @@ def main() -> None:
     app_dir = os.environ.get("APAF_APP_DIR", "")
     if ":" not in entry or not app_dir:
         _fail("APAF_ENTRY=module:function and APAF_APP_DIR must be set; apps are started by `apaf run`")
-    _exit_with_parent(os.getppid())
+    if os.environ.get("APAF_DATA_DIR"):  # started by the runtime: confined before any app code
+        from apaf.manifest import load_manifest
+        from apaf.sandbox import enter
+        enter(load_manifest(app_dir))
+    _exit_with_parent(os.getppid())  # the first thread: after the sandbox, which binds threads
     module_name, func_name = entry.split(":", 1)
     sys.path.insert(0, app_dir)
     try:

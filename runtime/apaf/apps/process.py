@@ -1,12 +1,14 @@
 """One app's process: contract environment, 127.0.0.1-only port, restart on crash, clean stop.
 
     app = AppProcess(manifest, data_dir=D/"apps"/name, log_path=D/"run"/"logs"/f"{name}.log",
-                     env={"APAF_ONION_ADDRESS": ..., "APAF_SOCKS": ..., ...})
+                     env={"APAF_ONION_ADDRESS": ..., "APAF_SOCKS": ..., ...}, tmp_dir=D/"tmp"/name)
     await app.start()          # returns when the app accepts connections on app.port
     await app.stop()
 
 The local port is chosen once and kept across restarts, because the onion service maps to
 it. Output goes to `log_path` (0600); a failed start raises AppError with its last lines.
+The process confines itself (apaf.sandbox) before the app's code runs; `tmp_dir` (default:
+beside the data dir) is its private TMPDIR, the only place besides `data_dir` it may write.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from apaf.errors import AppError
 from apaf.fsutil import ensure_private_dir
 from apaf.manifest import Manifest
 from apaf.restart import cancel_task, supervise
+from apaf.sandbox import TMP_VAR, platform_module, policy_from_environment
 
 LAUNCH_FLAG = "--apaf-launch-app"
 
@@ -50,9 +53,11 @@ def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
 
 class AppProcess:
     def __init__(self, manifest: Manifest, *, data_dir: Path, log_path: Path, env: dict[str, str],
-                 on_change: Callable[[], None] | None = None, ready_timeout: float = 30.0):
+                 on_change: Callable[[], None] | None = None, ready_timeout: float = 30.0,
+                 tmp_dir: Path | None = None):
         self.manifest = manifest
         self.data_dir = data_dir
+        self.tmp_dir = tmp_dir or data_dir.with_name(f"{data_dir.name}.tmp")
         self.log_path = log_path
         self.env = env
         self.on_change = on_change or (lambda: None)
@@ -82,6 +87,8 @@ class AppProcess:
             "APAF_SETTINGS": json.dumps(m.settings),
             "APAF_ENTRY": m.entry,
             "APAF_APP_NAME": m.name,
+            "TMPDIR": str(self.tmp_dir),
+            TMP_VAR: str(self.tmp_dir),
             **self.env,
         }
 
@@ -117,12 +124,14 @@ class AppProcess:
 
     async def _spawn(self) -> None:
         ensure_private_dir(self.data_dir)
+        ensure_private_dir(self.tmp_dir)
         ensure_private_dir(self.log_path.parent)
+        env = self.environment()
+        argv = platform_module().wrap_command(policy_from_environment(self.manifest, env), launch_command())
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *launch_command(), stdin=asyncio.subprocess.DEVNULL, stdout=fd, stderr=fd,
-                env=self.environment(), cwd=self.manifest.app_dir, start_new_session=True)
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=fd, stderr=fd, env=env, cwd=self.manifest.app_dir, start_new_session=True)
         finally:
             os.close(fd)
         deadline = time.monotonic() + self.ready_timeout

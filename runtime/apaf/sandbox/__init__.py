@@ -1,0 +1,101 @@
+"""The app sandbox: each app process confined to what its manifest's privileges grant.
+
+One module per platform behind the same four functions, chosen in `platform_module()`:
+
+    probe() -> dict                  what this machine can enforce (in `apaf status --json`)
+    apply(policy) -> list[str]       confine the calling process (inside the app, before its code)
+    wrap_command(policy, argv)       the argv that starts the app confined (macOS: sandbox-exec)
+
+    linux    Landlock + seccomp + no_new_privs, enforced (apaf.sandbox.linux)
+    darwin   a generated sandbox-exec (SBPL) profile (apaf.sandbox.macos)
+    win32    nothing enforced yet; says so (apaf.sandbox.windows)
+
+The runtime side calls `status()` and `privileges_status()`; the app side (apaf.apps.launch)
+calls `enter()`, which builds the Policy from the APAF_* environment and the manifest.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import sys
+from collections.abc import Mapping
+
+from apaf.sandbox.policy import OUTBOUND_TOR, RUN_BINARIES, TOR_STATUS, Policy, runtime_paths
+
+PLATFORMS = {"linux": "apaf.sandbox.linux", "darwin": "apaf.sandbox.macos", "win32": "apaf.sandbox.windows"}
+DISABLE_VAR = "APAF_SANDBOX"  # "off" only for debugging an app; the admin UI then shows nothing enforced
+TMP_VAR = "APAF_TMP_DIR"
+CONFINED = "confined"  # the app log's line once the sandbox is on (with its cost in ms)
+
+# Which limit of probe() guards each privilege: without it, lacking the privilege stops nothing.
+_GUARD = {OUTBOUND_TOR: "network", TOR_STATUS: "files", RUN_BINARIES: "files"}
+
+
+def platform_module(platform: str | None = None):
+    name = PLATFORMS.get(platform or sys.platform)
+    if name is None:
+        name = "apaf.sandbox.windows" if (platform or sys.platform).startswith("win") else None
+    if name is None:
+        raise RuntimeError(f"no app sandbox for platform {platform or sys.platform!r}")
+    return importlib.import_module(name)
+
+
+@functools.cache
+def status() -> dict:
+    """What the sandbox enforces on this machine: {"platform", "files", "network", ...}."""
+    info = dict(platform_module().probe())
+    if os.environ.get(DISABLE_VAR) == "off":
+        info.update(files=False, network=False, system_calls=False, disabled=f"{DISABLE_VAR}=off")
+    return info
+
+
+def privileges_status(privileges) -> list[dict]:
+    """For the admin UI: each known privilege, granted or not, and whether its limit is enforced."""
+    from apaf.manifest import PRIVILEGES
+    limits = status()
+    return [{"name": n, "granted": n in privileges, "allows": text,
+             "enforced": bool(limits.get(_GUARD[n]))} for n, text in PRIVILEGES.items()]
+
+
+def policy_from_environment(manifest, env: Mapping[str, str] = os.environ) -> Policy:
+    """The Policy for the app of `manifest` from the environment the runtime gives it."""
+    from apaf import appenv
+    from apaf.binaries import executables
+
+    socks = _port_of(env[appenv.SOCKS]) if env.get(appenv.SOCKS) else None
+    data_dir = env["APAF_DATA_DIR"]
+    return Policy.for_app(
+        manifest, data_dir=data_dir, tmp_dir=env.get(TMP_VAR), status_file=env.get(appenv.STATUS_FILE),
+        socks_port=socks, app_port=env.get("APAF_PORT"),
+        runtime_paths=runtime_paths(data_root=os.path.dirname(os.path.dirname(data_dir))),
+        executables=executables(manifest))
+
+
+def _port_of(value: str) -> int | None:
+    try:
+        return int(value.rstrip("/").rpartition(":")[2])
+    except ValueError:
+        return None
+
+
+def enter(manifest, log=sys.stderr) -> Policy | None:
+    """Confine this app process (call before any app code and before starting a thread)."""
+    if os.environ.get(DISABLE_VAR) == "off":
+        print(f"apaf sandbox: OFF ({DISABLE_VAR}=off): this app is not confined", file=log, flush=True)
+        return None
+    import time
+
+    from apaf.sandbox import audit
+
+    started = time.perf_counter()
+    policy = policy_from_environment(manifest)
+    sys.dont_write_bytecode = True  # the app directory is read-only now; no refusal noise
+    notes = platform_module().apply(policy)
+    audit.install(policy, log)
+    for note in notes:
+        print(f"apaf sandbox: {note}", file=log, flush=True)
+    ms = (time.perf_counter() - started) * 1000
+    print(f"apaf sandbox: {CONFINED} in {ms:.1f} ms: privileges {list(policy.privileges) or 'none'}",
+          file=log, flush=True)
+    return policy

@@ -1,0 +1,134 @@
+"""A seccomp-BPF filter written directly: a deny list of system calls and a socket() allow list.
+
+Why not libseccomp: its Python bindings (Debian's python3-seccomp, pyseccomp) need
+libseccomp.so at run time, which the static bundle does not carry; the filter we need is a
+straight line of comparisons, generated here from two tables and checked by unit tests that
+run it in the kernel. A refused call returns EPERM (the app sees an OSError and keeps running).
+
+    install(deny_syscalls=DENIED)     no_new_privs must be set first; applies to this thread
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import socket
+import struct
+
+# BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h).
+_LD_W_ABS, _JEQ_K, _JGE_K, _AND_K, _RET_K = 0x20, 0x15, 0x35, 0x54, 0x06
+_RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
+_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _MODE_FILTER = 38, 22, 2
+# struct seccomp_data: int nr; u32 arch; u64 ip; u64 args[6] (little endian: low half first)
+_NR, _ARCH, _ARG0, _ARG1, _ARG2 = 0, 4, 16, 24, 32
+_X32_BIT = 0x40000000
+
+# System calls no app needs and that reach other processes, the kernel or the mount table.
+DENIED = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
+    "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "kexec_load", "init_module",
+    "finit_module", "delete_module", "unshare", "setns", "open_tree", "move_mount", "fsopen",
+    "fsconfig", "fsmount", "fspick", "mount_setattr", "userfaultfd",
+    # io_uring performs socket and file operations that this filter would never see
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+)
+
+_ARCHES = {
+    "x86_64": (0xC000003E, {
+        "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "mount": 165,
+        "umount2": 166, "pivot_root": 155, "keyctl": 250, "add_key": 248, "request_key": 249,
+        "bpf": 321, "perf_event_open": 298, "kexec_load": 246, "init_module": 175,
+        "finit_module": 313, "delete_module": 176, "unshare": 272, "setns": 308,
+        "userfaultfd": 323, "socket": 41}),
+    "aarch64": (0xC00000B7, {
+        "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40,
+        "umount2": 39, "pivot_root": 41, "keyctl": 219, "add_key": 217, "request_key": 218,
+        "bpf": 280, "perf_event_open": 241, "kexec_load": 104, "init_module": 105,
+        "finit_module": 273, "delete_module": 106, "unshare": 97, "setns": 268,
+        "userfaultfd": 282, "socket": 198}),
+}
+# Same numbers on every architecture (added after the tables were unified).
+_COMMON = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
+           "fspick": 433, "mount_setattr": 442, "io_uring_setup": 425, "io_uring_enter": 426,
+           "io_uring_register": 427}
+
+# socket(): TCP over IPv4/IPv6 only. No UDP (so no DNS), no raw or packet sockets, no
+# AF_NETLINK (nothing an app does needs it: addresses are numeric), no AF_UNIX (the way to
+# tor's control socket). socketpair() stays allowed: asyncio's self-pipe uses it.
+SOCKET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
+_TYPE_MASK = ~(socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC) & 0xFFFFFFFF
+
+
+def supported() -> bool:
+    return platform.machine() in _ARCHES
+
+
+def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_errno: int = errno.EPERM) -> bytes:
+    """The filter as packed `struct sock_filter` entries, for `machine` (default: this one)."""
+    arch, table = _ARCHES[machine or platform.machine()]
+    numbers = {**table, **_COMMON}
+    deny_ret = _RET_ERRNO | deny_errno
+    code: list[tuple[int, int, int, int]] = []  # (op, jt, jf, k); jumps are filled in below
+
+    def op(o, k, jt=0, jf=0):
+        code.append((o, jt, jf, k))
+
+    # Layout: [arch check][nr checks][socket checks][ALLOW][DENY]; jumps target the last two.
+    ALLOW, DENY = "allow", "deny"
+    labels: list[tuple[int, object, object]] = []  # (index, jt label, jf label)
+
+    def jump(o, k, jt, jf):
+        labels.append((len(code), jt, jf))
+        op(o, k)
+
+    op(_LD_W_ABS, _ARCH)
+    jump(_JEQ_K, arch, None, DENY)               # another ABI (e.g. 32-bit int 0x80) is refused
+    op(_LD_W_ABS, _NR)
+    jump(_JGE_K, _X32_BIT, DENY, None)           # x32 syscall numbers are refused
+    for name in deny:
+        jump(_JEQ_K, numbers[name], DENY, None)
+    jump(_JEQ_K, numbers["socket"], None, ALLOW)
+    op(_LD_W_ABS, _ARG0)
+    for i, fam in enumerate(SOCKET_FAMILIES):
+        last = i == len(SOCKET_FAMILIES) - 1
+        jump(_JEQ_K, fam, "type", DENY if last else None)
+    type_at = len(code)
+    op(_LD_W_ABS, _ARG1)
+    op(_AND_K, _TYPE_MASK)
+    jump(_JEQ_K, socket.SOCK_STREAM, None, DENY)
+    op(_LD_W_ABS, _ARG2)
+    jump(_JEQ_K, 0, ALLOW, None)
+    jump(_JEQ_K, socket.IPPROTO_TCP, ALLOW, DENY)
+    allow_at = len(code)
+    op(_RET_K, _RET_ALLOW)
+    deny_at = len(code)
+    op(_RET_K, deny_ret)
+
+    targets = {ALLOW: allow_at, DENY: deny_at, "type": type_at}
+    out = []
+    for i, (o, jt, jf, k) in enumerate(code):
+        for at, tl, fl in labels:
+            if at == i:
+                jt = targets[tl] - i - 1 if tl else 0
+                jf = targets[fl] - i - 1 if fl else 0
+                if not (0 <= jt < 256 and 0 <= jf < 256):
+                    raise ValueError("seccomp filter too long for a conditional jump")
+        out.append(struct.pack("HBBI", o, jt, jf, k))
+    return b"".join(out)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install(deny: tuple[str, ...] = DENIED) -> None:
+    """Load the filter for this thread and its children; no_new_privs is set here too."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    code = program(deny)
+    buf = ctypes.create_string_buffer(code, len(code))
+    prog = _SockFprog(len(code) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    for args in ((_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), (_PR_SET_SECCOMP, _MODE_FILTER, ctypes.addressof(prog), 0, 0)):
+        if libc.prctl(*(ctypes.c_ulong(a) for a in args)) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"prctl{args[:2]}: {os.strerror(err)}")

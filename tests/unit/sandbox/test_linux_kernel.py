@@ -1,0 +1,99 @@
+"""The Linux sandbox's pieces in the real kernel, each in a throw-away child process."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from apaf.sandbox import landlock, linux, seccomp
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux kernel features")
+
+
+def run_child(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         timeout=60, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_probe_reports_landlock_abi_and_seccomp():
+    info = linux.probe()
+    print("sandbox probe:", info)
+    assert info["landlock_abi"] == landlock.abi() and info["seccomp"] is True
+
+
+def test_seccomp_filter_allows_tcp_and_refuses_udp_raw_unix_netlink_ptrace_mount():
+    got = run_child("""
+        import ctypes, errno, json, os, socket
+        from apaf.sandbox import seccomp
+        seccomp.install()
+        def attempt(f):
+            try:
+                f().close(); return "ok"
+            except OSError as e:
+                return errno.errorcode[e.errno]
+        libc = ctypes.CDLL(None, use_errno=True)
+        def sys_(nr, *a):
+            return "ok" if libc.syscall(nr, *a) == 0 else errno.errorcode[ctypes.get_errno()]
+        print(json.dumps({
+            "tcp": attempt(socket.socket), "tcp6": attempt(lambda: socket.socket(socket.AF_INET6)),
+            "pair": attempt(lambda: socket.socketpair()[0]),
+            "udp": attempt(lambda: socket.socket(type=socket.SOCK_DGRAM)),
+            "raw": attempt(lambda: socket.socket(type=socket.SOCK_RAW, proto=1)),
+            "unix": attempt(lambda: socket.socket(socket.AF_UNIX)),
+            "netlink": attempt(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW)),
+            "packet": attempt(lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW)),
+            "ptrace": sys_(101, 16, os.getppid(), 0, 0),
+            "mount": sys_(165, b"none", b"/mnt", b"tmpfs", 0, None),
+            "unshare": sys_(272, 0x10000000),
+        }))
+    """)
+    assert got["tcp"] == got["tcp6"] == got["pair"] == "ok"
+    for name in ("udp", "raw", "unix", "netlink", "packet", "ptrace", "mount", "unshare"):
+        assert got[name] == "EPERM", (name, got)
+
+
+def test_program_is_built_for_both_supported_architectures():
+    for machine in ("x86_64", "aarch64"):
+        code = seccomp.program(machine=machine)
+        assert len(code) % 8 == 0 and len(code) // 8 < 255
+
+
+@pytest.mark.skipif(landlock.abi() < 4, reason=f"Landlock ABI {landlock.abi()} < 4 on this kernel")
+def test_landlock_limits_files_and_tcp_ports(tmp_path):
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "f").write_text("x")
+    (tmp_path / "rw").mkdir()
+    got = run_child(f"""
+        import json, os, socket, sys
+        from apaf.sandbox import landlock
+        from apaf.sandbox.policy import runtime_paths
+        ok_srv, bad_srv = socket.create_server(("127.0.0.1", 0)), socket.create_server(("127.0.0.1", 0))
+        rs = landlock.Ruleset(landlock.abi())
+        for p in runtime_paths() + ("/usr/lib", "/lib", "/lib64"):
+            rs.allow_path(p, landlock.READ)
+        rs.allow_path({str(tmp_path / 'ro')!r}, landlock.READ)
+        rs.allow_path({str(tmp_path / 'rw')!r}, landlock.READ | landlock.WRITE)
+        rs.allow_port(ok_srv.getsockname()[1], landlock.CONNECT_TCP)
+        import ctypes; ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)
+        rs.restrict_self()
+        def attempt(f):
+            try:
+                f(); return "ok"
+            except PermissionError:
+                return "refused"
+        print(json.dumps({{
+            "read_ro": attempt(lambda: open({str(tmp_path / 'ro' / 'f')!r}).read()),
+            "write_ro": attempt(lambda: open({str(tmp_path / 'ro' / 'g')!r}, "w")),
+            "write_rw": attempt(lambda: open({str(tmp_path / 'rw' / 'g')!r}, "w").close()),
+            "read_etc": attempt(lambda: open("/etc/hostname").read()),
+            "connect_ok": attempt(lambda: socket.create_connection(ok_srv.getsockname()).close()),
+            "connect_other": attempt(lambda: socket.create_connection(bad_srv.getsockname()).close()),
+            "bind_any": attempt(lambda: socket.socket().bind(("127.0.0.1", 0))),
+            "exec": attempt(lambda: os.execv("/bin/true", ["true"])),
+        }}))
+    """)
+    assert got == {"read_ro": "ok", "write_ro": "refused", "write_rw": "ok", "read_etc": "refused",
+                   "connect_ok": "ok", "connect_other": "refused", "bind_any": "refused", "exec": "refused"}
