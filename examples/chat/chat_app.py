@@ -6,6 +6,8 @@ factory tests use.  Routes: `/` the page, `/static/*` its script and style, `/ro
 the room list (JSON), `/ws?room=R&name=N` the websocket.  Every response carries a
 strict CSP (`default-src 'self'`, no inline code), tor2web requests are refused like
 Apache would (apaf.web.tor2web), and websockets from another origin are refused.
+Everything else (errors, unknown paths, other methods, /ws without a websocket upgrade)
+answers like the stock Apache the static-site app mimics (apaf.web.apache_like).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from apaf.web.apache_like import apache_middleware, setup_apache_like
 from apaf.web.tor2web import tor2web_middleware
 from chat_rooms import ChatError, Hub
 
@@ -52,10 +55,6 @@ async def security_headers(request: web.Request, handler):
     return resp
 
 
-async def on_prepare(request: web.Request, resp: web.StreamResponse) -> None:
-    resp.headers["Server"] = "Apache"  # no framework or Python version on the wire
-
-
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
@@ -76,6 +75,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     # A frame carries one JSON message: at most max_message characters, each at most a
     # 6-byte \uXXXX escape; anything bigger closes the socket.
     ws = web.WebSocketResponse(max_msg_size=6 * hub.max_message + 256, heartbeat=30)
+    if not ws.can_prepare(request).ok:
+        raise web.HTTPNotFound()  # to a plain request, as to Apache, there is no /ws
     await ws.prepare(request)
     try:
         member = await hub.join(request.query.get("room", ""), request.query.get("name", ""),
@@ -115,10 +116,10 @@ def create_app(settings: dict | None = None) -> web.Application:
     settings = settings or {}
     hub = Hub(history=setting(settings, "history", 100, 10_000),
               max_message=setting(settings, "max_message", 500, 2000))
-    app = web.Application(middlewares=[tor2web_middleware(), security_headers],
-                          client_max_size=16 * 1024)
+    app = web.Application(middlewares=[tor2web_middleware(), apache_middleware(),
+                                       security_headers], client_max_size=16 * 1024)
     app[HUB] = hub
-    app.on_response_prepare.append(on_prepare)
+    setup_apache_like(app)
     app.router.add_get("/", index, name="index")
     app.router.add_get("/rooms", rooms, name="rooms")
     app.router.add_get("/ws", websocket, name="ws")

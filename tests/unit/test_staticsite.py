@@ -10,8 +10,8 @@ from apaf.staticsite.app import ConfigError, config
 from apaf.staticsite.files import GzipStream, gzip_bytes
 from apaf.staticsite.ranges import parse_ranges
 from apaf.staticsite.request import ChunkedBody, HttpError, parse_head
-from apaf.staticsite.site import Site, draw_allow
-from apaf.web.apache_pages import error_page
+from apaf.staticsite.site import Site
+from apaf.web.apache_pages import draw_allow, error_page
 
 
 def ask(site, raw, now=None):

@@ -7,7 +7,6 @@ The order of checks follows Apache's request phases, which decides e.g. that
 `FOO /missing` is 501 but `DELETE /missing` is 405 and `POST /dir-without-index/` 404.
 """
 import os
-import random
 import secrets
 from urllib.parse import quote
 
@@ -15,24 +14,10 @@ from apaf.staticsite import paths
 from apaf.staticsite.files import GZIP_STREAM_MIN, FileCache, GzipStream
 from apaf.staticsite.mimetypes import describe
 from apaf.staticsite.ranges import check_conditions, if_range_matches, parse_ranges
-from apaf.web.apache_pages import error_page
+from apaf.web.apache_pages import ALLOW, KNOWN_METHODS, error_page
 from apaf.web.tor2web import is_tor2web
 
-
-def draw_allow():
-    """Apache lists allowed methods from a hash table seeded when it starts: one order for
-    the life of the server, another after each restart."""
-    return ",".join(random.SystemRandom().sample(("GET", "POST", "OPTIONS", "HEAD"), 4))
-
-
-ALLOW = draw_allow()
 ERROR_TYPE = "text/html; charset=iso-8859-1"
-# Methods Apache 2.4 knows (others are 501); all but GET/HEAD/POST/OPTIONS are 405 here.
-KNOWN_METHODS = frozenset((
-    "GET", "HEAD", "POST", "OPTIONS", "PUT", "DELETE", "CONNECT", "TRACE", "PATCH",
-    "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "VERSION-CONTROL",
-    "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL", "REPORT", "MKWORKSPACE",
-    "MKACTIVITY", "BASELINE-CONTROL", "MERGE"))
 # The byterange filter hands on what it has every 32 parts, so longer multipart answers
 # go out without a Content-Length.
 MULTIPART_FLUSH = 32

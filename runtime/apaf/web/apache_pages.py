@@ -1,11 +1,13 @@
 """Apache 2.4's built-in error documents, byte for byte (ServerSignature Off).
 
 `error_page(status, ...)` returns the exact body Apache sends for that status;
-`REASONS` holds Apache's reason phrases (which differ from Python's for 414 and 416).
+`REASONS` holds Apache's reason phrases (which differ from Python's for 414 and 416),
+`KNOWN_METHODS` the methods it knows, `ALLOW` its Allow header for a static file.
 Used by the static-site app and by the tor2web refusal, so that an APAF onion
 service's errors cannot be told apart from a stock Apache's.
 """
 import html
+import random
 
 REASONS = {
     200: "OK", 206: "Partial Content", 301: "Moved Permanently", 302: "Found",
@@ -15,6 +17,22 @@ REASONS = {
     416: "Requested Range Not Satisfiable", 417: "Expectation Failed",
     500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
 }
+
+# Methods Apache 2.4 knows (others are 501).
+KNOWN_METHODS = frozenset((
+    "GET", "HEAD", "POST", "OPTIONS", "PUT", "DELETE", "CONNECT", "TRACE", "PATCH",
+    "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "VERSION-CONTROL",
+    "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL", "REPORT", "MKWORKSPACE",
+    "MKACTIVITY", "BASELINE-CONTROL", "MERGE"))
+
+
+def draw_allow():
+    """Apache lists allowed methods from a hash table seeded when it starts: one order for
+    the life of the server, another after each restart."""
+    return ",".join(random.SystemRandom().sample(("GET", "POST", "OPTIONS", "HEAD"), 4))
+
+
+ALLOW = draw_allow()  # a static file's methods, in this process's order
 
 _MESSAGES = {
     400: "<p>Your browser sent a request that this server could not understand.<br />\n{extra}</p>",

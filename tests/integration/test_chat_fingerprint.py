@@ -1,0 +1,92 @@
+"""The chat example answers like the stock Apache wherever it is not the chat itself.
+
+Requests of the fingerprint battery that reach nothing the chat serves (missing
+paths, other methods, /.ht* and /server-status, OPTIONS, TRACE), and /ws without a
+websocket upgrade, go to the chat process and to the reference apache2 serving the
+fingerprint docroot (which has no /ws either); the answers must be equal, as in
+test_staticsite_fingerprint.  The chat's own pages are the chat's.  Each request
+asks for `Connection: close` and the client does not half-close: aiohttp drops a
+connection whose client half-closed before it answers (Apache answers; a known
+difference, see runtime/README.md).
+Wall time: ~2 s (one chat start; the reference Apache is shared with the static site's test).
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fingerprint_battery import BATTERY, get
+from fixtures.apache import free_port, stop, wait_for_port
+from test_staticsite_fingerprint import normalized
+
+CHAT = Path(__file__).resolve().parents[2] / "examples" / "chat"
+APPLY = [
+    "not-found", "not-found-dir", "htaccess", "htpasswd-sub", "put", "delete", "patch",
+    "options", "options-missing", "trace", "propfind", "connect", "server-status",
+    "server-status-below", "server-status-head", "server-status-options",
+    "server-status-post", "server-status-trace", "server-info", "traversal-sub",
+    "traversal-encoded", "encoded-slash", "encoded-nul", "bad-escape",
+]
+PROBES = [(name, dict(BATTERY)[name]) for name in APPLY] + [
+    ("ws-no-upgrade", get(b"/ws")),
+    ("ws-no-upgrade-query", get(b"/ws?room=lobby&name=eve")),
+    ("ws-no-upgrade-head", get(b"/ws", method=b"HEAD")),
+    ("ws-upgrade-other", get(b"/ws", b"Upgrade: h2c", b"Connection: Upgrade")),
+    ("ws-delete", get(b"/ws", method=b"DELETE")),
+    ("ws-options", get(b"/ws", method=b"OPTIONS")),
+    ("missing-head", get(b"/nope", method=b"HEAD")),
+    ("missing-post", get(b"/nope", b"Content-Length: 0", method=b"POST")),
+    ("missing-delete", get(b"/nope", method=b"DELETE")),
+    ("trace-bad-escape", get(b"/%zz", method=b"TRACE")),
+    ("options-htaccess", get(b"/.htaccess", method=b"OPTIONS")),
+]
+
+
+def exchange(port, data, timeout=10):
+    """Send one request asking to close, return everything until the server closes."""
+    line, _, rest = data.partition(b"\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(line + b"\r\nConnection: close\r\n" + rest)
+        return b"".join(iter(lambda: s.recv(65536), b""))
+
+
+@pytest.fixture(scope="module")
+def chat_port():
+    port = free_port()
+    env = dict(os.environ, APAF_BIND_HOST="127.0.0.1", APAF_PORT=str(port),
+               APAF_SETTINGS=json.dumps({}), APAF_ALLOW_TOR2WEB="0",
+               PYTHONPATH=os.pathsep.join([str(CHAT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, str(CHAT / "chat_app.py")], env=env)
+    try:
+        wait_for_port(port, proc)
+        yield port
+    finally:
+        stop(proc)
+
+
+def test_the_chat_answers_what_it_does_not_serve_like_apache(chat_port, apache_server,
+                                                             fingerprint_docroot):
+    apache = apache_server(fingerprint_docroot)
+    mismatches = []
+    for name, data in PROBES:
+        head_only = data.startswith(b"HEAD ")
+        want = normalized(exchange(apache, data), head_only)
+        got = normalized(exchange(chat_port, data), head_only)
+        if want != got:
+            mismatches.append(f"--- {name}: {data[:100]!r}\n  apache: {want!r:.900}\n"
+                              f"  chat:   {got!r:.900}")
+    assert not mismatches, f"{len(mismatches)} of {len(PROBES)} differ:\n" + "\n".join(
+        mismatches)
+
+
+def test_the_chat_never_names_aiohttp_or_python(chat_port):
+    """Its own pages too: Server is Apache's, and no body or header mentions the stack."""
+    for data in (get(b"/"), get(b"/rooms"), get(b"/ws"), get(b"/nope", method=b"DELETE")):
+        raw = exchange(chat_port, data)
+        head = raw.partition(b"\r\n\r\n")[0]
+        assert b"\r\nServer: Apache\r\n" in head, head
+        assert b"aiohttp" not in raw.lower() and b"python" not in raw.lower(), raw[:400]
