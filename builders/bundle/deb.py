@@ -10,6 +10,27 @@ from pathlib import Path
 
 from .desktop import PackageInfo
 
+# What every bundle carries besides the app, with each licence (SPDX): the copyright file
+# lists them and the .rpm's License field joins them to the app's own.
+BUNDLED = [
+    ("Tor", "BSD-3-Clause"), ("OpenSSL", "Apache-2.0"), ("libevent", "BSD-3-Clause"), ("zlib", "Zlib"),
+    ("CPython", "PSF-2.0"), ("libffi", "MIT"), ("xz's liblzma", "0BSD"), ("bzip2", "bzip2-1.0.6"),
+    ("SQLite", "blessing"), ("stem", "LGPL-3.0-only"),
+    ("aiohttp, yarl, multidict, frozenlist, propcache, aiosignal, aiohttp-socks, python-socks", "Apache-2.0"),
+    ("aiohappyeyeballs", "PSF-2.0"), ("Jinja2, MarkupSafe, idna", "BSD-3-Clause"), ("attrs", "MIT"),
+    ("packaging", "Apache-2.0 OR BSD-2-Clause"), ("the GNU C library, via staticx", "LGPL-2.1-or-later"),
+]
+
+
+def bundled_licenses() -> list[str]:
+    """The distinct licences of BUNDLED, in first-seen order (compound ones parenthesised)."""
+    seen: list[str] = []
+    for _, lic in BUNDLED:
+        lic = f"({lic})" if " " in lic else lic
+        if lic not in seen:
+            seen.append(lic)
+    return seen
+
 # Each with the reason it does not apply to an app bundle (written above the override).
 LINTIAN_OVERRIDES = [
     ("The whole point: one static ELF that runs on any Linux (staticx).",
@@ -44,14 +65,14 @@ def changelog(info: PackageInfo, epoch: int) -> str:
 
 def copyright_text(info: PackageInfo) -> str:
     return (f"{info.title} {info.version}, packaged by the APAF build farm.\n"
+            f"Maintainer: {info.maintainer}\n"
             f"Copyright: the authors of {info.title} and of each component below.\n\n"
-            f"The app's own licence is the one its authors give with its source.\n"
-            "This package also contains, unmodified and statically linked or frozen:\n"
-            " - Tor (BSD-3-Clause), with OpenSSL (Apache-2.0), libevent (BSD-3-Clause), zlib (Zlib);\n"
-            " - CPython (PSF-2.0) with libffi, xz, bzip2, sqlite;\n"
-            " - the APAF runtime and the Python packages listed in the build report;\n"
-            " - the GNU C library (LGPL-2.1+), via staticx.\n"
-            "On Debian systems the licences are in /usr/share/common-licenses/.\n")
+            f"{info.title} is licensed under {info.license} (SPDX expression), as its authors state.\n"
+            "This package also contains, unmodified, statically linked or frozen (what the app uses of):\n"
+            + "".join(f" - {what} ({lic});\n" for what, lic in BUNDLED)
+            + " - the APAF runtime; the exact Python packages are listed in the build report.\n"
+            "On Debian systems the common licences are in /usr/share/common-licenses/;\n"
+            "the others are at https://spdx.org/licenses/<identifier>.html.\n")
 
 
 def lintian_overrides(info: PackageInfo) -> str:

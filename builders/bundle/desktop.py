@@ -1,8 +1,9 @@
 """What Linux packages share: the desktop entry, the icon's hicolor size, package metadata.
 
 `PackageInfo.from_manifest(manifest, maintainer)` validates what the package formats
-need beyond the manifest's own rules (a version dpkg and rpm accept, a PNG icon) and
-raises ConfigError naming the field and the fix.
+need beyond the manifest's own rules (a version dpkg and rpm accept, a PNG icon, a
+maintainer and a licence: `--maintainer` overrides [app].maintainer) and raises
+ConfigError naming the field and the fix.
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from apaf.manifest import MAINTAINER_RE
+
 from ..errors import ConfigError
 
-DEFAULT_MAINTAINER = "APAF app packagers <packagers@apaf.invalid>"
 _VERSION = re.compile(r"^[0-9][A-Za-z0-9.+~-]*$")
-_MAINTAINER = re.compile(r"^[^<>]+ <[^<>@\s]+@[^<>@\s]+>$")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class PackageInfo:
     title: str
     summary: str            # one line, no trailing period
     description: str        # may be several sentences
-    maintainer: str
+    maintainer: str         # "Name <address>"
+    license: str            # SPDX expression
     icon: Path | None
     icon_size: str          # "64x64" (hicolor directory), "" without an icon
     manifest: Path
@@ -37,9 +39,15 @@ class PackageInfo:
         if not _VERSION.match(m.version):
             raise ConfigError(f"{where}.version: {m.version!r} is not a package version dpkg and rpm "
                               "accept; start with a digit and use only letters, digits and . + ~ -")
-        maintainer = maintainer or DEFAULT_MAINTAINER
-        if not _MAINTAINER.match(maintainer):
+        if maintainer and not MAINTAINER_RE.match(maintainer):
             raise ConfigError(f"--maintainer {maintainer!r}: use the form 'Full Name <address@example.org>'")
+        maintainer = maintainer or m.maintainer
+        if not maintainer:
+            raise ConfigError(f"{where}.maintainer: missing; the .deb and .rpm name who answers for them: add "
+                              'maintainer = "Your Name <you@example.org>" to apaf.toml, or pass --maintainer')
+        if not m.license:
+            raise ConfigError(f"{where}.license: missing; the .deb's copyright file and the .rpm's License "
+                              'field need the app\'s licence: add an SPDX expression, e.g. license = "MIT"')
         size = ""
         if m.icon is not None:
             w, h = png_size(m.icon, f"{where}.icon")
@@ -47,7 +55,7 @@ class PackageInfo:
         title = (m.title or m.name).strip()
         description = " ".join((m.description or f"{title}, served as a Tor onion service.").split())
         return cls(m.name, m.version, title, synopsis(m.name, description), description, maintainer,
-                   m.icon, size, m.path)
+                   m.license, m.icon, size, m.path)
 
     def desktop_entry(self) -> str:
         # Terminal=true: the bundle prints the admin URL and the first-boot password there.

@@ -9,12 +9,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .deb import bundled_licenses
 from .desktop import PackageInfo
 
 
 def rpm_version(version: str) -> str:
     # rpm forbids '-' in Version; '~' sorts a pre-release before the release, like dpkg.
     return version.replace("-", "~")
+
+
+def license_tag(info: PackageInfo) -> str:
+    """The app's licence AND what the bundle carries (one static binary holds them all)."""
+    own = f"({info.license})" if " " in info.license else info.license
+    return " AND ".join([own] + [lic for lic in bundled_licenses() if lic != own])
 
 
 def spec(info: PackageInfo, epoch: int) -> str:
@@ -26,7 +33,7 @@ Name:           {info.name}
 Version:        {rpm_version(info.version)}
 Release:        1
 Summary:        {info.summary}
-License:        LicenseRef-APAF-bundle
+License:        {license_tag(info)}
 Group:          Applications/Internet
 Packager:       {info.maintainer}
 BuildArch:      x86_64

@@ -20,7 +20,7 @@ DEFAULT_APP = "examples/chat"
         "linux_builder": "where a macOS target's Linux steps (signing, .dmg) run: local (default), docker, ssh:NAME",
         "dist": "folder for the results and SHA256SUMS (default dist/)",
         "index_url": "Python package index for the wheels step (default: this machine's pip config)",
-        "maintainer": "packager for the .deb/.rpm, 'Name <address>' (default: a placeholder)",
+        "maintainer": "packager for the .deb/.rpm, 'Name <address>' (default: [app].maintainer of apaf.toml)",
         "parallel": "how many steps may run at once (default: number of cores)",
         "json": "print a machine-readable summary on stdout (progress goes to stderr)",
     }

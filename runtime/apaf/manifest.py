@@ -18,6 +18,10 @@ silently drops a setting.
     ports = [80]                  # onion virtual ports; the app serves HTTP on the first
     bundle_id = "org.example.chat"  # optional macOS bundle identifier (reverse DNS);
                                   # default "org.apaf.<name>"
+    maintainer = "Ada Lovelace <ada@example.org>"  # who answers for the .deb/.rpm: "Name <address>"
+    license = "MIT"               # the app's licence, an SPDX expression ("GPL-3.0-or-later",
+                                  # "Apache-2.0 OR MIT", "LicenseRef-<name>" for your own terms)
+                                  # maintainer and license: optional to run, needed to package
     [settings]                    # optional, free-form; handed to the app as JSON
 """
 from __future__ import annotations
@@ -38,6 +42,9 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 # 155 is the longest the App Store and notarization accept.
 BUNDLE_ID_RE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 BUNDLE_ID_MAX = 155
+# RFC 5322's name-addr as Debian's Maintainer field and rpm's Packager want it: a display
+# name, one space, an address in angle brackets.
+MAINTAINER_RE = re.compile(r"^[^<>@\s,]([^<>@,]*[^<>@\s,])? <[^<>@\s]+@[^<>@\s]+\.[^<>@\s.]+>$")
 ENTRY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 # A PEP 508 requirement starts with a distribution name; the rest is pip's business.
 REQUIREMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*([<>=!~;@ ].*)?$")
@@ -53,7 +60,7 @@ PRIVILEGES = {
 _TOP_KEYS = {"app", "settings"}
 _APP_KEYS = {
     "name", "version", "entry", "title", "description", "icon", "splash",
-    "dependencies", "privileges", "extra_binaries", "ports", "bundle_id",
+    "dependencies", "privileges", "extra_binaries", "ports", "bundle_id", "maintainer", "license",
 }
 
 
@@ -75,6 +82,8 @@ class Manifest:
     extra_binaries: tuple[str, ...] = ()
     ports: tuple[int, ...] = (80,)
     bundle_id: str = ""
+    maintainer: str = ""            # "Name <address>", or "" when the manifest gives none
+    license: str = ""               # a canonical SPDX expression, or ""
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -214,6 +223,14 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
                          f"and '.', at least two parts, at most {BUNDLE_ID_MAX} characters")
     bundle_id = bundle_id or f"org.apaf.{name}"
 
+    maintainer = check.string(app, "maintainer", False, 'write maintainer = "Your Name <you@example.org>"')
+    if "maintainer" in app and not MAINTAINER_RE.match(maintainer):
+        raise check.fail("[app].maintainer", f"{maintainer!r} is not 'Name <address>'",
+                         'write it like maintainer = "Ada Lovelace <ada@example.org>" (a name, a space, '
+                         "the e-mail address in angle brackets; one person or team)")
+    license_ = spdx_expression(check, check.string(app, "license", False, 'write license = "MIT"')) \
+        if "license" in app else ""
+
     settings = raw.get("settings", {})
     if not isinstance(settings, dict):
         raise check.fail("[settings]", "must be a table", "write it as a [settings] section")
@@ -222,5 +239,18 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
         path=path, app_dir=app_dir, name=name, version=version, entry=entry, title=title,
         description=description, icon=icon, splash=splash, dependencies=tuple(deps),
         privileges=tuple(privileges), extra_binaries=tuple(binaries), ports=tuple(ports),
-        bundle_id=bundle_id, settings=settings,
+        bundle_id=bundle_id, maintainer=maintainer, license=license_, settings=settings,
     )
+
+
+def spdx_expression(check: _Checker, value: str) -> str:
+    """`value` as a canonical SPDX license expression (PEP 639's rules, packaging's SPDX list)."""
+    # Imported here: only a manifest with a licence pays for the SPDX table.
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+    try:
+        return str(canonicalize_license_expression(value))
+    except InvalidLicenseExpression as err:
+        raise check.fail("[app].license", f"{value!r} is not an SPDX license expression ({err})",
+                         'use identifiers from https://spdx.org/licenses/ such as "MIT" or "GPL-3.0-or-later", '
+                         'joined with AND, OR, WITH and parentheses, or "LicenseRef-<name>" for your own terms') \
+            from None

@@ -54,6 +54,11 @@ BAD = [
     ('[app]\nname="x"\nversion="1"\nentry="a:b"\nentrypoint="a:b"\n', "[app].entrypoint", "did you mean 'entry'"),
     ('[app]\nname="x"\nversion="1"\nentry="a:b"\n[setings]\n', "[setings]", "did you mean 'settings'"),
     ('[app]\nname="x"\nversion="1"\nentry="a:b"\ndependencies="aiohttp"\n', "[app].dependencies", "list"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nmaintainer="Ada"\n', "[app].maintainer", "angle brackets"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nmaintainer="Ada <ada>"\n', "[app].maintainer", "Name <address>"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nlicense="GPL3"\n', "[app].license", "GPL-3.0-or-later"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nlicense="MIT AND"\n', "[app].license", "spdx.org/licenses"),
+    ('[app]\nname="x"\nversion="1"\nentry="a:b"\nlicense=""\n', "[app].license", "not an SPDX license expression"),
     ('name="x"\n', "[name]", "known keys"),
     ('[app\nname="x"\n', "not valid TOML", "fix the syntax"),
 ]
@@ -76,3 +81,16 @@ def test_missing_manifest_says_what_to_add(tmp_path):
 def test_missing_app_directory_is_named(tmp_path):
     with pytest.raises(ManifestError, match=r"nope: no such app directory; pass the folder"):
         load_manifest(tmp_path / "nope")
+
+
+def test_maintainer_and_license_are_kept_the_license_in_canonical_spdx_form(tmp_path):
+    m = load_manifest(write(tmp_path, '[app]\nname="x"\nversion="1"\nentry="a:b"\n'
+                                      'maintainer="Ada Lovelace <ada@example.org>"\n'
+                                      'license="apache-2.0 or mit"\n'))
+    assert m.maintainer == "Ada Lovelace <ada@example.org>"
+    assert m.license == "Apache-2.0 OR MIT"
+
+
+def test_own_terms_and_exceptions_are_valid_spdx(tmp_path):
+    for lic in ("LicenseRef-Proprietary", "GPL-2.0-only WITH Classpath-exception-2.0"):
+        assert load_manifest(write(tmp_path, f'[app]\nname="x"\nversion="1"\nentry="a:b"\nlicense="{lic}"\n')).license == lic

@@ -77,6 +77,32 @@ def test_a_malformed_maintainer_is_refused(app):
         PackageInfo.from_manifest(load_manifest(app), "just a name")
 
 
+def test_maintainer_and_licence_come_from_the_manifest_and_reach_both_packages(app):
+    info = info_for(app, maintainer="Ada Lovelace <ada@example.org>", license="GPL-3.0-or-later")
+    assert "Maintainer: Ada Lovelace <ada@example.org>\n" in deb.control(info)
+    assert deb.changelog(info, EPOCH).splitlines()[-1].startswith(" -- Ada Lovelace <ada@example.org>  ")
+    assert "Chat is licensed under GPL-3.0-or-later" in deb.copyright_text(info)
+    spec = rpm.spec(info, EPOCH)
+    assert "Packager:       Ada Lovelace <ada@example.org>\n" in spec
+    # The one binary also holds tor, CPython, OpenSSL, glibc...: their licences join the app's.
+    assert "License:        GPL-3.0-or-later AND BSD-3-Clause AND Apache-2.0 AND " in spec
+    assert "LGPL-2.1-or-later" in spec and "apaf.invalid" not in spec + deb.control(info)
+
+
+def test_the_maintainer_option_overrides_the_manifest(app):
+    info = PackageInfo.from_manifest(load_manifest(app), "Release Team <release@example.org>")
+    assert info.maintainer == "Release Team <release@example.org>"
+
+
+@pytest.mark.parametrize("key", ["maintainer", "license"])
+def test_packages_without_a_maintainer_or_licence_are_refused_naming_the_field(app, key):
+    toml = app / "apaf.toml"
+    toml.write_text("".join(line for line in toml.read_text().splitlines(keepends=True)
+                            if not line.startswith(f"{key} =")))
+    with pytest.raises(ConfigError, match=rf"apaf.toml: \[app\]\.{key}: missing; .*add .*{key} = "):
+        PackageInfo.from_manifest(load_manifest(app))
+
+
 def test_missing_and_stale_locks_name_the_command_that_fixes_them(tmp_path):
     lock = tmp_path / "requirements.lock"
     with pytest.raises(ConfigError, match="is missing.*ci/farm lock --app x"):
