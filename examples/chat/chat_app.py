@@ -25,6 +25,7 @@ from chat_rooms import ChatError, Hub
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
+STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
 HUB = web.AppKey("hub", Hub)
 # A connection that sends no request for this long is closed (aiohttp's keep-alive timer
 # also runs before the first request).  aiohttp's default, 75 s, let idle connections
@@ -57,6 +58,15 @@ async def security_headers(request: web.Request, handler):
 
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
+
+
+async def static_file(request: web.Request) -> web.FileResponse:
+    # The page's own files only: a missing one is the middleware's Apache 404, where
+    # add_static would answer aiohttp's empty one.
+    name = request.match_info["name"]
+    if name not in STATIC_FILES:
+        raise web.HTTPNotFound()
+    return web.FileResponse(STATIC / name)
 
 
 async def rooms(request: web.Request) -> web.Response:
@@ -123,7 +133,7 @@ def create_app(settings: dict | None = None) -> web.Application:
     app.router.add_get("/", index, name="index")
     app.router.add_get("/rooms", rooms, name="rooms")
     app.router.add_get("/ws", websocket, name="ws")
-    app.router.add_static("/static/", STATIC, name="static")
+    app.router.add_get("/static/{name}", static_file, name="static")
     return app
 
 

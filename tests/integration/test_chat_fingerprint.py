@@ -39,6 +39,8 @@ PROBES = [(name, dict(BATTERY)[name]) for name in APPLY] + [
     ("ws-delete", get(b"/ws", method=b"DELETE")),
     ("ws-options", get(b"/ws", method=b"OPTIONS")),
     ("missing-head", get(b"/nope", method=b"HEAD")),
+    ("missing-static", get(b"/static/nope.js")),
+    ("missing-static-dir", get(b"/static/")),
     ("missing-post", get(b"/nope", b"Content-Length: 0", method=b"POST")),
     ("missing-delete", get(b"/nope", method=b"DELETE")),
     ("trace-bad-escape", get(b"/%zz", method=b"TRACE")),

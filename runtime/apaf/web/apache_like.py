@@ -20,8 +20,8 @@ requests aiohttp's parser refuses before any app code runs (a malformed request 
 or header, or a method aiohttp's parser does not accept such as `FOO`, still gets
 aiohttp's plain-text 400 with an aiohttp Server header), and aiohttp drops a connection
 whose client half-closes before the answer, where Apache answers.  A missing file
-under an `add_static` route is still aiohttp's empty 404 (FileResponse decides it while
-sending, after the middleware).
+under an `add_static` route is aiohttp's empty 404 (FileResponse decides it while
+sending, after the middleware): serve known files from a handler instead (the chat does).
 """
 import logging
 import posixpath
