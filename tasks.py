@@ -6,7 +6,7 @@ from invoke import Collection
 
 from builders.tasks import cache, deps, sources, testing, testnet, toolchain
 from builders.tasks import images
-from builders.tasks import bundle, release
+from builders.tasks import binaries, bundle, release
 from builders.tasks import macos
 
 ns = Collection()
@@ -15,6 +15,7 @@ ns.add_task(testing.test)
 ns.add_task(testing.bench)
 ns.add_task(bundle.build)
 ns.add_task(bundle.lock)
+ns.add_task(binaries.binaries)
 ns.add_task(release.release)
 ns.add_task(release.verify)
 ns.add_task(release.rebuild)

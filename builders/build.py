@@ -64,7 +64,7 @@ class Build:
                  outputs: list[str] | None = None, parallel: int | None = None,
                  progress=None, store: SourceStore | None = None,
                  inputs: dict[str, Path] | None = None, network_env: dict[str, str] | None = None,
-                 others=()):
+                 others=(), extra_deps: dict[str, tuple[str, ...]] | None = None):
         self.target = target
         self.executor = executor
         self.placement = Placement(executor, others)
@@ -72,7 +72,7 @@ class Build:
         self.cache = StepCache(self.root)
         self.progress = progress or PlainProgress()
         self.store = store or SourceStore(self.root, log=self.progress.note)
-        self.steps = steps_for(target, outputs)
+        self.steps = steps_for(target, outputs, extra_deps)
         self.parallel = parallel or os.cpu_count() or 1
         self.wanted = outputs or list(target.outputs)
         self.inputs = {k: Path(v).resolve() for k, v in (inputs or {}).items()}

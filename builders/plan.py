@@ -38,8 +38,13 @@ class Step:
         return self.recipe.os
 
 
-def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
-    """All steps needed for the target's outputs (or the named ones), dependencies first."""
+def steps_for(target: Target, outputs: list[str] | None = None,
+              extra_deps: dict[str, tuple[str, ...]] | None = None) -> list[Step]:
+    """All steps needed for the target's outputs (or the named ones), dependencies first.
+
+    extra_deps: {recipe: dep specs} added to what that recipe's recipe.toml names, for inputs
+    that depend on the app (its extra_binaries become deps of its freeze step)."""
+    extra_deps = extra_deps or {}
     wanted = outputs or list(target.outputs)
     order: list[Step] = []
     seen: dict[str, Step] = {}
@@ -52,7 +57,7 @@ def steps_for(target: Target, outputs: list[str] | None = None) -> list[Step]:
         if sid not in seen:
             recipe = load_recipe(recipe_name, here.recipes_root, here.os)
             deps = []
-            for spec in recipe.deps:
+            for spec in recipe.deps + tuple(extra_deps.get(recipe_name, ())):
                 dep, dep_toolchain, dep_owner = _dep(spec, toolchain, owner, here)
                 deps.append(visit(dep, dep_toolchain, trail + (sid,), dep_owner))
             deps = tuple(deps)

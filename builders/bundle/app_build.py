@@ -26,6 +26,7 @@ from ..recipes import Target, load_target
 from ..sources.verify import sha256_of as sha256_file
 from ..trees import tree_digest
 from . import deb, oslocks, rpm
+from .binaries import freeze_deps
 from .desktop import PackageInfo
 from .lock import check_lock, read_requirements
 from .macos.dmg import stage_writer
@@ -153,6 +154,7 @@ def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builde
         tgt = _stop_at(tgt, only)
     info = PackageInfo.from_manifest(manifest, maintainer)
     check_locks(manifest, tgt.os)
+    extra_deps = freeze_deps(manifest, tgt.name)
     executor = get_executor(builder, source_date_epoch=tgt.source_date_epoch)
     others = [get_executor(linux_builder, source_date_epoch=tgt.source_date_epoch)] if tgt.os != "linux" else []
     root = cache_root or paths.cache_root()
@@ -162,7 +164,8 @@ def build_app(app_dir: Path, target: str = "linux-x86_64", *, dist: Path, builde
         inputs = stage_inputs(manifest, info, Path(tmp), tgt.source_date_epoch, tgt)
         result.inputs = {k: tree_digest(v) for k, v in sorted(inputs.items())}
         build = Build(tgt, executor, cache_root=root, progress=progress or PlainProgress(),
-                      inputs=inputs, network_env=network_env(index_url), parallel=parallel, others=others)
+                      inputs=inputs, network_env=network_env(index_url), parallel=parallel, others=others,
+                      extra_deps=extra_deps)
         result.summary = build.run()
     dist.mkdir(parents=True, exist_ok=True)
     for kind, name in dist_names(info, tgt.name).items():

@@ -1,7 +1,7 @@
 """Third-party programs an app may run (`extra_binaries`): which exist, and where they are.
 
     apaf.binary("gpg")          absolute path of the bundled gpg, for the app's subprocess calls
-    executables(manifest)       every file the sandbox lets the app execute (gpg brings gpg-agent)
+    executables(manifest)       every file the sandbox lets the app execute
 
 The farm builds each program from its recipe and the bundle carries only those the app's
 manifest lists, in `bin/` of the bundle's unpack directory. In the dev tree (no bundle),
@@ -33,10 +33,10 @@ class Program:
 
 
 # Each name is built by a farm recipe (toolchains/bundles/<target>.toml, [binaries]).
-# gpg starts gpg-agent itself for every secret-key operation, so both are allowed;
-# gpgconf.ctl beside them (not executable) tells gpg to look for the agent there.
+# `files` lists helpers a program starts itself, which the sandbox must allow too (none
+# today: the bundled gpg is GnuPG 1.4, which needs no gpg-agent; see its recipe's README).
 PROGRAMS = {
-    "gpg": Program("GnuPG: OpenPGP sign, verify, encrypt, decrypt", ("gpg", "gpg-agent")),
+    "gpg": Program("GnuPG: OpenPGP sign, verify, encrypt, decrypt", ("gpg",)),
     "7zz": Program("7-Zip: make and extract .7z, .zip, .tar.xz and other archives", ("7zz",)),
 }
 

@@ -37,13 +37,12 @@ def test_listed_program_needs_the_privilege(tmp_path):
 
 def test_binary_resolves_listed_program_from_apaf_binaries(tmp_path, monkeypatch):
     program(tmp_path / "bin", "gpg")
-    program(tmp_path / "bin", "gpg-agent")
     program(tmp_path / "bin", "7zz")
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "bin"))
     monkeypatch.setenv("APAF_APP_DIR", str(app(tmp_path, 'privileges=["run-binaries"]\nextra_binaries=["gpg"]\n')))
     assert apaf.binary("gpg") == tmp_path / "bin" / "gpg" and os.path.isabs(apaf.binary("gpg"))
-    # What the sandbox may execute: gpg and the agent it starts, never the unlisted 7zz.
-    assert executables(load_manifest(tmp_path)) == [tmp_path / "bin" / "gpg", tmp_path / "bin" / "gpg-agent"]
+    # What the sandbox may execute: gpg, never the unlisted 7zz lying beside it.
+    assert executables(load_manifest(tmp_path)) == [tmp_path / "bin" / "gpg"]
     with pytest.raises(BinaryNotFound, match=r"does not list '7zz'; add extra_binaries = \[\"7zz\"\]"):
         apaf.binary("7zz")
 
