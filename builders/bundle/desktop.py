@@ -58,10 +58,11 @@ class PackageInfo:
                    m.license, m.icon, size, m.path)
 
     def desktop_entry(self) -> str:
-        # Terminal=true: the bundle prints the admin URL and the first-boot password there.
+        # Terminal=false: started without a terminal on a desktop, the runtime opens the
+        # browser on its first-run wizard and logs to its data dir (apaf.desktop).
         return ("[Desktop Entry]\nType=Application\n"
                 f"Name={self.title}\nComment={_one_line(self.description)}\n"
-                f"Exec={self.name}\nIcon={self.name}\nTerminal=true\nCategories=Network;\n")
+                f"Exec={self.name}\nIcon={self.name}\nTerminal=false\nCategories=Network;\n")
 
     def meta_env(self, **extra: str) -> str:
         """Shell assignments the packaging steps source (values quoted)."""

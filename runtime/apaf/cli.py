@@ -92,11 +92,18 @@ async def run(args) -> int:
     from apaf.paths import default_data_dir
     from apaf.runtime import Runtime
 
-    rt = Runtime(args.app_dirs, args.data_dir or default_data_dir(),
+    from apaf import desktop
+
+    data_dir = args.data_dir or default_data_dir()
+    # A menu entry or a double click: nobody reads our output, the browser shows the rest.
+    unattended = desktop.unattended(browser=not (args.no_browser or args.no_admin))
+    if unattended:
+        desktop.log_to(desktop.log_path(data_dir))
+    rt = Runtime(args.app_dirs, data_dir,
                  join_lines=testnet_join_lines() if args.testnet else [],
                  tor_binary=args.tor, admin_port=args.admin_port, admin=not args.no_admin,
                  allow_tor2web=None if args.tor2web is None else args.tor2web == "allow",
-                 announce=_announce_owner_link)
+                 announce=None if unattended else _announce_owner_link)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -112,13 +119,15 @@ async def run(args) -> int:
                     await rt.onions.wait_published(app["name"])
                 print(f"{app['name']}: http://{app['onion']}/", flush=True)
         admin = rt.admin_server
-        if admin is not None:
+        # Unattended, this goes to a log file: never the admin address or password.
+        if admin is not None and not unattended:
             print(f"admin: {admin.url}", flush=True)
             if getattr(admin, "first_boot_url", None):
                 password = getattr(admin, "first_boot_password", None)
                 if password:
                     print(f"admin password (shown once, write it down): {password}", flush=True)
                 print(f"first-boot link (works once): {admin.first_boot_url}", flush=True)
+        if admin is not None:
             _open_browser(args, admin.launch_url)
         print(f"data: {rt.layout.root}  (Ctrl-C to stop)", flush=True)
         await stop.wait()

@@ -1,6 +1,10 @@
 """The one-time link the runtime opens the browser on, and when it opens one at all."""
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
+
 import aiohttp
 
 from apaf import desktop
@@ -67,3 +71,37 @@ def test_a_browser_is_opened_only_where_a_user_sees_a_screen():
     assert desktop.has_desktop({}, "darwin")
     assert not desktop.has_desktop({"SSH_CONNECTION": "10.0.0.1 1 10.0.0.2 22"}, "darwin")
     assert desktop.has_desktop({}, "win32")
+
+
+class _Stdin:
+    def __init__(self, tty: bool | None):
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        if self.tty is None:
+            raise ValueError("I/O operation on closed file")
+        return self.tty
+
+
+def test_unattended_means_no_terminal_but_a_desktop_and_a_browser_to_open():
+    linux = {"env": {"DISPLAY": ":0"}, "platform": "linux"}
+    assert desktop.unattended(browser=True, stdin=_Stdin(False), **linux)      # a menu entry
+    assert desktop.unattended(browser=True, stdin=_Stdin(None), **linux)       # stdin closed
+    assert not desktop.unattended(browser=True, stdin=_Stdin(True), **linux)   # a terminal
+    assert not desktop.unattended(browser=False, stdin=_Stdin(False), **linux)  # --no-browser
+    assert not desktop.unattended(browser=True, stdin=_Stdin(False), env={}, platform="linux")
+
+
+def test_unattended_output_goes_to_a_private_log_with_what_children_write(tmp_path):
+    log = desktop.log_path(tmp_path / "data")
+    code = ("import subprocess, sys\nfrom pathlib import Path\nfrom apaf import desktop\n"
+            f"desktop.log_to(Path({str(log)!r}))\n"
+            "print('to stdout')\nprint('to stderr', file=sys.stderr)\n"
+            "subprocess.run(['sh', '-c', 'echo from a child'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
+    lines = log.read_text().splitlines()
+    assert lines[0].startswith("--- apaf started ")
+    assert lines[1:] == ["to stdout", "to stderr", "from a child"]
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700

@@ -44,6 +44,8 @@ def test_deb_control_and_desktop_entry_come_from_the_manifest(app):
     assert info.icon_size == "64x64"
     entry = info.desktop_entry()
     assert "Name=Chat\n" in entry and "Exec=chat\n" in entry and "Icon=chat\n" in entry
+    # The menu entry opens no terminal: the app opens the browser on its first-run wizard.
+    assert "Terminal=false\n" in entry and "Terminal=true" not in entry
     assert deb.changelog(info, EPOCH).rstrip().endswith("Wed, 01 Jan 2025 00:00:00 +0000")
 
 
