@@ -8,6 +8,7 @@ identity is the Debian versions of the target's packages.
 """
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import shutil
@@ -24,6 +25,12 @@ from .sandbox import job_mounts, namespace_argv, namespace_script
 
 
 def _dpkg_versions(packages) -> tuple[dict[str, str], list[str]]:
+    return _dpkg_query(tuple(packages))
+
+
+@functools.lru_cache(maxsize=None)
+def _dpkg_query(packages: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    # Once per process and package list: check() and identity() of every step ask the same.
     proc = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${Status}\n", *packages],
                           capture_output=True, text=True)
     have, missing = {}, []

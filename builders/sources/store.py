@@ -3,10 +3,16 @@
 Layout: `<cache>/sources/<file>` (+ `<file>.asc`). A file is moved there only
 after its sha256 and (where required) its signature check out, so whatever
 sits in the store has been verified; it is re-hashed before every use anyway,
-since a cache on disk can be damaged later.
+since a cache on disk can be damaged later. The signature is not checked again
+for bytes it was already checked on: `<file>.verified` records the signer for
+that tarball's sha256, its .asc and the key file's digests, and any change to
+one of them (a new key file carrying a revocation, another .asc) checks it anew.
+That spares every farm command a gpg run per source (~0.3 s each).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -47,10 +53,23 @@ class SourceStore:
             pin = src.debian
             yield pin.file, pin.sha256, lambda d: self.debian.download(pin.package, pin.file, d)
 
-    def _verify(self, src: Source, path: Path, sha: str) -> Fetched:
+    def _verify(self, src: Source, path: Path, sha: str, *, remember: bool = False) -> Fetched:
         check_sha256(path, sha, fix=f"Delete it and run `ci/farm sources.fetch --only {src.name}`.")
         asc = path.with_name(path.name + ".asc")
+        record = path.with_name(path.name + ".verified")
+        checked = [sha, _digest(asc), _digest(src.signature.key), src.signature.fingerprint or ""]
+        if remember:
+            try:
+                saved = json.loads(record.read_text())
+                if saved["checked"] == checked:
+                    return Fetched(src, path, sha, saved["signer"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass   # no record, or an unreadable one: check the signature
         signer = check_signature(path, asc if asc.exists() else None, src.signature)
+        if remember:
+            tmp = record.with_name(f".{record.name}.{os.getpid()}")
+            tmp.write_text(json.dumps({"checked": checked, "signer": signer}))
+            os.replace(tmp, record)
         return Fetched(src, path, sha, signer)
 
     def cached(self, src: Source) -> Fetched | None:
@@ -58,7 +77,7 @@ class SourceStore:
         for name, sha, _ in self._candidates(src):
             path = self.root / name
             if path.is_file():
-                return self._verify(src, path, sha)
+                return self._verify(src, path, sha, remember=True)
         return None
 
     def fetch(self, name: str) -> Fetched:
@@ -87,7 +106,7 @@ class SourceStore:
                     if f.name.endswith(".asc"):
                         os.replace(f, self.root / f.name)
                 os.replace(got, self.root / fname)
-            return self._verify(src, self.root / fname, sha)
+            return self._verify(src, self.root / fname, sha, remember=True)
         raise SourceError(
             f"{src.name} {src.version}: no mirror served a verified copy:\n  - "
             + "\n  - ".join(errors or ["no mirror configured"])
@@ -103,10 +122,17 @@ class SourceStore:
     def remove(self, name: str) -> None:
         src = self._source(name)
         for fname, _, _ in self._candidates(src):
-            for p in (self.root / fname, self.root / (fname + ".asc")):
+            for p in (self.root / fname, self.root / (fname + ".asc"), self.root / (fname + ".verified")):
                 p.unlink(missing_ok=True)
 
     def path_for_copy(self, fetched: Fetched, dest: Path) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy2(fetched.path, dest / fetched.path.name)
         return dest / fetched.path.name
+
+
+def _digest(path: Path | None) -> str:
+    """sha256 of a small file (a signature, a key), "" when there is none."""
+    if path is None or not path.is_file():
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -3,7 +3,8 @@
 `ci/farm --list` and a no-op `ci/farm toolchain --target linux-x86_64` (every step cached),
 each run N times after one untimed warm-up (which builds the toolchain if the cache lacks
 it); median, min and max wall seconds, with the aims of issue 15 beside them. For where the
-rest goes: a bare interpreter start and `import tasks` in the farm's venv.
+rest goes: a bare interpreter start and `import tasks` in the farm's venv. Bytecode caches
+are allowed (PYTHONDONTWRITEBYTECODE dropped), as on a user's machine: the warm-up writes them.
 Run with `ci/farm bench --only farm` (APAF_CACHE picks the cache; N from APAF_BENCH_RUNS, default 10).
 """
 import os
@@ -26,9 +27,12 @@ CASES = [
 ]
 
 
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(argv: list[str]) -> float:
     started = time.monotonic()
-    subprocess.run(argv, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(argv, cwd=REPO, check=True, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.monotonic() - started
 
 
@@ -36,7 +40,7 @@ def main():
     print(f"farm start-up, {RUNS} runs each after a warm-up; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores (figures scale with load)")
     for label, argv, aim in CASES:
-        subprocess.run(argv, cwd=REPO, check=True, stdout=subprocess.DEVNULL)   # warm-up; may build
+        subprocess.run(argv, cwd=REPO, check=True, env=ENV, stdout=subprocess.DEVNULL)   # warm-up; may build
         runs = [timed(argv) for _ in range(RUNS)]
         verdict = "" if aim is None else f"   aim <= {aim:.1f} s: {'met' if statistics.median(runs) <= aim else 'MISSED'}"
         print(f"  {label:28} median {statistics.median(runs):5.2f} s  (min {min(runs):.2f}, "
