@@ -90,12 +90,15 @@ def enter(manifest, log=sys.stderr) -> Policy | None:
 
     started = time.perf_counter()
     policy = policy_from_environment(manifest)
-    sys.dont_write_bytecode = True  # the app directory is read-only now; no refusal noise
-    notes = platform_module().apply(policy)
+    platform = platform_module()
+    sys.dont_write_bytecode = True  # no .pyc can be written from now on; no refusal noise
+    applying = time.perf_counter()
+    notes = platform.apply(policy)
+    applied = time.perf_counter()
     audit.install(policy, log)
     for note in notes:
         print(f"apaf sandbox: {note}", file=log, flush=True)
-    ms = (time.perf_counter() - started) * 1000
-    print(f"apaf sandbox: {CONFINED} in {ms:.1f} ms: privileges {list(policy.privileges) or 'none'}",
+    print(f"apaf sandbox: {CONFINED} in {(applied - started) * 1000:.1f} ms (kernel rules "
+          f"{(applied - applying) * 1000:.1f} ms): privileges {list(policy.privileges) or 'none'}",
           file=log, flush=True)
     return policy
