@@ -1,6 +1,8 @@
-"""Benchmark: bundle sizes, cold build time, app-only rebuild vs bare PyInstaller, start -> admin UI ready.
+"""Benchmark: bundle sizes and where their bytes go, cold build time, app-only rebuild vs bare
+PyInstaller, start -> admin UI ready.
 
-Builds examples/chat and a minimal hello app with the farm. The cold build uses an
+Builds examples/chat, examples/static-site and a minimal hello app (the smallest: one aiohttp
+handler) with the farm; for each static binary, a size breakdown (tests/bench/bundle_size.py). The cold build uses an
 empty step cache (sources shared with $APAF_CACHE) unless APAF_BENCH_WARM=1; the
 app-only rebuild changes one line of the hello app; "bare PyInstaller" is the same
 PyInstaller command the freeze step runs, on the same app, in a venv of the same
@@ -25,8 +27,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from builders import paths  # noqa: E402
 from builders.bundle.app_build import build_app  # noqa: E402
+from bundle_size import print_breakdown  # noqa: E402
 
-HELLO_TOML = '[app]\nname = "hello"\nversion = "1.0.0"\nentry = "hello_app:main"\ntitle = "Hello"\n'
+HELLO_TOML = ('[app]\nname = "hello"\nversion = "1.0.0"\nentry = "hello_app:main"\ntitle = "Hello"\n'
+              'maintainer = "APAF bench <bench@example.org>"\nlicense = "MIT"\n')
 HELLO_PY = ('from aiohttp import web\n\n\ndef main():\n    app = web.Application()\n'
             '    app.router.add_get("/", lambda r: web.Response(text="hello"))\n    return app\n')
 
@@ -66,6 +70,12 @@ def bare_pyinstaller(summary, app: Path, tmp: Path) -> tuple[float, float]:
                     str(paths.RECIPES / "freeze" / "bundle_main.py")],
                    check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
     return time.monotonic() - started, _children_cpu() - cpu
+
+
+def breakdown(label: str, result) -> None:
+    out = {s.id.split("@")[0]: Path(s.out) for s in result.summary.steps}
+    onefile = next(p for p in out["freeze"].iterdir() if p.is_file())
+    print_breakdown(label, result.files["static"], onefile, sorted((out["wheels"] / "tools").glob("*.whl")))
 
 
 def _children_cpu() -> float:
@@ -116,11 +126,16 @@ def main():
               f"{chat.summary.cpu_seconds:.0f} s CPU, {len(chat.summary.built)} steps built")
         for kind, path in chat.files.items():
             print(f"  chat {kind:6}: {path.stat().st_size / 1e6:6.1f} MB  {path.name}")
+        breakdown("chat", chat)
+        site = build_app(REPO / "examples" / "static-site", dist=tmp / "dist", cache_root=cache)
+        print(f"  static-site static: {site.files['static'].stat().st_size / 1e6:5.1f} MB")
+        breakdown("static-site", site)
         app = hello_app(tmp)
         hello = build_app(app, dist=tmp / "dist", cache_root=cache)
         for kind, path in hello.files.items():
             aim = "   (aim: <= 20 MB with tor)" if kind == "static" else ""
             print(f"  hello {kind:6}: {path.stat().st_size / 1e6:5.1f} MB  {path.name}{aim}")
+        breakdown("hello", hello)
         with open(app / "hello_app.py", "a") as f:
             f.write(f"# edited {time.time()}\n")   # unique: a cached result would not be a rebuild
         started = time.monotonic()
