@@ -133,9 +133,10 @@ class TestNetwork:
         self.launched.append(node)
         return node
 
-    def kill_relay(self, index: int, sig: int = signal.SIGKILL) -> None:
+    def kill_relay(self, index: int, sig: int | None = None) -> None:
         """Kill relay `index` (SIGKILL by default) and wait until it is gone."""
-        self.relays[index].stop(sig)
+        # SIGKILL looked up here, not as the default: Windows has none, and `import apaf.testnet` must work there
+        self.relays[index].stop(signal.SIGKILL if sig is None else sig)
 
     def restart_relay(self, index: int, timeout: float = 60.0) -> None:
         """Start relay `index` again (same keys and ports) and wait until it has bootstrapped."""
