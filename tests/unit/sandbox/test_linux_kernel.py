@@ -113,3 +113,25 @@ def test_landlock_limits_files_and_tcp_ports(tmp_path):
     """)
     assert got == {"read_ro": "ok", "write_ro": "refused", "write_rw": "ok", "read_etc": "refused",
                    "connect_ok": "ok", "connect_other": "refused", "bind_any": "refused", "exec": "refused"}
+
+
+def test_kernel_without_landlock_degrades_and_says_so(tmp_path):
+    """Stand-in for an old kernel: landlock.abi() answers 0; seccomp still applies."""
+    got = run_child(f"""
+        import json, socket
+        from apaf.sandbox import landlock, linux
+        from apaf.sandbox.policy import Policy
+        landlock.abi = lambda: 0
+        p = Policy(app="t", privileges=(), read_only=(), read_write=({str(tmp_path)!r},), executables=(),
+                   connect_ports=(), bind_ports=())
+        notes = linux.apply(p)
+        info = linux.probe()
+        open("/etc/hostname").read()   # files: not restricted without Landlock
+        try:
+            socket.socket(type=socket.SOCK_DGRAM); udp = "ok"
+        except PermissionError:
+            udp = "EPERM"
+        print(json.dumps({{"notes": notes, "files": info["files"], "network": info["network"], "udp": udp}}))
+    """)
+    assert got["files"] is False and got["network"] is False and got["udp"] == "EPERM"
+    assert any("NOT restricted" in n for n in got["notes"]), got["notes"]
