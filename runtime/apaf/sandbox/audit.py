@@ -12,7 +12,7 @@ import shutil
 import socket
 import sys
 
-from apaf.sandbox.policy import RUN_BINARIES, Policy
+from apaf.sandbox.policy import Policy
 
 PREFIX = "apaf sandbox: refused"
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -42,8 +42,6 @@ def _open(policy: Policy, path, mode, flags) -> str | None:
 
 def _socket(policy: Policy, family, type_, proto) -> str | None:
     if family in _INET and (type_ & _TYPE_MASK) == socket.SOCK_STREAM and proto in (0, socket.IPPROTO_TCP):
-        return None
-    if family == socket.AF_UNIX and RUN_BINARIES in policy.privileges:
         return None
     kind = {socket.SOCK_DGRAM: "UDP", socket.SOCK_RAW: "raw"}.get(type_ & _TYPE_MASK, f"type {type_}")
     try:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from apaf.sandbox import landlock, seccomp
-from apaf.sandbox.policy import RUN_BINARIES, Policy
+from apaf.sandbox.policy import Policy
 
 _PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_CAP_AMBIENT = 38, 24, 28, 47
 _AMBIENT_CLEAR_ALL = 4
@@ -101,7 +101,7 @@ def apply(policy: Policy) -> list[str]:
         notes.append("this kernel has no Landlock (Linux 5.13+ with lsm=landlock): files and TCP "
                      "ports are NOT restricted")
     if seccomp.supported():
-        seccomp.install(unix=RUN_BINARIES in policy.privileges)
+        seccomp.install()
     else:
         notes.append("seccomp filter not available on this CPU architecture")
     return notes

@@ -54,10 +54,8 @@ _COMMON = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, 
            "io_uring_register": 427}
 
 # socket(): TCP over IPv4/IPv6 only. No UDP (so no DNS), no raw or packet sockets, no
-# AF_NETLINK (nothing an app does needs it: addresses are numeric), no AF_UNIX (Landlock
-# does not govern connecting to a Unix socket by path, e.g. a Docker socket), except for
-# apps that run binaries: gpg talks to its gpg-agent over one (`unix=True`).
-# socketpair() stays allowed: asyncio's self-pipe uses it.
+# AF_NETLINK (nothing an app does needs it: addresses are numeric), no AF_UNIX (the way to
+# tor's control socket). socketpair() stays allowed: asyncio's self-pipe uses it.
 SOCKET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 _TYPE_MASK = ~(socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC) & 0xFFFFFFFF
 
@@ -66,10 +64,8 @@ def supported() -> bool:
     return platform.machine() in _ARCHES
 
 
-def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_errno: int = errno.EPERM,
-            unix: bool = False) -> bytes:
-    """The filter as packed `struct sock_filter` entries, for `machine` (default: this one);
-    `unix` also allows AF_UNIX sockets of any type."""
+def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_errno: int = errno.EPERM) -> bytes:
+    """The filter as packed `struct sock_filter` entries, for `machine` (default: this one)."""
     arch, table = _ARCHES[machine or platform.machine()]
     numbers = {**table, **_COMMON}
     deny_ret = _RET_ERRNO | deny_errno
@@ -94,8 +90,6 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
         jump(_JEQ_K, numbers[name], DENY, None)
     jump(_JEQ_K, numbers["socket"], None, ALLOW)
     op(_LD_W_ABS, _ARG0)
-    if unix:
-        jump(_JEQ_K, socket.AF_UNIX, ALLOW, None)
     for i, fam in enumerate(SOCKET_FAMILIES):
         last = i == len(SOCKET_FAMILIES) - 1
         jump(_JEQ_K, fam, "type", DENY if last else None)
@@ -128,10 +122,10 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install(deny: tuple[str, ...] = DENIED, unix: bool = False) -> None:
+def install(deny: tuple[str, ...] = DENIED) -> None:
     """Load the filter for this thread and its children; no_new_privs is set here too."""
     libc = ctypes.CDLL(None, use_errno=True)
-    code = program(deny, unix=unix)
+    code = program(deny)
     buf = ctypes.create_string_buffer(code, len(code))
     prog = _SockFprog(len(code) // 8, ctypes.cast(buf, ctypes.c_void_p))
     for args in ((_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), (_PR_SET_SECCOMP, _MODE_FILTER, ctypes.addressof(prog), 0, 0)):

@@ -55,22 +55,6 @@ def test_seccomp_filter_allows_tcp_and_refuses_udp_raw_unix_netlink_ptrace_mount
         assert got[name] == "EPERM", (name, got)
 
 
-def test_unix_sockets_only_when_asked_for_run_binaries():
-    got = run_child("""
-        import json, socket
-        from apaf.sandbox import seccomp
-        seccomp.install(unix=True)
-        socket.socket(socket.AF_UNIX).close()
-        try:
-            socket.socket(type=socket.SOCK_DGRAM)
-            udp = "ok"
-        except PermissionError:
-            udp = "EPERM"
-        print(json.dumps({"unix": "ok", "udp": udp}))
-    """)
-    assert got == {"unix": "ok", "udp": "EPERM"}
-
-
 def test_program_is_built_for_both_supported_architectures():
     for machine in ("x86_64", "aarch64"):
         code = seccomp.program(machine=machine)
