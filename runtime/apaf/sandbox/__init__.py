@@ -33,12 +33,11 @@ _GUARD = {OUTBOUND_TOR: "network", TOR_STATUS: "files", RUN_BINARIES: "files"}
 
 
 def platform_module(platform: str | None = None):
-    name = PLATFORMS.get(platform or sys.platform)
-    if name is None:
-        name = "apaf.sandbox.windows" if (platform or sys.platform).startswith("win") else None
-    if name is None:
-        raise RuntimeError(f"no app sandbox for platform {platform or sys.platform!r}")
-    return importlib.import_module(name)
+    """The module for this host (the one place that looks at sys.platform)."""
+    platform = platform or sys.platform
+    if platform not in PLATFORMS:
+        raise RuntimeError(f"no app sandbox for platform {platform!r}; known: {', '.join(PLATFORMS)}")
+    return importlib.import_module(PLATFORMS[platform])
 
 
 @functools.cache
