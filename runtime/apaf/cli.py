@@ -91,7 +91,9 @@ def _open_browser(args, url: str) -> None:
 async def run(args) -> int:
     from apaf.paths import default_data_dir
     from apaf.runtime import Runtime
+    from apaf.timeline import mark
 
+    mark("imports-done")
     from apaf import desktop
 
     data_dir = args.data_dir or default_data_dir()
@@ -113,11 +115,6 @@ async def run(args) -> int:
             pass
     try:
         await rt.start()
-        for app in (await rt.status())["apps"]:
-            if app["enabled"] and app["onion"]:
-                if args.wait_published:
-                    await rt.onions.wait_published(app["name"])
-                print(f"{app['name']}: http://{app['onion']}/", flush=True)
         admin = rt.admin_server
         # Unattended, this goes to a log file: never the admin address or password.
         if admin is not None and not unattended:
@@ -129,6 +126,12 @@ async def run(args) -> int:
                 print(f"first-boot link (works once): {admin.first_boot_url}", flush=True)
         if admin is not None:
             _open_browser(args, admin.launch_url)
+        # The addresses last: with --wait-published they wait seconds for tor, the admin UI need not.
+        for app in (await rt.status())["apps"]:
+            if app["enabled"] and app["onion"]:
+                if args.wait_published:
+                    await rt.onions.wait_published(app["name"])
+                print(f"{app['name']}: http://{app['onion']}/", flush=True)
         print(f"data: {rt.layout.root}  (Ctrl-C to stop)", flush=True)
         await stop.wait()
     finally:

@@ -32,6 +32,7 @@ from stem import ControllerError
 
 from apaf.errors import OnionError
 from apaf.fsutil import atomic_write, ensure_private_dir
+from apaf.timeline import mark
 from apaf.tor import Tor
 
 KEY_RE = re.compile(r"^ED25519-V3:([A-Za-z0-9+/]{86}==)$")
@@ -132,6 +133,7 @@ class OnionServices:
         if key is None:
             # Persist before anything else can learn (and hand out) the new address.
             atomic_write(path, f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
+        mark(f"onion-added {name}")
         svc.service_id, svc.active = resp.service_id, True
         svc.published, svc.round = False, UploadRound()
         self._published.setdefault(resp.service_id, asyncio.Event()).clear()
@@ -168,8 +170,13 @@ class OnionServices:
         if svc is None or svc.published:
             return
         hsdir = getattr(event, "directory_fingerprint", None) or getattr(event, "directory", None)
-        if svc.round.feed(event.action, hsdir):
+        first = not svc.round.accepted
+        done = svc.round.feed(event.action, hsdir)
+        if first and svc.round.accepted:
+            mark(f"first-uploaded {svc.name}")
+        if done:
             svc.published = True
+            mark(f"uploaded {svc.name}")
             self._published.setdefault(svc.service_id, asyncio.Event()).set()
             self.on_change()
 

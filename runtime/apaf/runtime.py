@@ -12,6 +12,7 @@ persist in D/settings.json; a lock on D/run/lock keeps a second runtime off the 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -23,8 +24,10 @@ from apaf.errors import ConfigError, TorrcRejected
 from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.manifest import Manifest, load_manifest
 from apaf.onion import OnionServices, fetch_onion, now_iso
+from apaf.restart import cancel_task
 from apaf import sandbox
 from apaf.settings import Settings
+from apaf.timeline import mark
 from apaf.tor import Tor, find_tor, policy
 from apaf.apps.process import free_port
 
@@ -76,10 +79,17 @@ class Runtime:
                        event_types=("HS_DESC",), on_event=self._tor_event,
                        on_change=self._changed, on_restart=self._tor_restarted)
         self.onions = OnionServices(self.tor, L.keys, on_change=self._changed)
-        await self.tor.start()
-        await asyncio.gather(*(self._start_app(n) for n in self._enabled()))
-        if self.want_admin:
-            await self._start_admin()
+        # Start-up order (why: apaf/tor/README.md): tor first, as its bootstrap and descriptor
+        # upload are the long pole; ADD_ONION the moment its control port answers; the admin
+        # UI (imported in a worker thread meanwhile) and the apps after that.
+        await self.tor.launch()
+        admin = asyncio.ensure_future(self._start_admin() if self.want_admin else asyncio.sleep(0))
+        try:
+            await self.tor.start()
+            await asyncio.gather(admin, *(self._start_app(n) for n in self._enabled()))
+        except BaseException:
+            await cancel_task(admin)
+            raise
         self._write_status()
 
     async def stop(self) -> None:
@@ -115,6 +125,7 @@ class Runtime:
             "APAF_ALLOW_TOR2WEB": "1" if self.settings.allow_tor2web else "0",
         }
         await app.start()
+        mark(f"app-serving {name}")
 
     def _ports(self, name: str) -> dict[int, int]:
         """Onion virtual port -> the app's local port; every listed port reaches the one server."""
@@ -128,12 +139,15 @@ class Runtime:
 
     async def _start_admin(self) -> None:
         try:
-            from apaf.admin import serve  # the admin UI may be absent from a minimal build
-        except ImportError as err:
+            # In a worker thread (aiohttp and jinja2 take tenths of a second): the event loop
+            # meanwhile connects to tor and adds the onion services.
+            serve = (await asyncio.to_thread(importlib.import_module, "apaf.admin")).serve
+        except ImportError as err:  # the admin UI may be absent from a minimal build
             log.warning("admin UI not available (%s); running without it", err)
             return
         self.admin_server = await serve(self, self.layout.root, host="127.0.0.1", port=self.admin_port,
                                         announce=self.announce)
+        mark("admin-ready")
 
     async def _tor_restarted(self) -> None:
         async with self._ops:

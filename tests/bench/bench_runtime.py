@@ -1,19 +1,32 @@
-"""Runtime benchmark on a private Tor network: start -> onion reachable, and the runtime's memory.
+"""Runtime benchmark on a private Tor network: start -> first GET through Tor, phase by phase,
+beside OnionShare and raw tor on the same network, and the memory of every process.
 
-Prints (figures, no pass/fail), each the median of ROUNDS runs:
-  cold     `apaf run` with a fresh data dir (tor started by the runtime, new key)
-  restart  `apaf run` again on the same data dir (tor's cached consensus, persisted key)
-  warm     tor already running: Runtime.start_service() (ADD_ONION with the persisted key)
-  raw tor  tor with HiddenServiceDir + a plain HTTP server on the same directory, fresh / restarted
-  RSS      of the `apaf run` process alone (tor and app processes are separate), admin UI on
-"Reachable" = the network's client GETs the page through Tor. Before each run the client
-forgets cached onion descriptors (NEWNYM), and the first GET waits for the descriptor upload
-(HS_DESC UPLOADED), so no run is penalised by an early failed lookup. Aims: cold <= 3.5 s,
-warm <= 2.5 s, RSS <= 60 MB. Run: `ci/farm bench --only runtime` (~3 min with the network).
+Contenders, each run N times (`--runs N`, default 10; `invoke bench --only runtime --runs N`):
+  apaf cold     `apaf run examples/static-site examples/chat`, fresh data dir (new tor state, new keys)
+  apaf restart  the same again on that data dir (tor's cached directory, persisted keys); the
+                client still holds the descriptor it fetched in the cold run, as a returning
+                visitor would: it tries the dead introduction points first
+  restart, new client   once more, after the client forgot every descriptor (NEWNYM): the
+                service's own restart time, as a first-time visitor sees it
+  OnionShare    `onionshare-cli --website --public` (PyPI, pinned with hashes in
+                onionshare-requirements.txt, installed by this bench in build/bench/onionshare-venv),
+                launching its own tor as it does for users; a `tor` first on its PATH adds the
+                network's join options on tor's command line
+  raw tor       tor with HiddenServiceDir + `python -m http.server`, fresh directories
+"First GET" = the network's client GETs the static page through Tor. Each contender's GET starts
+once its own signal says the descriptor is uploaded (apaf: `--wait-published`; OnionShare: its
+printed address, after stem's await_publication; raw tor: HS_DESC UPLOADED), so no run is
+penalised by asking the HSDirs too early. The apaf phases come from the runtime's own
+milestones ($APAF_TIMELINE, apaf/timeline.py), on the same clock as the bench.
+RSS is read once each contender has answered its GETs. Run: `ci/farm bench --only runtime`
+(~6 min at 10 runs).
 """
 from __future__ import annotations
 
-import asyncio
+import argparse
+import os
+import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -21,55 +34,166 @@ import sys
 import tempfile
 import threading
 import time
+import venv
 from pathlib import Path
+from types import SimpleNamespace
 
 TESTS = Path(__file__).resolve().parents[1]
+ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))
 
 from stem.control import Controller, EventType  # noqa: E402
 
-from apaf.onion import UploadRound  # noqa: E402
-from apaf.runtime import Runtime  # noqa: E402
-from apaf.testnet import TestNetwork  # noqa: E402
-from apaf.tor import find_tor  # noqa: E402
 from apaf.apps.process import free_port  # noqa: E402
-from fixtures.runtime import aget_via_tor, apaf_run, forget_onions, get_via_tor  # noqa: E402
+from apaf.onion import UploadRound  # noqa: E402
+from apaf.testnet import TestNetwork, load  # noqa: E402
+from apaf.timeline import ENV_VAR, read  # noqa: E402
+from apaf.tor import find_tor  # noqa: E402
+from fixtures.runtime import ApafProcess, descendants, forget_onions, get_via_tor  # noqa: E402
 
-ROUNDS = 3
-SITE = TESTS.parent / "examples" / "static-site"
+SITE = ROOT / "examples" / "static-site"
+CHAT = ROOT / "examples" / "chat"
 PUBLIC = SITE / "public"
+OS_REQUIREMENTS = Path(__file__).with_name("onionshare-requirements.txt")
+OS_VENV = ROOT / "build" / "bench" / "onionshare-venv"
+ONION_URL = re.compile(r"http://[a-z2-7]{56}\.onion")
+AIMS = {"cold": "<= 3.5 s median, <= 5 s worst", "restart": "<= cold",
+        "admin": "<= 1 s", "runtime": "<= 35 MB", "app": "<= 25 MB"}
+# The apaf milestones in the order they should happen, as printed.
+PHASES = ["imports-done", "tor-launched", "tor-control", "onion-added static-site",
+          "admin-ready", "app-serving static-site", "bootstrapped", "first-uploaded static-site",
+          "uploaded static-site", "get"]
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
-def runtime_once(net, data: Path) -> tuple[float, float]:
-    """Seconds from `apaf run` to a GET through the network's client, and the runtime's RSS."""
-    forget_onions(net)
+def role(pid: int) -> str:
+    """What a process below a contender is: tor, an apaf app (by name) or python."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return "gone"
+    if comm == "tor":
+        return "tor"
+    app = next((e[len(b"APAF_APP_NAME="):].decode() for e in env if e.startswith(b"APAF_APP_NAME=")), None)
+    return f"app {app}" if app else comm
+
+
+def memory(pid: int, top: str) -> dict[str, float]:
+    found = {top: rss_mb(pid)}
+    for kid in descendants(pid):
+        found[role(kid)] = rss_mb(kid)
+    return found
+
+
+# -- apaf --------------------------------------------------------------------------------
+def apaf_once(net, data: Path) -> dict:
+    """One `apaf run`: seconds from launch to each milestone and to the first GET; RSS."""
+    timeline = data.with_suffix(".timeline")
+    timeline.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
+    env.update({"APAF_TESTNET_DIR": str(net.workdir), "PYTHONUNBUFFERED": "1", ENV_VAR: str(timeline)})
+    cmd = [sys.executable, "-m", "apaf.cli", "run", "--testnet", "--wait-published", "--no-browser",
+           "--data-dir", str(data), str(SITE), str(CHAT)]
     t0 = time.monotonic()
-    with apaf_run(data, [SITE], net) as rt:  # returns once the descriptor is uploaded
-        status, _ = get_via_tor(net.socks, f"http://{rt.onion('static-site')}/", timeout=90)
-        elapsed = time.monotonic() - t0
-        assert status == 200
-        time.sleep(1)  # let the admin UI and the status writes settle before measuring memory
-        return elapsed, rss_mb(rt.proc.pid)
+    rt = ApafProcess(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                      env=env), data)
+    try:
+        onion = rt.wait_line("static-site: http://", 90).split("http://", 1)[1].rstrip("/")
+        status, _ = get_via_tor(net.socks, f"http://{onion}/", timeout=90)
+        got = time.monotonic() - t0
+        assert status == 200, status
+        rt.wait_line("data: ", 30)
+        chat = rt.onion("chat")
+        assert get_via_tor(net.socks, f"http://{chat}/", timeout=90)[0] == 200
+        time.sleep(1)  # let the status writes settle before measuring memory
+        mem = memory(rt.proc.pid, "runtime")
+    finally:
+        rt.close()
+    phases = {name: at - t0 for name, at in read(timeline).items()}
+    return {"total": got, "phases": {**phases, "get": got}, "rss": mem}
 
 
-def raw_tor_once(net, workdir: Path) -> float:
-    """Seconds from launching tor (HiddenServiceDir) to a GET through the network's client."""
-    forget_onions(net)
+# -- OnionShare ----------------------------------------------------------------------------
+def onionshare_venv() -> Path:
+    """onionshare-cli in its own venv (its pins would clash with the runtime's), by hash."""
+    exe = OS_VENV / "bin" / "onionshare-cli"
+    stamp = OS_VENV / "requirements.txt"
+    if exe.exists() and stamp.exists() and stamp.read_text() == OS_REQUIREMENTS.read_text():
+        return exe
+    shutil.rmtree(OS_VENV, ignore_errors=True)
+    venv.create(OS_VENV, with_pip=True)
+    subprocess.run([str(OS_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    "--require-hashes", "-r", str(OS_REQUIREMENTS)], check=True)
+    shutil.copy(OS_REQUIREMENTS, stamp)
+    return exe
+
+
+def tor_wrapper(net, folder: Path) -> Path:
+    """A `tor` that is the real one plus the network's join options (set at launch only)."""
+    args = []
+    for line in net.join_torrc_lines():
+        key, value = line.split(" ", 1)
+        args += [f"--{key}", value]
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "tor"
+    script.write_text(f'#!/bin/sh\nexec {shlex.quote(str(find_tor()))} "$@" {shlex.join(args)}\n')
+    script.chmod(0o755)
+    return folder
+
+
+def onionshare_once(net, exe: Path, wrapper: Path, home: Path) -> dict:
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "PATH": f"{wrapper}:{os.environ['PATH']}"}
+    t0 = time.monotonic()
+    proc = subprocess.Popen([str(exe), "--website", "--public", str(PUBLIC / "index.html")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        url = None
+        for line in proc.stdout:
+            match = ONION_URL.search(line)
+            if match:
+                url = match.group(0)
+                break
+        assert url, f"onionshare-cli printed no address (exit {proc.wait()})"
+        uploaded = time.monotonic() - t0
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep its pipe drained
+        status, _ = get_via_tor(net.socks, url + "/", timeout=90)
+        got = time.monotonic() - t0
+        assert status == 200, status
+        time.sleep(1)
+        mem = memory(proc.pid, "onionshare")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return {"total": got, "phases": {"uploaded": uploaded, "get": got}, "rss": mem}
+
+
+# -- raw tor -------------------------------------------------------------------------------
+def raw_tor_once(net, workdir: Path) -> dict:
+    """tor with HiddenServiceDir (fresh) + http.server; launch -> first GET."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(mode=0o700, parents=True)
     http_port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
                                "--directory", str(PUBLIC), str(http_port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    workdir.mkdir(mode=0o700, exist_ok=True)
-    hs_dir = workdir / "hs"
-    port_file = workdir / "control-port"
-    port_file.unlink(missing_ok=True)
+    hs_dir, port_file = workdir / "hs", workdir / "control-port"
     torrc = workdir / "torrc"
     torrc.write_text("\n".join([
         f"DataDirectory {workdir / 'data'}", "SocksPort 0", "ControlPort 127.0.0.1:auto",
@@ -90,95 +214,99 @@ def raw_tor_once(net, workdir: Path) -> float:
             ctl.add_event_listener(
                 lambda e: upload_round.feed(e.action, e.directory_fingerprint) and uploaded.set(),
                 EventType.HS_DESC)
-            uploaded.wait(90)
+            assert uploaded.wait(90), "no descriptor upload in 90 s"
+            up = time.monotonic() - t0
             onion = (hs_dir / "hostname").read_text().strip()
             status, _ = get_via_tor(net.socks, f"http://{onion}/", timeout=90)
-            assert status == 200
-            return time.monotonic() - t0
+            got = time.monotonic() - t0
+            assert status == 200, status
+            return {"total": got, "phases": {"uploaded": up, "get": got},
+                    "rss": {"tor": rss_mb(tor.pid), "http.server": rss_mb(server.pid)}}
     finally:
-        tor.terminate()
-        tor.wait()
-        server.terminate()
-        server.wait()
+        for p in (tor, server):
+            p.terminate()
+            p.wait()
 
 
-async def warm_rounds(net, data: Path) -> list[float]:
-    """Tor running and bootstrapped: time start_service() -> GET through the client."""
-    rt = Runtime([SITE], data, join_lines=net.join_torrc_lines(), admin=False)
-    await rt.start()
-    try:
-        await rt.tor.wait_bootstrapped(60)
-        onion = (await rt.status())["apps"][0]["onion"]
-        times = []
-        for _ in range(ROUNDS):
-            await rt.stop_service()
-            await asyncio.to_thread(forget_onions, net)
-            t0 = time.monotonic()
-            try:
-                await rt.start_service()
-                await rt.onions.wait_published("static-site", 90)
-                status, _ = await aget_via_tor(net.socks, f"http://{onion}/", timeout=90)
-                assert status == 200
-                times.append(time.monotonic() - t0)
-            except (AssertionError, OSError, asyncio.TimeoutError) as err:
-                print(f"  (a warm run failed: {str(err)[:200]})", file=sys.stderr)
-                times.append(None)
-        return times
-    finally:
-        await rt.stop()
-
-
+# -- report --------------------------------------------------------------------------------
 def attempt(fn, *args):
     """Run one measurement; a failed run is reported (None), not fatal to the benchmark."""
     try:
         return fn(*args)
-    except (AssertionError, OSError, TimeoutError) as err:
-        print(f"  (a run of {fn.__name__} failed: {str(err)[:200]})", file=sys.stderr)
+    except (AssertionError, OSError, TimeoutError, subprocess.SubprocessError) as err:
+        print(f"  (a run of {fn.__name__} failed: {str(err)[:300]})", file=sys.stderr)
         return None
 
 
-def median(xs: list) -> float:
+def spread(xs: list) -> str:
     ok = [x for x in xs if x is not None]
-    return statistics.median(ok) if ok else float("nan")
+    if not ok:
+        return "  all runs failed"
+    failed = f", {len(xs) - len(ok)} failed" if len(ok) < len(xs) else ""
+    return f"{statistics.median(ok):6.2f} s median, {max(ok):6.2f} s worst, {min(ok):5.2f} best ({len(ok)} runs{failed})"
 
 
-def fmt(xs: list) -> str:
-    runs = ", ".join("failed" if x is None else f"{x:.2f}" for x in xs)
-    return f"{median(xs):5.2f} s  (runs: {runs})"
+def report(results: dict[str, list]) -> None:
+    print(f"\nstart -> first GET through the private network ({len(results['apaf cold'])} runs each)")
+    for name, runs in results.items():
+        aim = AIMS.get(name.removeprefix("apaf ").split(",")[0], "")
+        print(f"  {name:<20}{spread([r and r['total'] for r in runs])}   {('aim ' + aim) if aim else ''}")
+    for name in results:
+        runs = [r for r in results[name] if r]
+        if not runs:
+            continue
+        print(f"\n{name}: seconds from launch to each milestone (median; worst)")
+        names = PHASES if "uploaded" not in runs[0]["phases"] else ["uploaded", "get"]
+        for phase in names:
+            xs = [r["phases"][phase] for r in runs if phase in r["phases"]]
+            if xs:
+                aim = f"   aim {AIMS['admin']}" if phase == "admin-ready" else ""
+                print(f"  {phase:<28}{statistics.median(xs):6.2f}  {max(xs):6.2f}{aim}")
+        print(f"  RSS per process, MB (median; worst):")
+        for proc in dict.fromkeys(k for r in runs for k in r["rss"]):
+            xs = [r["rss"][proc] for r in runs if proc in r["rss"]]
+            aim = AIMS["runtime"] if proc == "runtime" else AIMS["app"] if proc.startswith("app ") else ""
+            print(f"  {proc:<28}{statistics.median(xs):6.1f}  {max(xs):6.1f}{('   aim ' + aim) if aim else ''}")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("APAF_BENCH_RUNS", 10)),
+                        help="runs per contender (default 10, or $APAF_BENCH_RUNS)")
+    parser.add_argument("--testnet", metavar="DIR", type=Path,
+                        help="use the running network of `invoke testnet.up --dir DIR` instead of a new one")
+    opts = parser.parse_args()
+    runs = opts.runs
+    exe = onionshare_venv()
     root = Path(tempfile.mkdtemp(prefix="apaf-bench-"))
     t = time.monotonic()
-    net = TestNetwork(root / "net", authorities=3, relays=4).start(timeout=180)
+    if opts.testnet:
+        info = load(opts.testnet)
+        net = SimpleNamespace(workdir=Path(info.workdir), socks=info.socks, stop=lambda: None,
+                              join_torrc_lines=info.join_torrc_lines)
+    else:
+        net = TestNetwork(root / "net", authorities=3, relays=4).start(timeout=180)
     print(f"private network up in {time.monotonic() - t:.1f} s (3 authorities, 4 relays, client)")
+    results = {"apaf cold": [], "apaf restart": [], "restart, new client": [], "OnionShare": [],
+               "raw tor": []}
     try:
-        cold, restart, rss = [], [], []
-        for i in range(ROUNDS):
-            data = root / f"rt{i}"
-            cold.append((attempt(runtime_once, net, data) or (None, None))[0])
-            secs, mb = attempt(runtime_once, net, data) or (None, None)
-            restart.append(secs)
-            rss.append(mb)
-        warm = asyncio.run(warm_rounds(net, root / "warm"))
-        raw_cold, raw_restart = [], []
-        for i in range(ROUNDS):
-            raw_cold.append(attempt(raw_tor_once, net, root / f"raw{i}"))
-            raw_restart.append(attempt(raw_tor_once, net, root / f"raw{i}"))
+        wrapper = tor_wrapper(net, root / "wrapped-tor")
+        for i in range(runs):
+            # Interleaved, so a busy moment of the machine does not land on one contender only.
+            data = root / f"apaf{i}"
+            results["apaf cold"].append(attempt(apaf_once, net, data))
+            results["apaf restart"].append(attempt(apaf_once, net, data))
+            forget_onions(net)
+            results["restart, new client"].append(attempt(apaf_once, net, data))
+            results["OnionShare"].append(attempt(onionshare_once, net, exe, wrapper, root / "os-home"))
+            results["raw tor"].append(attempt(raw_tor_once, net, root / "raw"))
+            print(f"  round {i + 1}/{runs}: " + ", ".join(
+                f"{k} {v[-1]['total']:.2f} s" if v[-1] else f"{k} failed" for k, v in results.items()),
+                flush=True)
     finally:
         net.stop()
         shutil.rmtree(root, ignore_errors=True)
-    m = median
-    print("start -> onion reachable through the private network (median of %d)" % ROUNDS)
-    print(f"  apaf cold     {fmt(cold)}   aim <= 3.5 s")
-    print(f"  apaf restart  {fmt(restart)}")
-    print(f"  apaf warm     {fmt(warm)}   aim <= 2.5 s")
-    print(f"  raw tor cold  {fmt(raw_cold)}")
-    print(f"  raw tor restart {fmt(raw_restart)}")
-    print(f"  ratio apaf/raw: cold {m(cold) / m(raw_cold):.2f}, restart {m(restart) / m(raw_restart):.2f}, "
-          f"warm/raw-restart {m(warm) / m(raw_restart):.2f}")
-    print(f"runtime RSS without tor (apaf run + admin UI): {m(rss):.1f} MB "
-          f"(max {max((x for x in rss if x), default=float('nan')):.1f})   aim <= 60 MB")
+    report(results)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,16 @@ Every app is started through `launch_command()`, so a frozen bundle re-executes 
 (`<bundle> --apaf-launch-app`, handled first thing by `apaf.cli.main`) instead of needing
 a `python -m apaf.apps.launch`.
 """
-from apaf.apps.process import LAUNCH_FLAG, AppProcess, launch_command
+LAUNCH_FLAG = "--apaf-launch-app"
+
+
+def __getattr__(name: str):
+    # An app process imports apaf.apps.launch, hence this package: it must not pay for
+    # the supervisor's modules (AppProcess, manifests, restart policy) it never uses.
+    if name in ("AppProcess", "launch_command"):
+        from apaf.apps import process
+        return getattr(process, name)
+    raise AttributeError(f"module 'apaf.apps' has no attribute {name!r}")
+
 
 __all__ = ["AppProcess", "LAUNCH_FLAG", "launch_command"]

@@ -22,13 +22,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from apaf.apps import LAUNCH_FLAG  # there, so an app process need not import this module
 from apaf.errors import AppError
 from apaf.fsutil import ensure_private_dir
 from apaf.manifest import Manifest
 from apaf.restart import cancel_task, supervise
 from apaf.sandbox import TMP_VAR, platform_module, policy_from_environment
-
-LAUNCH_FLAG = "--apaf-launch-app"
 
 
 def launch_command() -> list[str]:
