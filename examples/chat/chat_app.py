@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from apaf.web.apache_like import apache_middleware, setup_apache_like
+from apaf.web.apache_run import run_app
 from apaf.web.tor2web import tor2web_middleware
 from chat_rooms import ChatError, Hub
 
@@ -155,8 +156,7 @@ def main() -> None:
         app = create_app(settings)
     except ValueError as err:
         sys.exit(f"chat: {err}")
-    web.run_app(app, host=host, port=port, print=None, access_log=None,
-                keepalive_timeout=IDLE_SECONDS)
+    run_app(app, host, port, keepalive_timeout=IDLE_SECONDS)
 
 
 if __name__ == "__main__":

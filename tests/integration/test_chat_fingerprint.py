@@ -1,8 +1,8 @@
 """The chat example answers like the stock Apache wherever it is not the chat itself.
 
 Requests of the fingerprint battery that reach nothing the chat serves (missing
-paths, other methods, /.ht* and /server-status, OPTIONS, TRACE), and /ws without a
-websocket upgrade, go to the chat process and to the reference apache2 serving the
+paths, other methods, /.ht* and /server-status, OPTIONS, TRACE, malformed requests
+that aiohttp's parser refuses), and /ws without a websocket upgrade, go to the chat process and to the reference apache2 serving the
 fingerprint docroot (which has no /ws either); the answers must be equal, as in
 test_staticsite_fingerprint.  The chat's own pages are the chat's.  Each request
 asks for `Connection: close` and the client does not half-close: aiohttp drops a
@@ -24,12 +24,25 @@ from fixtures.apache import free_port, stop, wait_for_port
 from test_staticsite_fingerprint import normalized
 
 CHAT = Path(__file__).resolve().parents[2] / "examples" / "chat"
+# Battery requests whose answer cannot depend on the files Apache serves, malformed
+# ones included (aiohttp's parser refusals answered by apaf.web.apache_run).
 APPLY = [
-    "not-found", "not-found-dir", "htaccess", "htpasswd-sub", "put", "delete", "patch",
-    "options", "options-missing", "trace", "propfind", "connect", "server-status",
-    "server-status-below", "server-status-head", "server-status-options",
-    "server-status-post", "server-status-trace", "server-info", "traversal-sub",
-    "traversal-encoded", "encoded-slash", "encoded-nul", "bad-escape",
+    "language-options", "file-trailing-slash", "file-path-info", "not-found",
+    "not-found-dir", "htaccess", "htpasswd-sub", "traversal", "traversal-encoded",
+    "traversal-sub", "encoded-slash", "encoded-nul", "bad-escape", "backslash",
+    "no-leading-slash", "long-uri", "long-header", "many-headers", "put", "delete", "patch",
+    "options", "options-star", "options-missing", "trace", "connect", "unknown-method",
+    "lowercase-method", "propfind", "bad-version", "lowercase-version", "bare-lf",
+    "no-host", "two-hosts", "garbage", "binary-garbage", "tab-separator", "header-no-colon",
+    "header-space-before-colon", "header-nul", "header-empty-name", "two-content-lengths",
+    "negative-content-length", "fragment", "raw-space-uri", "long-method",
+    "method-with-slash", "encoded-question-mark", "semicolon-path", "bad-content-length",
+    "bad-transfer-encoding", "bad-host", "host-two-dots", "host-empty-port",
+    "host-bad-port", "host-empty", "server-status", "server-status-auto",
+    "server-status-below", "server-status-double-slash", "server-status-escaped",
+    "server-status-prefix", "server-status-case", "server-status-head",
+    "server-status-options", "server-status-post", "server-status-unknown-method",
+    "server-status-trace", "server-info",
 ]
 PROBES = [(name, dict(BATTERY)[name]) for name in APPLY] + [
     ("ws-no-upgrade", get(b"/ws")),

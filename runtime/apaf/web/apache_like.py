@@ -10,7 +10,8 @@ ServerTokens Prod, ServerSignature Off, serving files):
 
 - errors raised by handlers or the router become Apache's error pages (apache_pages),
   HEAD ones without a length, as Apache sends them;
-- paths are checked as Apache does (paths.normalize: a bad `%`, `..` above / is 400,
+- the head is checked as Apache does (Host, more than 100 fields, a `#` are 400), then
+  the path (paths.normalize: a bad `%`, `..` above / is 400,
   %2F and %00 404), then methods in Apache's order: TRACE 405 (TraceEnable Off), OPTIONS 200 with
   Allow, unknown methods 501, PUT/DELETE/... 405 on any path;
 - /.ht* and /server-status answer 403, as a stock server does to anyone but 127.0.0.1;
@@ -25,24 +26,25 @@ sending, after the middleware): serve known files from a handler instead (the ch
 """
 import logging
 import posixpath
-from urllib.parse import unquote
 
 from aiohttp import web
 
 from apaf.staticsite import paths
 from apaf.staticsite.mimetypes import describe
-from apaf.web.apache_pages import ALLOW, KNOWN_METHODS, REASONS, error_page
+from apaf.staticsite.request import LIMIT_FIELDS, HttpError, fix_host
+from apaf.web.apache_pages import ALLOW, KNOWN_METHODS, REASONS, TOO_MANY_FIELDS, error_page
 
 PAGE_TYPE = "text/html; charset=iso-8859-1"
+_LAST = ("content-type", "content-language")  # mod_mime's, after every other header
 log = logging.getLogger(__name__)
 _PAGE = web.ResponseKey("apaf_apache_page", bool)
 
 
-def apache_page(status, method="", allow=None):
+def apache_page(status, method="", allow=None, extra=""):
     """An aiohttp Response carrying Apache's error page for status (and its Allow)."""
     status = status if status in REASONS else (500 if status >= 500 else 400)
     headers = {"Allow": allow} if allow is not None else {}
-    resp = web.Response(status=status, body=error_page(status, method=method),
+    resp = web.Response(status=status, body=error_page(status, method=method, extra=extra),
                         headers=headers, content_type="text/html", charset="iso-8859-1")
     resp[_PAGE] = True
     return resp
@@ -60,9 +62,27 @@ def _options(path):
     return resp
 
 
-def _denied(path):
-    segments = [s for s in unquote(path).split("/") if s]
-    return bool(segments) and (segments[-1].startswith(".ht") or segments[0] == "server-status")
+def denied(segments):
+    """Decoded path segments Apache refuses with 403 (stock <FilesMatch "^\\.ht">, and
+    mod_status's Require local as a remote client meets it)."""
+    return bool(segments) and (segments[-1].startswith(b".ht")
+                               or segments[0] == paths.LOCAL_ONLY.encode())
+
+
+def _refused_head(request):
+    """Apache's 400 for what it refuses while reading the head (aiohttp lets it pass)."""
+    if len(request.raw_headers) > LIMIT_FIELDS:
+        return apache_page(400, extra=TOO_MANY_FIELDS)
+    if "#" in request.raw_path:
+        return apache_page(400)
+    if request.version >= (1, 1) and len(request.headers.getall("Host", ())) != 1:
+        return apache_page(400)
+    try:
+        for host in request.headers.getall("Host", ()):
+            fix_host(host)
+    except HttpError:
+        return apache_page(400)
+    return None
 
 
 def apache_middleware():
@@ -70,12 +90,17 @@ def apache_middleware():
     @web.middleware
     async def apache_like(request, handler):
         method = request.method
+        refused = _refused_head(request)
+        if refused is not None:
+            return refused
+        if request.raw_path == "*":
+            return web.Response(status=200, headers={"Content-Length": "0"})
         checked = paths.normalize(request.raw_path.split("?", 1)[0])
         if isinstance(checked, paths.Resolved):  # a bad escape, `..` above /, %2F or %00
             return apache_page(400 if checked.kind == paths.BAD_REQUEST else 404)
         if method == "TRACE":
             return apache_page(405, method="TRACE", allow="")
-        if _denied(request.path):
+        if denied(checked[0]):
             return apache_page(403)
         if method == "OPTIONS":
             return _options(request.path)
@@ -98,7 +123,7 @@ def apache_middleware():
 
 
 async def apache_headers(request, resp):
-    """on_response_prepare: Server: Apache; Date and Server first, Content-Type last."""
+    """on_response_prepare: Server: Apache; Date and Server first, the type last."""
     h = resp.headers
     date = h.pop("Date", None)
     h.popall("Server", None)
@@ -107,14 +132,15 @@ async def apache_headers(request, resp):
     if date is not None:
         h["Date"] = date
     h["Server"] = "Apache"
-    types = [(k, v) for k, v in rest if k.lower() == "content-type"]
+    last = [(k, v) for k, v in rest if k.lower() in _LAST]
+    last.sort(key=lambda kv: _LAST.index(kv[0].lower()))
     for key, value in rest:
-        if key.lower() == "content-type":
+        if key.lower() in _LAST:
             continue
         if key.lower() == "content-length" and request.method == "HEAD" and resp.get(_PAGE):
             continue  # Apache's HEAD error answers carry no length
         h.add(key, value)
-    for key, value in types:
+    for key, value in last:
         h.add(key, value)
 
 
