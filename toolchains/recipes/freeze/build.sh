@@ -25,6 +25,17 @@ set -- $("$py" -c 'import sys; from apaf.manifest import load_manifest
 m = load_manifest(sys.argv[1]); print(m.name, m.entry.split(":")[0])' "$BUILD/app")
 name=$1 module=$2
 
+# The programs the app lists in extra_binaries (the farm made their recipes deps of this
+# step, toolchains/bundles/*.toml [binaries]) go to bin/ of the bundle, where
+# apaf.binary() looks; an app that lists none gets none.
+extra=""
+for f in $("$py" -c 'import sys; from apaf.manifest import load_manifest; from apaf.binaries import PROGRAMS
+m = load_manifest(sys.argv[1]); print(" ".join(f for n in m.extra_binaries for f in PROGRAMS[n].files))' "$BUILD/app"); do
+    set -- "$DEPS"/*/bin/"$f"
+    [ $# = 1 ] && [ -x "$1" ] || { echo "extra binary $f: want one $DEPS/<recipe>/bin/$f, found: $*" >&2; exit 1; }
+    extra="$extra --add-binary $1:bin"
+done
+
 step "PyInstaller $name (entry module $module)"
 # PYTHONHASHSEED=0 alone makes PyInstaller's output identical run to run
 # (set and frozenset order in the archived code). Paths are absolute because
@@ -35,5 +46,6 @@ PYTHONHASHSEED=0 "$py" -m PyInstaller --onefile --strip --noconfirm --clean --lo
     --collect-submodules apaf --collect-data apaf --collect-submodules stem \
     --add-data "$BUILD/app:apps/$name" \
     --add-binary "$DEPS/tor/bin/tor:." \
+    $extra \
     /srv/apaf/recipe/bundle_main.py
 ls -l "$OUT"
