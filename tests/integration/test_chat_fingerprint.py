@@ -99,8 +99,10 @@ def test_the_chat_answers_what_it_does_not_serve_like_apache(chat_port, apache_s
 
 
 def test_the_chat_never_names_aiohttp_or_python(chat_port):
-    """Its own pages too: Server is Apache's, and no body or header mentions the stack."""
-    for data in (get(b"/"), get(b"/rooms"), get(b"/ws"), get(b"/nope", method=b"DELETE")):
+    """Its own pages and what aiohttp's parser refuses (a folded header, which Apache
+    takes, included): Server is Apache's, and no body or header mentions the stack."""
+    for data in (get(b"/"), get(b"/rooms"), get(b"/ws"), get(b"/nope", method=b"DELETE"),
+                 get(b"/", method=b"FOO"), b"garbage\r\n\r\n", get(b"/", b"X-A: one", b" two")):
         raw = exchange(chat_port, data)
         head = raw.partition(b"\r\n\r\n")[0]
         assert b"\r\nServer: Apache\r\n" in head, head
