@@ -22,10 +22,23 @@ BUNDLED = [
 ]
 
 
-def bundled_licenses() -> list[str]:
-    """The distinct licences of BUNDLED, in first-seen order (compound ones parenthesised)."""
+# What a bundle carries in addition when the app lists the program in extra_binaries
+# (toolchains/recipes/{gnupg,7zip}; 7-Zip's unRAR code is not in Debian's repack we build).
+PROGRAMS = {
+    "gpg": ("GnuPG 1.4 (gpg)", "GPL-3.0-or-later"),
+    "7zz": ("7-Zip (7zz)", "LGPL-2.1-or-later AND BSD-3-Clause"),
+}
+
+
+def components(binaries=()) -> list[tuple[str, str]]:
+    """BUNDLED plus the listed extra programs: (what, SPDX licence)."""
+    return BUNDLED + [PROGRAMS[b] for b in binaries]
+
+
+def bundled_licenses(binaries=()) -> list[str]:
+    """The distinct licences of what the bundle carries, in first-seen order (compound ones parenthesised)."""
     seen: list[str] = []
-    for _, lic in BUNDLED:
+    for _, lic in components(binaries):
         lic = f"({lic})" if " " in lic else lic
         if lic not in seen:
             seen.append(lic)
@@ -69,7 +82,7 @@ def copyright_text(info: PackageInfo) -> str:
             f"Copyright: the authors of {info.title} and of each component below.\n\n"
             f"{info.title} is licensed under {info.license} (SPDX expression), as its authors state.\n"
             "This package also contains, unmodified, statically linked or frozen (what the app uses of):\n"
-            + "".join(f" - {what} ({lic});\n" for what, lic in BUNDLED)
+            + "".join(f" - {what} ({lic});\n" for what, lic in components(info.binaries))
             + " - the APAF runtime; the exact Python packages are listed in the build report.\n"
             "On Debian systems the common licences are in /usr/share/common-licenses/;\n"
             "the others are at https://spdx.org/licenses/<identifier>.html.\n")

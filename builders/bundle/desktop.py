@@ -32,6 +32,7 @@ class PackageInfo:
     icon: Path | None
     icon_size: str          # "64x64" (hicolor directory), "" without an icon
     manifest: Path
+    binaries: tuple[str, ...] = ()   # [app].extra_binaries: programs the bundle also carries
 
     @classmethod
     def from_manifest(cls, m, maintainer: str = "") -> "PackageInfo":
@@ -55,7 +56,7 @@ class PackageInfo:
         title = (m.title or m.name).strip()
         description = " ".join((m.description or f"{title}, served as a Tor onion service.").split())
         return cls(m.name, m.version, title, synopsis(m.name, description), description, maintainer,
-                   m.license, m.icon, size, m.path)
+                   m.license, m.icon, size, m.path, tuple(m.extra_binaries))
 
     def desktop_entry(self) -> str:
         # Terminal=false: started without a terminal on a desktop, the runtime opens the

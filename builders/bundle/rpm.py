@@ -21,7 +21,7 @@ def rpm_version(version: str) -> str:
 def license_tag(info: PackageInfo) -> str:
     """The app's licence AND what the bundle carries (one static binary holds them all)."""
     own = f"({info.license})" if " " in info.license else info.license
-    return " AND ".join([own] + [lic for lic in bundled_licenses() if lic != own])
+    return " AND ".join([own] + [lic for lic in bundled_licenses(info.binaries) if lic != own])
 
 
 def spec(info: PackageInfo, epoch: int) -> str:

@@ -56,3 +56,15 @@ def test_a_target_without_the_program_says_what_it_builds(tmp_path):
     manifest = app(tmp_path, 'privileges=["run-binaries"]\nextra_binaries=["7zz"]\n')
     with pytest.raises(ConfigError, match=r"7zz cannot be built for macos-arm64 yet.*it builds: none"):
         freeze_deps(manifest, "macos-arm64")
+
+
+def test_packages_name_the_licences_of_the_programs_they_carry(tmp_path):
+    from builders.bundle import deb, rpm
+    from builders.bundle.desktop import PackageInfo
+    body = 'maintainer="A <a@example.org>"\nlicense="MIT"\nprivileges=["run-binaries"]\n'
+    plain = PackageInfo.from_manifest(app(tmp_path, body))
+    (tmp_path / "gpg").mkdir()
+    signer = PackageInfo.from_manifest(app(tmp_path / "gpg", body + 'extra_binaries=["gpg"]\n'))
+    assert "GnuPG" not in deb.copyright_text(plain) and "GPL-3.0-or-later" not in rpm.license_tag(plain)
+    assert " - GnuPG 1.4 (gpg) (GPL-3.0-or-later);" in deb.copyright_text(signer)
+    assert rpm.license_tag(signer).endswith(" AND GPL-3.0-or-later")
