@@ -29,13 +29,15 @@ def test(c, k="", path="tests", junit=""):
         raise Exit(f"tests failed (pytest exit {result.exited})", code=result.exited)
 
 
-@task(help={"only": "run only benchmarks whose file name contains this"})
-def bench(c, only=""):
+@task(help={"only": "run only benchmarks whose file name contains this",
+            "runs": "runs per measured case, for benchmarks that take it (e.g. runtime; default theirs)"})
+def bench(c, only="", runs=0):
     """Run the benchmarks in tests/bench/ and print their figures (no pass/fail)."""
     bench_dir = os.path.join("tests", "bench")
+    env = {"APAF_BENCH_RUNS": str(runs)} if runs else {}
     for name in sorted(os.listdir(bench_dir)):
         if name.startswith("bench_") and name.endswith(".py") and only in name:
-            c.run(f"{sys.executable} {os.path.join(bench_dir, name)}", pty=False)
+            c.run(f"{sys.executable} {os.path.join(bench_dir, name)}", pty=False, env=env)
 
 
 def _engine_answers() -> bool:
