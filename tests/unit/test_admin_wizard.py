@@ -98,3 +98,21 @@ async def test_a_reset_password_after_the_wizard_is_only_shown(tmp_path):
         assert "bootstrap-progress" not in page
     finally:
         await server.close()
+
+
+async def test_an_unsaved_password_can_be_replaced_by_the_first_run_session_only(admin):
+    token = await _start(admin)
+    await admin.client.get("/welcome")                        # the one showing
+    page = await (await admin.client.get("/welcome")).text()
+    assert 'action="/welcome/password"' in page
+    r = await admin.post("/welcome/password", {"new": "short", "confirm": "short"}, csrf=token)
+    assert "Password not changed" in await (await admin.client.get("/welcome")).text()
+    mine = "my own long password"
+    r = await admin.post("/welcome/password", {"new": mine, "confirm": mine}, csrf=token)
+    assert (r.status, r.headers["Location"]) == (303, "/welcome")
+    admin.client.session.cookie_jar.clear()
+    await admin.login(mine)                                   # the new one works ...
+    r = await admin.post("/welcome/password", {"new": "another long one", "confirm": "another long one"},
+                         csrf=await admin.csrf("/welcome/apps"))
+    assert r.status == 403                                   # ... and a plain login may not do this
+    assert 'action="/welcome/password"' not in await (await admin.client.get("/welcome")).text()

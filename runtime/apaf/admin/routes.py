@@ -34,6 +34,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/torrc", actions.torrc_save, name="torrc_post")
     r.add_get("/welcome", wizard.welcome, name="welcome")
     r.add_post("/welcome", wizard.welcome_done, name="welcome_post")
+    r.add_post("/welcome/password", wizard.choose_password, name="wizard_password")
     r.add_get("/welcome/apps", wizard.apps, name="wizard_apps")
     r.add_post("/welcome/apps", wizard.apps_save, name="wizard_apps_post")
     r.add_get("/welcome/tor2web", wizard.tor2web, name="wizard_tor2web")
@@ -48,5 +49,6 @@ PROTECTED_GET = ["/", "/password", "/bootstrap", "/status", "/api/status", "/spl
                  "/apps", "/torrc", "/welcome", "/welcome/apps", "/welcome/tor2web",
                  "/welcome/share"]
 PROTECTED_POST = ["/logout", "/password", "/service/start", "/service/stop",
-                  "/reachability", "/apps", "/torrc", "/welcome", "/welcome/apps",
+                  "/reachability", "/apps", "/torrc", "/welcome", "/welcome/password",
+                  "/welcome/apps",
                   "/welcome/tor2web", "/welcome/finish"]

@@ -31,6 +31,9 @@ class Session:
     wrong: int = 0  # wrong passwords this session sent while exempt
     # The first-boot password, held until the wizard's first page has shown it once.
     reveal: str | None = None
+    # Logged in by the first-boot link: may choose a new password without the old one
+    # until the wizard is finished (the generated one may have scrolled away unsaved).
+    first_run: bool = False
     flash: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
     seen: float = field(default_factory=time.monotonic)
 

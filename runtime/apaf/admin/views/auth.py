@@ -143,7 +143,7 @@ async def first_boot(request: web.Request) -> web.StreamResponse:
         if request[SESSION] is not None:
             sessions.drop(request[SESSION].id)
         request[SESSION] = session = sessions.new(authenticated=True)
-        session.reveal = password
+        session.reveal, session.first_run = password, True
         response = redirect(request, "welcome")
         _set_cookie(request, response, session.id)
         raise response

@@ -11,9 +11,12 @@ from then on these pages redirect to the status page.
 """
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from ..keys import CONTROL, FIRST_RUN, SESSION
+from .. import password as pw
+from ..keys import CONTROL, FIRST_RUN, PASSWORDS, SESSION
 from ..render import flash, redirect, render
 
 STEPS = [("welcome", "Connect and save your password"), ("wizard_apps", "Choose apps"),
@@ -32,7 +35,24 @@ async def welcome(request: web.Request) -> web.StreamResponse:
     # Shown by this response only: a reload, or anyone later at this screen, sees no password.
     password, session.reveal = session.reveal, None
     return _page(request, "welcome", "wizard_welcome.html", tor=status["tor"],
-                 has_splash=control.splash_image() is not None, password=password)
+                 has_splash=control.splash_image() is not None, password=password,
+                 can_choose=session.first_run, min_length=pw.MIN_LENGTH)
+
+
+async def choose_password(request: web.Request) -> web.StreamResponse:
+    """The generated password was shown once and not saved: the first-run session sets one."""
+    if not request[SESSION].first_run or request.app[FIRST_RUN].done():
+        raise web.HTTPForbidden(text="Only the browser that opened the first-run link can set "
+                                     "a password this way; use the Password page.")
+    form = await request.post()
+    new = str(form.get("new", ""))
+    problem = pw.check_new(new, str(form.get("confirm", "")))
+    if problem:
+        flash(request, "error", f"Password not changed: {problem}")
+    else:
+        await asyncio.get_running_loop().run_in_executor(None, request.app[PASSWORDS].set, new)
+        flash(request, "ok", "Your new password is set: it is the one to log in with.")
+    raise redirect(request, "welcome")
 
 
 async def welcome_done(request: web.Request) -> web.StreamResponse:
