@@ -107,3 +107,12 @@ def test_the_chat_never_names_aiohttp_or_python(chat_port):
         head = raw.partition(b"\r\n\r\n")[0]
         assert b"\r\nServer: Apache\r\n" in head, head
         assert b"aiohttp" not in raw.lower() and b"python" not in raw.lower(), raw[:400]
+
+
+@pytest.mark.parametrize("name", ["http10", "http2-version", "sendfile-http10"])
+def test_the_chat_answers_other_http_versions_in_http11_as_apache(chat_port, apache_server,
+                                                                  fingerprint_docroot, name):
+    """aiohttp echoed the client's version (HTTP/1.0 200, even HTTP/2.0 200)."""
+    data = dict(BATTERY)[name].replace(b"/huge.bin", b"/")
+    apache = exchange(apache_server(fingerprint_docroot), data)
+    assert exchange(chat_port, data).split(b"\r\n")[0] == apache.split(b"\r\n")[0]

@@ -7,15 +7,18 @@ method it does not accept such as `FOO`, a line too long) before any middleware 
 serves app like `aiohttp.web.run_app`, with those answers replaced by Apache's page
 for the same refusal: 501 for a method Apache does not know, 414 for a request line
 too long, 400 otherwise; `Server: Apache`, HTTP/1.1, Apache's header order, then close.
+Every answer's status line says HTTP/1.1, as Apache's does, whatever the client's version.
 
-This reaches into aiohttp's request handler (its handle_error); the version is pinned
+This reaches into aiohttp's request handler (handle_error, finish_response) and a
+XX
 in ci/requirements.txt and tests/integration/test_chat_fingerprint.py checks it.
 """
 import asyncio
 import re
+import types
 from email.utils import formatdate
 
-from aiohttp import http_exceptions, web, web_protocol, web_server
+from aiohttp import HttpVersion11, http_exceptions, web, web_protocol, web_server
 
 from apaf.staticsite import paths
 from apaf.web.apache_like import denied
@@ -42,15 +45,21 @@ def _page(exc):
     return 400, "", ""
 
 
-class _Refused(web.Response):
-    """An answer written as HTTP/1.1, whatever version the refused request had."""
-
-    async def _write_headers(self):
-        writer = self._payload_writer
-        await writer.write_headers(f"HTTP/1.1 {self.status} {self.reason}", self.headers)
+async def _write_headers_http11(resp):
+    """A response's _write_headers, with HTTP/1.1 in the status line as Apache always
+    sends (aiohttp echoes the request's version: HTTP/1.0, even HTTP/2.0)."""
+    writer = resp._payload_writer
+    await writer.write_headers(f"HTTP/1.1 {resp.status} {resp.reason}", resp.headers)
+    if resp._send_headers_immediately:
+        writer.send_headers()
 
 
 class _Handler(web_protocol.RequestHandler):
+    async def finish_response(self, request, resp, start_time):
+        if request.version != HttpVersion11:
+            resp._write_headers = types.MethodType(_write_headers_http11, resp)
+        return await super().finish_response(request, resp, start_time)
+
     def handle_error(self, request, status=500, exc=None, message=None):
         aiohttp_answer = super().handle_error(request, status, exc, message)  # logs, checks
         if status != 400:
@@ -62,7 +71,8 @@ class _Handler(web_protocol.RequestHandler):
             headers["Allow"] = ALLOW
         headers.update({"Content-Length": str(len(body)), "Connection": "close",
                         "Content-Type": "text/html; charset=iso-8859-1"})
-        resp = _Refused(status=code, body=body, headers=headers)
+        resp = web.Response(status=code, body=body, headers=headers)
+        resp._write_headers = types.MethodType(_write_headers_http11, resp)
         resp.force_close()
         return resp
 
