@@ -10,8 +10,8 @@ too long, 400 otherwise; `Server: Apache`, HTTP/1.1, Apache's header order, then
 Every answer's status line says HTTP/1.1, as Apache's does, whatever the client's version.
 
 This reaches into aiohttp's request handler (handle_error, finish_response) and a
-XX
-in ci/requirements.txt and tests/integration/test_chat_fingerprint.py checks it.
+response's _write_headers; the version is pinned in ci/requirements.txt and
+tests/integration/test_chat_fingerprint.py checks the result.
 """
 import asyncio
 import re
