@@ -211,7 +211,8 @@ def release(apps: list[Path], *, key: str, gnupghome: str | None = None, dist: P
     finished = time.time()
     subjects = {**artifacts, **{n: sha256_file(dist / n) for n in sboms.values()}}
     manifest = load_manifest()
-    used = sorted({s.name for t in targets for k in ("static", "deb", "rpm") for s in _sources_of(t, k)})
+    used = sorted({s.name for t in targets for k in bundle_target(t, check_tools=False).outputs
+                   for s in _sources_of(t, k)})
     doc = provenance.statement(
         subjects=subjects, commit=commit, dirty=dirty, apps=[_in_repo(a) for a in apps], targets=targets,
         builders={b: {"identity": envs[b]["identity"]} for b in names},

@@ -25,14 +25,16 @@ def digests(folders: dict[str, dict[str, Path]]) -> dict[str, dict[str, str]]:
     return out
 
 
-def diffoscope(a: Path, b: Path, report: Path, timeout: int = 900) -> Path:
+def diffoscope(a: Path, b: Path, report: Path, timeout: int = 600) -> Path:
     """Write diffoscope's text report of a vs b to report; returns it (a note if diffoscope is missing)."""
     exe = shutil.which("diffoscope") or str(Path(sys.executable).parent / "diffoscope")
     if not Path(exe).exists():
         report.write_text(f"diffoscope is not installed (pip install diffoscope); {a} and {b} differ\n")
         return report
     try:
-        subprocess.run([exe, "--no-progress", "--text", str(report), str(a), str(b)],
+        # --timeout: diffoscope stops recursing into nested archives after half the time, so a
+        # large bundle still gets a (shallower) report instead of none.
+        subprocess.run([exe, "--no-progress", "--timeout", str(timeout // 2), "--text", str(report), str(a), str(b)],
                        capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         report.write_text(f"diffoscope did not finish in {timeout} s comparing {a} and {b}; they differ\n")
