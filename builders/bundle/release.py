@@ -169,6 +169,12 @@ def release(apps: list[Path], *, key: str, gnupghome: str | None = None, dist: P
     if unknown:
         raise ConfigError(f"--caches names {', '.join(unknown)}, which is not one of --builders {','.join(names)}")
     plan = {b: buildable_targets(b) for b in names}
+    idle = [b for b, ts in plan.items() if not ts]
+    if idle and len(names) > 1:
+        raise ConfigError(f"builder {', '.join(idle)} can make none of the targets here (for docker: "
+                          "`ci/farm images.build`; for ssh: its inventory entry and `ci/farm toolchain --builder "
+                          "ssh:NAME` to see what it lacks), so nothing it should cross-check would be; fix it or "
+                          "name other --builders")
     targets = sorted({t for ts in plan.values() for t in ts})
     if not targets:
         raise FarmError(f"none of the builders {', '.join(names)} can make a target in {BUNDLES}; try --builders local")
@@ -202,7 +208,7 @@ def release(apps: list[Path], *, key: str, gnupghome: str | None = None, dist: P
                  for b, _, r in builds],
         "artifacts": artifacts, "sboms": sboms, "agreed": agreed,
         "builders": {b: {"identity": envs[b]["identity"], "targets": plan[b]} for b in names},
-        "cross_checked": len(names) > 1,
+        "cross_checked": all(len(by) > 1 for by in agreed.values()),
         "single_builder": names[0] if len(names) == 1 else None,
         "key": key, "host": platform.node(), "checkout": commit, "uncommitted": dirty,
         "seconds": round(time.time() - started, 1),
