@@ -43,7 +43,8 @@ def _open(policy: Policy, path, mode, flags) -> str | None:
 def _socket(policy: Policy, family, type_, proto) -> str | None:
     if family in _INET and (type_ & _TYPE_MASK) == socket.SOCK_STREAM and proto in (0, socket.IPPROTO_TCP):
         return None
-    kind = {socket.SOCK_DGRAM: "UDP", socket.SOCK_RAW: "raw"}.get(type_ & _TYPE_MASK, f"type {type_}")
+    kind = {socket.SOCK_DGRAM: "UDP", socket.SOCK_RAW: "raw", socket.SOCK_STREAM: "stream"}.get(
+        type_ & _TYPE_MASK, f"type {type_}")
     try:
         fam = socket.AddressFamily(family).name
     except ValueError:
@@ -107,6 +108,20 @@ def check(policy: Policy, event: str, args: tuple) -> str | None:
     return None
 
 
+# socket.py functions that wrap a socket the kernel already made (socketpair, accept, ...):
+# Python raises "socket.__new__" for the wrapper too, with nothing to tell it from a new one.
+_WRAPPERS = {"socketpair", "fromfd", "accept", "dup", "_fromfd"}
+
+
+def _wraps_existing(frame) -> bool:
+    """True if the socket being made wraps an existing one (socket.__init__ called by a wrapper)."""
+    while frame is not None and frame.f_globals.get("__name__") == "socket":  # also when frozen
+        if frame.f_code.co_name in _WRAPPERS:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def install(policy: Policy, stream=None) -> None:
     """Log every refused call to `stream` (default: stderr, which is the app's log file)."""
     busy = False
@@ -114,6 +129,8 @@ def install(policy: Policy, stream=None) -> None:
     def hook(event: str, args: tuple) -> None:
         nonlocal busy
         if busy or not (event == "open" or event.startswith(("socket.", "os.", "subprocess."))):
+            return
+        if event == "socket.__new__" and _wraps_existing(sys._getframe(1)):
             return
         busy = True
         try:

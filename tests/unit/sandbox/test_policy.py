@@ -77,3 +77,22 @@ def test_refusal_messages_name_what_was_refused_and_why(tmp_path):
     assert "AF_NETLINK" in audit.check(p, "socket.__new__", (None, socket.AF_NETLINK, socket.SOCK_RAW, 0))
     assert audit.check(p, "socket.__new__", (None, socket.AF_INET6, socket.SOCK_STREAM, 0)) is None
     assert "execute /bin/sh" in audit.check(p, "subprocess.Popen", ("/bin/sh", ["/bin/sh"], None, None))
+
+
+def test_the_logger_names_a_new_unix_socket_but_not_asyncios_socketpair(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import asyncio, socket, sys
+        from apaf.sandbox import audit
+        from apaf.sandbox.policy import Policy
+        audit.install(Policy(app="t", privileges=(), read_only=("/",), read_write=(), executables=(),
+                             connect_ports=(), bind_ports=()), sys.stdout)
+        asyncio.run(asyncio.sleep(0))         # its self-pipe is a socketpair()
+        socket.socketpair()
+        socket.socket(socket.AF_UNIX).close()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.splitlines() == [f"{audit.PREFIX} socket(AF_UNIX, stream): apps may open TCP connections only "
+                                "(no DNS, no UDP, no raw sockets)"]
