@@ -10,8 +10,6 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-import pytest
-
 from fixtures.runtime import apaf_run
 
 REPO = Path(__file__).resolve().parents[2]

@@ -64,7 +64,8 @@ async def test_tor2web_step_applies_the_choice(admin):
     r = await admin.post("/welcome/tor2web", {"tor2web": "allow"}, csrf=token)
     assert (r.status, r.headers["Location"]) == (303, "/welcome/share")
     assert admin.control.calls == [("set_tor2web", True)]
-    assert re.search(r'id="tor2web-allow"\s+checked', await (await admin.client.get("/welcome/tor2web")).text())
+    page = await (await admin.client.get("/welcome/tor2web")).text()
+    assert re.search(r'id="tor2web-allow"\s+checked', page)
 
 
 async def test_share_step_then_finish_is_persisted_and_never_shown_again(admin):
