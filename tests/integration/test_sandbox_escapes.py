@@ -34,6 +34,7 @@ async def test_escape_battery_refused_logged_and_app_keeps_working(testnet, tmp_
                                                   f"http://{rt.onion('envecho')}/")
         check_battery(results, attempts, (data / "run" / "logs" / "escapes.log").read_text())
         assert json.loads(fetched)["APAF_ONION_ADDRESS"] == rt.onion("envecho")
+        assert "refused" not in (data / "run" / "logs" / "envecho.log").read_text()  # no noise for honest work
         assert own == {"data": "kept\nkept\n", "tmp": "scratch"}
         assert not (data / "apps" / "envecho" / "evil").exists() and not (tmp_path / "evil").exists()
         st = rt.status()
