@@ -135,6 +135,10 @@ def create_app(settings: dict | None = None) -> web.Application:
     app.router.add_get("/rooms", rooms, name="rooms")
     app.router.add_get("/ws", websocket, name="ws")
     app.router.add_get("/static/{name}", static_file, name="static")
+    # Apache serves a file to POST as to GET (and /ws, no websocket, is its 404).
+    for path, handler in (("/", index), ("/rooms", rooms), ("/ws", websocket),
+                          ("/static/{name}", static_file)):
+        app.router.add_post(path, handler)
     return app
 
 

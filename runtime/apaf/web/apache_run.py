@@ -7,7 +7,8 @@ method it does not accept such as `FOO`, a line too long) before any middleware 
 serves app like `aiohttp.web.run_app`, with those answers replaced by Apache's page
 for the same refusal: 501 for a method Apache does not know, 414 for a request line
 too long, 400 otherwise; `Server: Apache`, HTTP/1.1, Apache's header order, then close.
-Every answer's status line says HTTP/1.1, as Apache's does, whatever the client's version.
+Every answer's status line says HTTP/1.1, as Apache's does, whatever the client's version,
+and `Expect` is answered as Apache does (see _expect_like_apache).
 
 This reaches into aiohttp's request handler (handle_error, finish_response) and a
 response's _write_headers; the version is pinned in ci/requirements.txt and
@@ -65,16 +66,44 @@ class _Handler(web_protocol.RequestHandler):
         if status != 400:
             return aiohttp_answer
         code, method, extra = _page(exc)
-        body = error_page(code, method=method, extra=extra)
-        headers = {"Date": formatdate(usegmt=True), "Server": "Apache"}
-        if code == 501:
-            headers["Allow"] = ALLOW
-        headers.update({"Content-Length": str(len(body)), "Connection": "close",
-                        "Content-Type": "text/html; charset=iso-8859-1"})
-        resp = web.Response(status=code, body=body, headers=headers)
-        resp._write_headers = types.MethodType(_write_headers_http11, resp)
+        resp = _apache_answer(code, method=method, extra=extra)
         resp.force_close()
         return resp
+
+
+def _apache_answer(code, method="", extra="", expect="", close=True):
+    """Apache's page, its headers already in Apache's order: answered outside the app, it
+    gets no on_response_prepare hook."""
+    body = error_page(code, method=method, extra=extra, expect=expect)
+    headers = {"Date": formatdate(usegmt=True), "Server": "Apache"}
+    if code == 501:
+        headers["Allow"] = ALLOW
+    headers["Content-Length"] = str(len(body))
+    if close:
+        headers["Connection"] = "close"
+    headers["Content-Type"] = "text/html; charset=iso-8859-1"
+    resp = web.Response(status=code, body=body, headers=headers)
+    resp._write_headers = types.MethodType(_write_headers_http11, resp)
+    return resp
+
+
+def _expect_like_apache(handle):
+    """Apache answers an Expect other than 100-continue with its 417 page, and sends
+    `100 Continue` only when it reads a body; aiohttp sends it to any request and a
+    plain-text 417."""
+    async def handle_request(request):
+        expect = request.headers.get("Expect")
+        if expect is None or (expect.lower() == "100-continue" and request.body_exists):
+            return await handle(request)
+        if expect.lower() != "100-continue":
+            return _apache_answer(417, expect=expect, close=not request.keep_alive)
+        headers = request.headers.copy()
+        del headers["Expect"]
+        clone = request.clone(headers=headers)
+        resp = await handle(clone)
+        await resp.prepare(clone)  # with the clone: it carries the app's prepare hooks
+        return resp
+    return handle_request
 
 
 class _Server(web_server.Server):
@@ -83,11 +112,12 @@ class _Server(web_server.Server):
 
 
 class ApacheRunner(web.AppRunner):
-    """web.AppRunner whose connections answer parser refusals like Apache."""
+    """web.AppRunner whose connections answer parser refusals and Expect like Apache."""
 
     async def _make_server(self):
         server = await super()._make_server()
         server.__class__ = _Server
+        server.request_handler = _expect_like_apache(server.request_handler)
         return server
 
 
