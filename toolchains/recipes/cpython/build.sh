@@ -19,6 +19,15 @@ for h in curses_h ncurses_h ncursesw_curses_h ncursesw_ncurses_h ncursesw_panel_
          readline_readline_h uuid_uuid_h uuid_h; do
     export "ac_cv_header_$h=no"
 done
+# _ssl and _hashlib are built into libpython instead of as two extension
+# modules: each module would carry its own static copy of libcrypto, which is
+# then linked once. --exclude-libs keeps OpenSSL's symbols out of libpython's
+# exports, so an app's own OpenSSL (e.g. in a wheel) never binds to ours.
+cat > Modules/Setup.local <<'SETUP'
+*static*
+_ssl _ssl.c $(MODULE__SSL_CFLAGS) $(MODULE__SSL_LDFLAGS) -Wl,--exclude-libs,libssl.a:libcrypto.a
+_hashlib _hashopenssl.c $(MODULE__HASHLIB_CFLAGS) $(MODULE__HASHLIB_LDFLAGS) -Wl,--exclude-libs,libssl.a:libcrypto.a
+SETUP
 # No rpath anywhere at link time: staticx refuses libraries that carry one.
 # Only the interpreter gets $ORIGIN/../lib, patched in after install.
 ./configure --prefix=/opt/apaf/python --enable-shared \

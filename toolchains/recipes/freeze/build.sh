@@ -37,6 +37,9 @@ m = load_manifest(sys.argv[1]); print(" ".join(f for n in m.extra_binaries for f
 done
 
 step "PyInstaller $name (entry module $module)"
+# Left out for size (README): stem's interpreter prompt, manual database and test
+# tools; sqlite3 and unittest as far as only stem imports them (hooks/hook-stem.py);
+# frozenlist's C++ build, which alone brings libstdc++.
 # PYTHONHASHSEED=0 alone makes PyInstaller's output identical run to run
 # (set and frozenset order in the archived code). Paths are absolute because
 # --specpath moves where relative ones would be resolved from.
@@ -44,6 +47,8 @@ PYTHONHASHSEED=0 "$py" -m PyInstaller --onefile --strip --noconfirm --clean --lo
     --name "$name" --distpath "$OUT" --workpath "$BUILD/pyi" --specpath "$BUILD/spec" \
     --paths "$BUILD/app" --hidden-import "$module" \
     --collect-submodules apaf --collect-data apaf --collect-submodules stem \
+    --exclude-module stem.interpreter --exclude-module stem.manual --exclude-module stem.util.test_tools \
+    --exclude-module frozenlist._frozenlist --additional-hooks-dir /srv/apaf/recipe/hooks \
     --add-data "$BUILD/app:apps/$name" \
     --add-binary "$DEPS/tor/bin/tor:." \
     $extra \
