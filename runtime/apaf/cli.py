@@ -107,6 +107,7 @@ async def run(args) -> int:
                  allow_tor2web=None if args.tor2web is None else args.tor2web == "allow",
                  announce=None if unattended else _announce_owner_link)
     stop = asyncio.Event()
+    rt.on_quit = stop.set  # the admin UI's Quit
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:

@@ -53,6 +53,8 @@ class Runtime:
         self.admin_port, self.want_admin = admin_port, admin
         # Where the admin UI's owner link goes (the terminal, never a file an app reads).
         self.announce = announce
+        # The admin UI's Quit does what Ctrl-C does (set by `apaf run`; a menu start has no terminal).
+        self.on_quit = None
         self.allow_tor2web = allow_tor2web  # None: keep what settings.json says
         self.settings = Settings()
         self.apps: dict[str, AppProcess] = {}
@@ -238,6 +240,10 @@ class Runtime:
             for name in [n for n in self.settings.enabled_apps if n not in self.apps]:
                 await self._start_app(name)
         self._write_status()
+
+    def quit(self) -> None:
+        if self.on_quit is not None:
+            self.on_quit()
 
     def tor2web_allowed(self) -> bool:
         return self.settings.allow_tor2web

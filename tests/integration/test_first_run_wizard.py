@@ -26,7 +26,7 @@ import pytest
 from playwright.async_api import expect
 
 from fixtures.browser import screenshot, watch
-from fixtures.runtime import ENVECHO, ApafProcess, aget_via_tor
+from fixtures.runtime import ENVECHO, ApafProcess, aget_via_tor, descendants
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -191,6 +191,12 @@ async def test_menu_launch_opens_the_first_run_wizard_then_the_admin_page(browse
         await expect(page.locator("#setup-unfinished")).to_have_count(0)
         await page.goto(page.url.replace("/status", "/welcome"))
         assert page.url.endswith("/status")
+        # No terminal to press Ctrl-C in: the admin page stops the app.
+        async with page.expect_navigation():
+            await page.click("#quit")
+        await expect(page.locator("#stopped")).to_be_visible()
+        assert await asyncio.to_thread(rt.proc.wait, 30) == 0
+        assert not [p for p in descendants(rt.proc.pid)]
         await context.close()
     finally:
         rt.close()

@@ -117,3 +117,11 @@ async def test_an_unsaved_password_can_be_replaced_by_the_first_run_session_only
                          csrf=await admin.csrf("/welcome/apps"))
     assert r.status == 403                                   # ... and a plain login may not do this
     assert 'action="/welcome/password"' not in await (await admin.client.get("/welcome")).text()
+
+
+async def test_quit_asks_the_runtime_to_stop_after_a_login_and_a_valid_form(admin):
+    token = await admin.login()
+    assert 'action="/quit"' in await (await admin.client.get("/status")).text()
+    r = await admin.post("/quit", csrf=token)
+    assert r.status == 200 and 'id="stopped"' in await r.text()
+    assert admin.control.calls == [("quit",)]

@@ -52,5 +52,8 @@ class RuntimeControl(Protocol):
         On failure raise ``apaf.errors.TorrcRejected(message)`` and change nothing.
         """
 
+    def quit(self) -> None:
+        """Stop the runtime (apps, tor, this UI) as Ctrl-C would; returns at once."""
+
     def splash_image(self) -> Path | None:
         """The app developer's splash image (from the manifest), if any."""

@@ -32,6 +32,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/apps", actions.apps_save, name="apps_post")
     r.add_get("/torrc", actions.torrc_form, name="torrc")
     r.add_post("/torrc", actions.torrc_save, name="torrc_post")
+    r.add_post("/quit", actions.quit_runtime, name="quit")
     r.add_get("/welcome", wizard.welcome, name="welcome")
     r.add_post("/welcome", wizard.welcome_done, name="welcome_post")
     r.add_post("/welcome/password", wizard.choose_password, name="wizard_password")
@@ -51,4 +52,4 @@ PROTECTED_GET = ["/", "/password", "/bootstrap", "/status", "/api/status", "/spl
 PROTECTED_POST = ["/logout", "/password", "/service/start", "/service/stop",
                   "/reachability", "/apps", "/torrc", "/welcome", "/welcome/password",
                   "/welcome/apps",
-                  "/welcome/tor2web", "/welcome/finish"]
+                  "/welcome/tor2web", "/welcome/finish", "/quit"]

@@ -1,4 +1,4 @@
-"""State-changing actions: start/stop the onion service, choose apps, reachability, torrc.
+"""State-changing actions: start/stop the onion service, choose apps, reachability, torrc, quit.
 
 Each is a plain form POST answered with a redirect (or the form again with the
 error), so everything works without JavaScript.
@@ -63,6 +63,12 @@ async def apps_save(request: web.Request) -> web.StreamResponse:
     chosen = ", ".join(names) if names else "none"
     flash(request, "ok", f"Apps saved. Running: {chosen}.")
     raise redirect(request, "apps")
+
+
+async def quit_runtime(request: web.Request) -> web.StreamResponse:
+    """Stop everything, as Ctrl-C would: started from a menu, there is no terminal for that."""
+    request.app[CONTROL].quit()  # the runtime stops once this answer is on its way
+    return render(request, "stopped.html")
 
 
 async def torrc_form(request: web.Request) -> web.StreamResponse:
