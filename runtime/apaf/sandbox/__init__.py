@@ -19,6 +19,7 @@ import functools
 import importlib
 import os
 import sys
+import time
 from collections.abc import Mapping
 
 from apaf.sandbox.policy import OUTBOUND_TOR, RUN_BINARIES, TOR_STATUS, Policy, runtime_paths
@@ -83,8 +84,6 @@ def enter(manifest, log=sys.stderr) -> Policy | None:
     if os.environ.get(DISABLE_VAR) == "off":
         print(f"apaf sandbox: OFF ({DISABLE_VAR}=off): this app is not confined", file=log, flush=True)
         return None
-    import time
-
     from apaf.sandbox import audit
 
     started = time.perf_counter()

@@ -115,9 +115,3 @@ class Policy:
     def from_json(cls, text: str) -> "Policy":
         raw = json.loads(text)
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
-
-
-def describe(privileges) -> list[dict]:
-    """Each privilege the manifest format knows, whether this app has it, and what it opens."""
-    from apaf.manifest import PRIVILEGES
-    return [{"name": n, "granted": n in privileges, "allows": text} for n, text in PRIVILEGES.items()]

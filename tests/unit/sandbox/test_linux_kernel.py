@@ -1,6 +1,5 @@
 """The Linux sandbox's pieces in the real kernel, each in a throw-away child process."""
 import json
-import os
 import subprocess
 import sys
 import textwrap
