@@ -39,7 +39,7 @@ def verify(c, only=""):
     store = SourceStore()
     missing = []
     for name in _names(only):
-        f = store.cached(store.manifest[name])
+        f = store.cached(store.manifest[name], recheck=True)
         if f is None:
             missing.append(name)
             print(f"--  {name}: not fetched yet")

@@ -41,3 +41,13 @@ def test_a_changed_signature_file_is_checked_again_and_refused(xz):
     asc.write_bytes(bytes(data))
     with pytest.raises(SignatureError):
         store.cached(src)
+
+
+def test_sources_verify_runs_gpg_again_whatever_the_record_says(xz, monkeypatch):
+    store, src = xz
+    store.cached(src)                 # the record exists now
+    calls = []
+    real = store_module.check_signature
+    monkeypatch.setattr(store_module, "check_signature", lambda *a: calls.append(a) or real(*a))
+    assert store.cached(src, recheck=True).signer
+    assert len(calls) == 1
