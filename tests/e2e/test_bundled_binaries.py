@@ -6,7 +6,8 @@ a file at start, sandboxed (it may execute exactly its listed programs); this te
 and the archive again with the host's own gpg and 7z (independent readers). This module's
 bundle is the suite's one extra bundle build: cold, gnupg (~40 s CPU) and 7zip (~2 min CPU)
 plus freeze/static/deb/rpm of the app; tor, CPython and the wheels are shared with the chat
-bundle.
+bundle. The slow test builds gnupg and 7zip once more in the session's second checkout
+(~150 s CPU) to compare bytes.
 """
 from __future__ import annotations
 
@@ -79,3 +80,21 @@ def test_app_signs_verifies_and_archives_with_the_bundled_programs(toolbox_bundl
     subprocess.run(["7z", "x", "-y", f"-o{out}", str(data / "document.7z")], check=True, capture_output=True)
     assert (out / "document.txt").read_bytes() == (data / "document.txt").read_bytes()
     assert os.path.getsize(data / "document.7z") < os.path.getsize(data / "document.txt") / 10
+
+
+@pytest.mark.slow
+def test_a_second_checkout_builds_the_same_programs(toolbox_bundle, second_checkout, tmp_path):
+    """gpg and 7zz built cold in another checkout at another path, with its own cache, are the
+    same bytes (the toolchain's reproducibility check, for the bundled programs)."""
+    checkout, cache, run = second_checkout
+    proc = run("binaries", "--dest", str(tmp_path / "bin"), "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    second = json.loads(proc.stdout)
+    assert all(s["out"].startswith(str(cache)) for s in second["steps"])
+    first = {s.id: Path(s.out) for s in toolbox_bundle.summary.steps}
+    for step, program in (("gnupg@musl", "gpg"), ("7zip@gnu", "7zz")):
+        mine = (first[step] / "bin" / program).read_bytes()
+        assert (tmp_path / "bin" / program).read_bytes() == mine, f"{program} differs across checkouts"
+    built = {s["id"]: s for s in second["steps"] if s["status"] == "built"}
+    print("\nprograms built cold in the second checkout: " + ", ".join(
+        f"{i} {s['seconds']:.0f}s wall {s['cpu_seconds']:.0f}s CPU" for i, s in built.items()))
