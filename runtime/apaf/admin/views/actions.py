@@ -53,13 +53,19 @@ async def apps_form(request: web.Request) -> web.StreamResponse:
     return render(request, "apps.html", apps=request.app[CONTROL].available_apps())
 
 
-async def apps_save(request: web.Request) -> web.StreamResponse:
+async def save_apps(request: web.Request, back: str) -> list[str]:
+    """Run the ticked apps (the Apps page and the wizard); on a refusal, back to `back`."""
     names = [str(n) for n in (await request.post()).getall("app", [])]
     try:
         await request.app[CONTROL].set_enabled_apps(names)
     except ValueError as err:
         flash(request, "error", f"Apps not changed: {err}")
-        raise redirect(request, "apps")
+        raise redirect(request, back) from None
+    return names
+
+
+async def apps_save(request: web.Request) -> web.StreamResponse:
+    names = await save_apps(request, "apps")
     chosen = ", ".join(names) if names else "none"
     flash(request, "ok", f"Apps saved. Running: {chosen}.")
     raise redirect(request, "apps")

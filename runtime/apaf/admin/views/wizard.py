@@ -18,6 +18,7 @@ from aiohttp import web
 from .. import password as pw
 from ..keys import CONTROL, FIRST_RUN, PASSWORDS, SESSION
 from ..render import flash, redirect, render
+from .actions import save_apps
 
 STEPS = [("welcome", "Connect and save your password"), ("wizard_apps", "Choose apps"),
          ("wizard_tor2web", "Tor2web"), ("wizard_share", "Share your address")]
@@ -69,12 +70,7 @@ async def apps(request: web.Request) -> web.StreamResponse:
 
 
 async def apps_save(request: web.Request) -> web.StreamResponse:
-    names = [str(n) for n in (await request.post()).getall("app", [])]
-    try:
-        await request.app[CONTROL].set_enabled_apps(names)
-    except ValueError as err:
-        flash(request, "error", f"Apps not changed: {err}")
-        raise redirect(request, "wizard_apps") from None
+    names = await save_apps(request, "wizard_apps")
     if not names:
         flash(request, "error", "No app runs now: nothing is published until you choose one "
                                 "(Apps, in the menu above).")
