@@ -18,7 +18,8 @@ def lock(c, upgrade=False):
     """
     ci = paths.REPO / "ci"
     compile_ = Path(sys.executable).parent / "pip-compile"
-    flags = "--generate-hashes --allow-unsafe --strip-extras" + (" --upgrade" if upgrade else "")
+    # --no-emit-find-links: a machine's own wheel folder (PIP_FIND_LINKS) is not the project's.
+    flags = "--generate-hashes --allow-unsafe --strip-extras --no-emit-find-links" + (" --upgrade" if upgrade else "")
     with c.cd(str(ci)):
         c.run(f"{compile_} -q {flags} -o requirements.txt requirements.in", pty=False)
     print(f"wrote {ci / 'requirements.txt'}")
