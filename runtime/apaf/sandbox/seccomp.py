@@ -3,7 +3,8 @@
 Why not libseccomp: its Python bindings (Debian's python3-seccomp, pyseccomp) need
 libseccomp.so at run time, which the static bundle does not carry; the filter we need is a
 straight line of comparisons, generated here from two tables and checked by unit tests that
-run it in the kernel. A refused call returns EPERM (the app sees an OSError and keeps running).
+run it in the kernel. A refused call returns EPERM (the app sees an OSError and keeps running);
+clone3 returns ENOSYS, so the C library falls back to clone(), whose flags the filter can read.
 
     install(deny_syscalls=DENIED)     no_new_privs must be set first; applies to this thread
 """
@@ -40,22 +41,32 @@ _ARCHES = {
         "umount2": 166, "pivot_root": 155, "keyctl": 250, "add_key": 248, "request_key": 249,
         "bpf": 321, "perf_event_open": 298, "kexec_load": 246, "init_module": 175,
         "finit_module": 313, "delete_module": 176, "unshare": 272, "setns": 308,
-        "userfaultfd": 323, "socket": 41}),
+        "userfaultfd": 323, "socket": 41, "socketpair": 53, "clone": 56}),
     "aarch64": (0xC00000B7, {
         "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40,
         "umount2": 39, "pivot_root": 41, "keyctl": 219, "add_key": 217, "request_key": 218,
         "bpf": 280, "perf_event_open": 241, "kexec_load": 104, "init_module": 105,
         "finit_module": 273, "delete_module": 106, "unshare": 97, "setns": 268,
-        "userfaultfd": 282, "socket": 198}),
+        "userfaultfd": 282, "socket": 198, "socketpair": 199, "clone": 220}),
 }
 # Same numbers on every architecture (added after the tables were unified).
 _COMMON = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
            "fspick": 433, "mount_setattr": 442, "io_uring_setup": 425, "io_uring_enter": 426,
-           "io_uring_register": 427}
+           "io_uring_register": 427, "clone3": 435}
+
+# clone() may not make namespaces: unshare and setns are denied above, and clone with these
+# flags would make the same new user (then any) namespace: the kernel's widest attack surface
+# for an unprivileged process. NEWNS NEWCGROUP NEWUTS NEWIPC NEWUSER NEWPID NEWNET.
+_CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
+# clone3 passes its flags in memory, which a filter cannot read: it gets ENOSYS, and the C
+# library then creates the thread or process with clone(), which the filter checks.
+_CLONE3_ERRNO = errno.ENOSYS
 
 # socket(): TCP over IPv4/IPv6 only. No UDP (so no DNS), no raw or packet sockets, no
 # AF_NETLINK (nothing an app does needs it: addresses are numeric), no AF_UNIX (the way to
-# tor's control socket). socketpair() stays allowed: asyncio's self-pipe uses it.
+# tor's control socket). socketpair() stays allowed for AF_UNIX stream pairs only: asyncio's
+# self-pipe uses one; a datagram pair could sendto() any Unix datagram socket by its path
+# (Landlock does not govern that), a connected stream pair cannot reach another socket.
 SOCKET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 _TYPE_MASK = ~(socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC) & 0xFFFFFFFF
 
@@ -74,8 +85,9 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     def op(o, k, jt=0, jf=0):
         code.append((o, jt, jf, k))
 
-    # Layout: [arch check][nr checks][socket checks][ALLOW][DENY]; jumps target the last two.
-    ALLOW, DENY = "allow", "deny"
+    # Layout: [arch check][nr checks][socket checks][clone checks][socketpair checks][ALLOW]
+    # [DENY][NOSYS]; jumps target labelled instructions.
+    ALLOW, DENY, NOSYS = "allow", "deny", "nosys"
     labels: list[tuple[int, object, object]] = []  # (index, jt label, jf label)
 
     def jump(o, k, jt, jf):
@@ -88,6 +100,9 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     jump(_JGE_K, _X32_BIT, DENY, None)           # x32 syscall numbers are refused
     for name in deny:
         jump(_JEQ_K, numbers[name], DENY, None)
+    jump(_JEQ_K, numbers["clone3"], NOSYS, None)
+    jump(_JEQ_K, numbers["clone"], "clone", None)
+    jump(_JEQ_K, numbers["socketpair"], "pair", None)
     jump(_JEQ_K, numbers["socket"], None, ALLOW)
     op(_LD_W_ABS, _ARG0)
     for i, fam in enumerate(SOCKET_FAMILIES):
@@ -100,12 +115,25 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     op(_LD_W_ABS, _ARG2)
     jump(_JEQ_K, 0, ALLOW, None)
     jump(_JEQ_K, socket.IPPROTO_TCP, ALLOW, DENY)
+    clone_at = len(code)
+    op(_LD_W_ABS, _ARG0)                         # flags (their low half holds every CLONE_NEW*)
+    op(_AND_K, _CLONE_NAMESPACES)
+    jump(_JEQ_K, 0, ALLOW, DENY)
+    pair_at = len(code)
+    op(_LD_W_ABS, _ARG0)
+    jump(_JEQ_K, socket.AF_UNIX, None, DENY)
+    op(_LD_W_ABS, _ARG1)
+    op(_AND_K, _TYPE_MASK)
+    jump(_JEQ_K, socket.SOCK_STREAM, ALLOW, DENY)
     allow_at = len(code)
     op(_RET_K, _RET_ALLOW)
     deny_at = len(code)
     op(_RET_K, deny_ret)
+    nosys_at = len(code)
+    op(_RET_K, _RET_ERRNO | _CLONE3_ERRNO)
 
-    targets = {ALLOW: allow_at, DENY: deny_at, "type": type_at}
+    targets = {ALLOW: allow_at, DENY: deny_at, NOSYS: nosys_at, "type": type_at, "clone": clone_at,
+               "pair": pair_at}
     out = []
     for i, (o, jt, jf, k) in enumerate(code):
         for at, tl, fl in labels:

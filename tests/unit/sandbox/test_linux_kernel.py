@@ -54,6 +54,53 @@ def test_seccomp_filter_allows_tcp_and_refuses_udp_raw_unix_netlink_ptrace_mount
         assert got[name] == "EPERM", (name, got)
 
 
+def test_seccomp_filter_refuses_namespaces_by_clone_and_datagram_pairs_but_threads_and_forks_run(tmp_path):
+    """clone(CLONE_NEWUSER) made the namespaces unshare() is refused for, and a datagram
+    socketpair reached any Unix datagram socket by its path (Landlock does not govern that)."""
+    import socket
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "dgram.sock"))
+    listener.setblocking(False)
+    got = run_child(f"""
+        import ctypes, errno, json, os, socket, subprocess, threading
+        from apaf.sandbox import seccomp
+        seccomp.install()
+        libc = ctypes.CDLL(None, use_errno=True)
+        def clone(flags):
+            pid = libc.syscall(56 if os.uname().machine == "x86_64" else 220, flags | 17, 0, 0, 0, 0)
+            if pid == 0:
+                os._exit(0)
+            if pid > 0:
+                os.waitpid(pid, 0)
+                return "ok"
+            return errno.errorcode[ctypes.get_errno()]
+        def dgram_pair():
+            try:
+                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+                a.sendto(b"escaped", {str(tmp_path / "dgram.sock")!r})
+                return "ok"
+            except OSError as e:
+                return errno.errorcode[e.errno]
+        ran = []
+        t = threading.Thread(target=lambda: ran.append(1))
+        t.start()
+        t.join()
+        print(json.dumps({{
+            "newuser": clone(0x10000000), "newuser_newnet": clone(0x10000000 | 0x40000000),
+            "newpid": clone(0x20000000), "plain": clone(0),
+            "clone3": "ok" if libc.syscall(435, None, 0) >= 0 else errno.errorcode[ctypes.get_errno()],
+            "dgram_pair": dgram_pair(), "stream_pair": "ok" if socket.socketpair() else "",
+            "thread": "ok" if ran else "no", "subprocess": subprocess.run(["true"]).returncode,
+        }}))
+    """)
+    assert got["newuser"] == got["newuser_newnet"] == got["newpid"] == "EPERM", got
+    assert got["clone3"] == "ENOSYS", got  # so the C library falls back to the checked clone()
+    assert got["dgram_pair"] == "EPERM", got
+    with pytest.raises(BlockingIOError):
+        listener.recv(100)
+    assert got["plain"] == got["stream_pair"] == got["thread"] == "ok" and got["subprocess"] == 0, got
+
+
 def test_program_is_built_for_both_supported_architectures():
     for machine in ("x86_64", "aarch64"):
         code = seccomp.program(machine=machine)
