@@ -42,9 +42,29 @@ async def test_bad_entry_point_names_the_manifest_field(tmp_path):
 
 
 def test_frozen_bundle_relaunches_itself(monkeypatch):
-    assert launch_command() == [sys.executable, "-m", "apaf.apps.launch"]
+    assert launch_command() == [sys.executable, "-P", "-m", "apaf.apps.launch"]
     monkeypatch.setattr(app_process.sys, "frozen", True, raising=False)
     assert launch_command() == [sys.executable, LAUNCH_FLAG]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the Linux sandbox confines the launcher")
+def test_app_module_named_like_a_standard_one_is_not_run_before_the_sandbox(tmp_path):
+    """The launcher runs in the app's directory: `python -m` put it first on sys.path, so an
+    app's tomllib.py ran, unconfined, when the launcher read the manifest."""
+    import subprocess
+    app_dir, outside = tmp_path / "app", tmp_path / "outside"
+    app_dir.mkdir()
+    (app_dir / "apaf.toml").write_text('[app]\nname = "t"\nversion = "1"\nentry = "t_app:main"\n')
+    (app_dir / "t_app.py").write_text("def main():\n    print('entry ran')\n")
+    (app_dir / "tomllib.py").write_text(f"open({str(outside)!r}, 'w').write('unconfined')\n"
+                                        "raise SystemExit('the app replaced tomllib')\n")
+    env = {**os.environ, "APAF_ENTRY": "t_app:main", "APAF_APP_DIR": str(app_dir),
+           "APAF_DATA_DIR": str(tmp_path / "d" / "apps" / "t"), "APAF_PORT": "0"}
+    (tmp_path / "d" / "apps" / "t").mkdir(parents=True)
+    out = subprocess.run(launch_command(), cwd=app_dir, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert not outside.exists(), out.stderr
+    assert out.returncode == 0 and "entry ran" in out.stdout, out.stderr
 
 
 def test_cli_launch_flag_runs_the_app_entry(tmp_path):

@@ -34,7 +34,10 @@ def launch_command() -> list[str]:
     """The argv that starts one app process: the frozen bundle itself, or `python -m`."""
     if getattr(sys, "frozen", False):
         return [sys.executable, LAUNCH_FLAG]
-    return [sys.executable, "-m", "apaf.apps.launch"]
+    # -P: `-m` would put the working directory, the app's own, first on sys.path, so an app's
+    # tomllib.py or json.py would be imported in place of the standard one by the launcher,
+    # before the sandbox is on. The launcher adds the app directory itself, once confined.
+    return [sys.executable, "-P", "-m", "apaf.apps.launch"]
 
 
 def free_port() -> int:
