@@ -33,6 +33,9 @@ DENIED = (
     "fsconfig", "fsmount", "fspick", "mount_setattr", "userfaultfd",
     # io_uring performs socket and file operations that this filter would never see
     "io_uring_setup", "io_uring_enter", "io_uring_register",
+    # a memfd holding a copy of any program runs by execveat(fd, "", AT_EMPTY_PATH): Landlock
+    # checks execute rights on paths, so "only the listed programs" would not hold
+    "execveat",
 )
 
 _ARCHES = {
@@ -41,13 +44,13 @@ _ARCHES = {
         "umount2": 166, "pivot_root": 155, "keyctl": 250, "add_key": 248, "request_key": 249,
         "bpf": 321, "perf_event_open": 298, "kexec_load": 246, "init_module": 175,
         "finit_module": 313, "delete_module": 176, "unshare": 272, "setns": 308,
-        "userfaultfd": 323, "socket": 41, "socketpair": 53, "clone": 56}),
+        "userfaultfd": 323, "execveat": 322, "socket": 41, "socketpair": 53, "clone": 56}),
     "aarch64": (0xC00000B7, {
         "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40,
         "umount2": 39, "pivot_root": 41, "keyctl": 219, "add_key": 217, "request_key": 218,
         "bpf": 280, "perf_event_open": 241, "kexec_load": 104, "init_module": 105,
         "finit_module": 273, "delete_module": 106, "unshare": 97, "setns": 268,
-        "userfaultfd": 282, "socket": 198, "socketpair": 199, "clone": 220}),
+        "userfaultfd": 282, "execveat": 281, "socket": 198, "socketpair": 199, "clone": 220}),
 }
 # Same numbers on every architecture (added after the tables were unified).
 _COMMON = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,

@@ -47,10 +47,11 @@ def test_seccomp_filter_allows_tcp_and_refuses_udp_raw_unix_netlink_ptrace_mount
             "ptrace": sys_(101, 16, os.getppid(), 0, 0),
             "mount": sys_(165, b"none", b"/mnt", b"tmpfs", 0, None),
             "unshare": sys_(272, 0x10000000),
+            "execveat": sys_(322, os.memfd_create("copy"), b"", None, None, 0x1000),
         }))
     """)
     assert got["tcp"] == got["tcp6"] == got["pair"] == "ok"
-    for name in ("udp", "raw", "unix", "netlink", "packet", "ptrace", "mount", "unshare"):
+    for name in ("udp", "raw", "unix", "netlink", "packet", "ptrace", "mount", "unshare", "execveat"):
         assert got[name] == "EPERM", (name, got)
 
 
