@@ -38,7 +38,8 @@ class Layout:
     torrc_extra = property(lambda self: self.root / "torrc.extra")
     run = property(lambda self: self.root / "run")
     status = property(lambda self: self.root / "run" / "status.json")
-    # The copy apps with tor-status read: alone in its directory, which the sandbox opens.
+    # What apps with tor-status read (tor's state only): alone in its directory, which the
+    # sandbox opens.
     app_status = property(lambda self: self.root / "run" / "app-status" / "status.json")
     lock = property(lambda self: self.root / "run" / "lock")
 

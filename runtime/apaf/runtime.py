@@ -173,10 +173,12 @@ class Runtime:
     def _write_status(self) -> None:
         self._write_pending = False
         ensure_private_dir(self.layout.run)
-        text = json.dumps(self.status_dict(), indent=2) + "\n"
-        atomic_write(self.layout.status, text, mode=0o600)
+        status = self.status_dict()
+        atomic_write(self.layout.status, json.dumps(status, indent=2) + "\n", mode=0o600)
+        # Apps with tor-status get tor's state only: the list of apps would tell one app the
+        # other services' .onion addresses, which the owner may keep unlinked.
         ensure_private_dir(self.layout.app_status.parent)
-        atomic_write(self.layout.app_status, text, mode=0o600)
+        atomic_write(self.layout.app_status, json.dumps({"tor": status["tor"]}, indent=2) + "\n", mode=0o600)
 
     def status_dict(self) -> dict:
         tor = self.tor

@@ -39,6 +39,10 @@ async def test_escape_battery_refused_logged_and_app_keeps_working(testnet, tmp_
         assert not (data / "apps" / "envecho" / "evil").exists() and not (tmp_path / "evil").exists()
         st = rt.status()
         assert st["sandbox"]["landlock_abi"] == landlock.abi() and st["sandbox"]["network"]
+        # What a tor-status app may read is tor's state, not the other apps' .onion addresses.
+        shared = json.loads((data / "run" / "app-status" / "status.json").read_text())
+        assert set(shared) == {"tor"} and shared["tor"]["running"]
+        assert not {rt.onion("envecho"), rt.onion("escapes")} & set(json.dumps(shared).split('"'))
         esc = next(a for a in st["apps"] if a["name"] == "escapes")
         assert esc["running"]
         assert {p["name"]: (p["granted"], p["enforced"]) for p in esc["privileges"]} == {
