@@ -21,7 +21,7 @@ import pytest
 
 from fingerprint_battery import BATTERY, get
 from fixtures.apache import free_port, stop, wait_for_port
-from test_staticsite_fingerprint import normalized
+from test_staticsite_fingerprint import differences
 
 CHAT = Path(__file__).resolve().parents[2] / "examples" / "chat"
 # Battery requests whose answer cannot depend on the files Apache serves, malformed
@@ -89,14 +89,7 @@ def chat_port():
 def test_the_chat_answers_what_it_does_not_serve_like_apache(chat_port, apache_server,
                                                              fingerprint_docroot):
     apache = apache_server(fingerprint_docroot)
-    mismatches = []
-    for name, data in PROBES:
-        head_only = data.startswith(b"HEAD ")
-        want = normalized(exchange(apache, data), head_only)
-        got = normalized(exchange(chat_port, data), head_only)
-        if want != got:
-            mismatches.append(f"--- {name}: {data[:100]!r}\n  apache: {want!r:.900}\n"
-                              f"  chat:   {got!r:.900}")
+    mismatches = differences(PROBES, apache, chat_port, send=exchange)
     assert not mismatches, f"{len(mismatches)} of {len(PROBES)} differ:\n" + "\n".join(
         mismatches)
 

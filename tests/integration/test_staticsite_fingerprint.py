@@ -103,6 +103,17 @@ def normalized(raw, head_only):
     return responses
 
 
+def differences(probes, apache, ours, send=exchange):
+    """Each probe whose normalized answers from the two ports differ, with both answers."""
+    out = []
+    for name, data in probes:
+        head_only = data.startswith(b"HEAD ")
+        want, got = (normalized(send(port, data), head_only) for port in (apache, ours))
+        if want != got:
+            out.append(f"--- {name}: {data[:120]!r}\n  apache: {want!r:.1500}\n  ours:   {got!r:.1500}")
+    return out
+
+
 @pytest.fixture(scope="module")
 def servers(fingerprint_docroot, apache_server, staticsite_server):
     return apache_server(fingerprint_docroot), staticsite_server(fingerprint_docroot)
@@ -122,17 +133,8 @@ def test_battery_is_broad():
 def test_same_answers_as_apache(servers):
     """Every request of the battery gets the same responses from both servers."""
     apache, ours = servers
-    mismatches = []
     battery = _battery(servers)
-    for name, data in battery:
-        if name in DIFFERENT_ON_PURPOSE:
-            continue
-        head_only = data.startswith(b"HEAD ")
-        want = normalized(exchange(apache, data), head_only)
-        got = normalized(exchange(ours, data), head_only)
-        if want != got:
-            mismatches.append(f"--- {name}: {data[:120]!r}\n  apache: {want!r:.1500}\n"
-                              f"  ours:   {got!r:.1500}")
+    mismatches = differences([p for p in battery if p[0] not in DIFFERENT_ON_PURPOSE], apache, ours)
     assert not mismatches, f"{len(mismatches)} of {len(battery)} differ:\n" + "\n".join(
         mismatches)
 
