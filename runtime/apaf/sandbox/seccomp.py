@@ -1,8 +1,9 @@
-"""A seccomp-BPF filter written directly: a deny list of system calls and a socket() allow list.
+"""A seccomp-BPF filter written directly: a deny list of system calls, and allow lists for the
+arguments of socket(), socketpair(), clone(), prctl() and personality().
 
 Why not libseccomp: its Python bindings (Debian's python3-seccomp, pyseccomp) need
 libseccomp.so at run time, which the static bundle does not carry; the filter we need is a
-straight line of comparisons, generated here from two tables and checked by unit tests that
+straight line of comparisons, generated here from a few tables and checked by unit tests that
 run it in the kernel. A refused call returns EPERM (the app sees an OSError and keeps running);
 clone3 returns ENOSYS, so the C library falls back to clone(), whose flags the filter can read.
 
@@ -44,13 +45,15 @@ _ARCHES = {
         "umount2": 166, "pivot_root": 155, "keyctl": 250, "add_key": 248, "request_key": 249,
         "bpf": 321, "perf_event_open": 298, "kexec_load": 246, "init_module": 175,
         "finit_module": 313, "delete_module": 176, "unshare": 272, "setns": 308,
-        "userfaultfd": 323, "execveat": 322, "socket": 41, "socketpair": 53, "clone": 56}),
+        "userfaultfd": 323, "execveat": 322, "socket": 41, "socketpair": 53, "clone": 56,
+        "prctl": 157, "personality": 135}),
     "aarch64": (0xC00000B7, {
         "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40,
         "umount2": 39, "pivot_root": 41, "keyctl": 219, "add_key": 217, "request_key": 218,
         "bpf": 280, "perf_event_open": 241, "kexec_load": 104, "init_module": 105,
         "finit_module": 273, "delete_module": 106, "unshare": 97, "setns": 268,
-        "userfaultfd": 282, "execveat": 281, "socket": 198, "socketpair": 199, "clone": 220}),
+        "userfaultfd": 282, "execveat": 281, "socket": 198, "socketpair": 199, "clone": 220,
+        "prctl": 167, "personality": 92}),
 }
 # Same numbers on every architecture (added after the tables were unified).
 _COMMON = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
@@ -73,6 +76,28 @@ _CLONE3_ERRNO = errno.ENOSYS
 SOCKET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 _TYPE_MASK = ~(socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC) & 0xFFFFFFFF
 
+# personality(): only the default persona (0) or the query (0xffffffff). Another persona could
+# turn off address-space randomisation (ADDR_NO_RANDOMIZE) for what the app executes next.
+PERSONALITIES = (0, 0xFFFFFFFF)
+# prctl(): only these options, which read state, name threads, or only narrow what the process
+# may do (CPython, glibc, aiohttp and the bundled programs use no other). Refused among the rest:
+# PR_SET_MM (rewrite its own memory map's bounds), PR_SET_PTRACER (let another process trace
+# it), PR_SET_DUMPABLE 1 (make it readable through /proc again), PR_SET_CHILD_SUBREAPER,
+# PR_SET_SYSCALL_USER_DISPATCH, PR_SET_SPECULATION_CTRL, PR_SET_KEEPCAPS, PR_SET_SECUREBITS.
+PRCTL_ALLOWED = (
+    1, 2, 3,            # PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE
+    7, 15, 16,          # PR_GET_KEEPCAPS, PR_SET_NAME, PR_GET_NAME
+    21, 22, 23, 27,     # PR_GET_SECCOMP, PR_SET_SECCOMP (only adds filters), PR_CAPBSET_READ, PR_GET_SECUREBITS
+    29, 30, 37,         # PR_SET/GET_TIMERSLACK, PR_GET_CHILD_SUBREAPER
+    38, 39, 40,         # PR_SET/GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS
+    41, 42, 46, 47,     # PR_SET/GET_THP_DISABLE, PR_GET_FP_MODE, PR_CAP_AMBIENT (no capability to raise)
+    51, 52, 55, 56,     # PR_SVE_GET_VL, PR_GET_SPECULATION_CTRL, PR_SET/GET_TAGGED_ADDR_CTRL (aarch64 libc)
+    65, 66,             # PR_SET_MDWE (only narrows), PR_GET_MDWE
+    0x53564D41,         # PR_SET_VMA (glibc names its anonymous mappings)
+    0x41555856,         # PR_GET_AUXV
+)
+_PR_SET_DUMPABLE = 4    # allowed with 0 only: a process may make itself less inspectable
+
 
 def supported() -> bool:
     return platform.machine() in _ARCHES
@@ -88,8 +113,8 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     def op(o, k, jt=0, jf=0):
         code.append((o, jt, jf, k))
 
-    # Layout: [arch check][nr checks][socket checks][clone checks][socketpair checks][ALLOW]
-    # [DENY][NOSYS]; jumps target labelled instructions.
+    # Layout: [arch check][nr checks][socket checks][clone checks][socketpair checks][prctl
+    # checks][personality checks][ALLOW][DENY][NOSYS]; jumps target labelled instructions.
     ALLOW, DENY, NOSYS = "allow", "deny", "nosys"
     labels: list[tuple[int, object, object]] = []  # (index, jt label, jf label)
 
@@ -106,6 +131,8 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     jump(_JEQ_K, numbers["clone3"], NOSYS, None)
     jump(_JEQ_K, numbers["clone"], "clone", None)
     jump(_JEQ_K, numbers["socketpair"], "pair", None)
+    jump(_JEQ_K, numbers["prctl"], "prctl", None)
+    jump(_JEQ_K, numbers["personality"], "persona", None)
     jump(_JEQ_K, numbers["socket"], None, ALLOW)
     op(_LD_W_ABS, _ARG0)
     for i, fam in enumerate(SOCKET_FAMILIES):
@@ -128,6 +155,19 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     op(_LD_W_ABS, _ARG1)
     op(_AND_K, _TYPE_MASK)
     jump(_JEQ_K, socket.SOCK_STREAM, ALLOW, DENY)
+    prctl_at = len(code)
+    op(_LD_W_ABS, _ARG0)                         # option (an int: the low half)
+    for option in PRCTL_ALLOWED:
+        jump(_JEQ_K, option, ALLOW, None)
+    jump(_JEQ_K, _PR_SET_DUMPABLE, None, DENY)
+    op(_LD_W_ABS, _ARG1)
+    jump(_JEQ_K, 0, None, DENY)
+    op(_LD_W_ABS, _ARG1 + 4)
+    jump(_JEQ_K, 0, ALLOW, DENY)
+    persona_at = len(code)
+    op(_LD_W_ABS, _ARG0)                         # persona (an unsigned int: the low half)
+    for i, persona in enumerate(PERSONALITIES):
+        jump(_JEQ_K, persona, ALLOW, DENY if i == len(PERSONALITIES) - 1 else None)
     allow_at = len(code)
     op(_RET_K, _RET_ALLOW)
     deny_at = len(code)
@@ -136,7 +176,7 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     op(_RET_K, _RET_ERRNO | _CLONE3_ERRNO)
 
     targets = {ALLOW: allow_at, DENY: deny_at, NOSYS: nosys_at, "type": type_at, "clone": clone_at,
-               "pair": pair_at}
+               "pair": pair_at, "prctl": prctl_at, "persona": persona_at}
     out = []
     for i, (o, jt, jf, k) in enumerate(code):
         for at, tl, fl in labels:

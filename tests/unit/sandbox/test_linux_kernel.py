@@ -166,3 +166,39 @@ def test_kernel_without_landlock_degrades_and_says_so(tmp_path):
     """)
     assert got["files"] is False and got["network"] is False and got["udp"] == "EPERM"
     assert any("NOT restricted" in n for n in got["notes"]), got["notes"]
+
+
+def test_seccomp_filter_refuses_persona_changes_and_dangerous_prctl_but_python_runs():
+    """personality(ADDR_NO_RANDOMIZE) would turn off randomisation for what the app runs next;
+    PR_SET_PTRACER, PR_SET_MM and PR_SET_DUMPABLE 1 open the process to others."""
+    got = run_child("""
+        import asyncio, ctypes, errno, json, os, subprocess, threading
+        from apaf.sandbox import seccomp
+        seccomp.install()
+        libc = ctypes.CDLL(None, use_errno=True)
+        def prctl(*args):
+            a = [ctypes.c_ulong(x) for x in args] + [ctypes.c_ulong(0)] * (5 - len(args))
+            return "ok" if libc.prctl(*a) >= 0 else errno.errorcode[ctypes.get_errno()]
+        def persona(value):
+            return "ok" if libc.personality(ctypes.c_ulong(value)) != -1 else errno.errorcode[ctypes.get_errno()]
+        name = ctypes.create_string_buffer(16)
+        t = threading.Thread(target=lambda: None, name="worker")
+        t.start(); t.join()
+        print(json.dumps({
+            "addr_no_randomize": persona(0x0040000), "linux32": persona(0x0008),
+            "persona_query": persona(0xFFFFFFFF), "persona_default": persona(0),
+            "set_ptracer_any": prctl(0x59616D61, 0xFFFFFFFFFFFFFFFF), "set_mm": prctl(35, 8, 0),
+            "dumpable_on": prctl(4, 1), "dumpable_off": prctl(4, 0), "subreaper": prctl(36, 1),
+            "syscall_user_dispatch": prctl(59, 0), "set_name": prctl(15, ctypes.addressof(name)),
+            "get_name": prctl(16, ctypes.addressof(name)), "pdeathsig": prctl(1, 15),
+            "no_new_privs": prctl(39), "asyncio": asyncio.run(asyncio.sleep(0, "ok")),
+            "subprocess": subprocess.run(["true"]).returncode,
+        }))
+    """)
+    for name in ("addr_no_randomize", "linux32", "set_ptracer_any", "set_mm", "dumpable_on", "subreaper",
+                 "syscall_user_dispatch"):
+        assert got[name] == "EPERM", (name, got)
+    for name in ("persona_query", "persona_default", "dumpable_off", "set_name", "get_name", "pdeathsig",
+                 "no_new_privs", "asyncio"):
+        assert got[name] == "ok", (name, got)
+    assert got["subprocess"] == 0, got
