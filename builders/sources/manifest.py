@@ -3,7 +3,10 @@
 The loader refuses an entry without a sha256, with an unknown key, with a
 signature entry that is neither a key reference nor an explicit
 `"unverified: <reason>"` opt-out, or with a Debian sha256 other than
-upstream's and no `differs = "<reason>"`.
+upstream's and no `differs = "<reason>"`. A key reference may name a
+signature `file` kept in the checkout (relative to the keys folder's parent,
+tor-src/), for a tarball whose detached signature no mirror serves; it is
+checked like a fetched `.asc`.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ class Signature:
     key: Path | None            # None: explicitly unverified
     fingerprint: str | None
     reason: str | None = None   # why unverified
+    file: Path | None = None    # a signature kept in the checkout; None: the mirror's `<tarball>.asc`
 
     @property
     def required(self) -> bool:
@@ -116,17 +120,24 @@ def _parse(name: str, entry: dict, manifest: Path, keys_dir: Path) -> Source:
     sig = entry.get("signature")
     if isinstance(sig, str) and sig.startswith("unverified:") and sig[11:].strip():
         signature = Signature(key=None, fingerprint=None, reason=sig[11:].strip())
-    elif isinstance(sig, dict) and set(sig) == {"key", "fingerprint"}:
+    elif isinstance(sig, dict) and set(sig) in ({"key", "fingerprint"}, {"key", "fingerprint", "file"}):
         key = keys_dir / sig["key"]
         if not key.is_file():
             raise ConfigError(f"{where}.signature: key file {key} does not exist; add the signer's public key there")
         if not _FPR.match(sig["fingerprint"]):
             raise ConfigError(f"{where}.signature.fingerprint: want 40 uppercase hex digits, got {sig['fingerprint']!r}")
-        signature = Signature(key=key, fingerprint=sig["fingerprint"])
+        kept = None
+        if "file" in sig:
+            # Beside keys/ (tor-src/), like the key: a copy of the manifest elsewhere still finds it.
+            kept = keys_dir.parent / str(sig["file"]).format(version=version)
+            if not kept.is_file():
+                raise ConfigError(f"{where}.signature.file: {kept} does not exist; put the upstream's detached "
+                                  f"signature of the {version} tarball there (or drop `file` if a mirror serves it)")
+        signature = Signature(key=key, fingerprint=sig["fingerprint"], file=kept)
     else:
         raise ConfigError(
             f"{where}: 'signature' must be {{ key = \"FILE\", fingerprint = \"FPR\" }} "
-            f"or \"unverified: <reason>\", got {sig!r}"
+            f"(optionally with file = \"PATH\") or \"unverified: <reason>\", got {sig!r}"
         )
     return Source(name=name, version=version, sha256=sha256, upstream=upstream,
                   debian=debian, signature=signature, licence=str(entry.get("licence", "")))

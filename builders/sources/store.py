@@ -49,7 +49,7 @@ class SourceStore:
         """(file name, expected sha256, fetcher) per mirror, in order."""
         if src.upstream and not self.offline_upstream:
             yield src.upstream_file, src.sha256, lambda d: upstream.download(
-                src.upstream, d, want_signature=src.signature.required, log=self.log)
+                src.upstream, d, want_signature=src.signature.required and not src.signature.file, log=self.log)
         if src.debian:
             pin = src.debian
             yield pin.file, pin.sha256, lambda d: self.debian.download(pin.package, pin.file, d)
@@ -57,7 +57,7 @@ class SourceStore:
     def _verify(self, src: Source, path: Path, sha: str, *, remember: bool = False,
                 trust_record: bool = True) -> Fetched:
         check_sha256(path, sha, fix=f"Delete it and run `ci/farm sources.fetch --only {src.name}`.")
-        asc = path.with_name(path.name + ".asc")
+        asc = src.signature.file or path.with_name(path.name + ".asc")
         record = path.with_name(path.name + ".verified")
         checked = [sha, _digest(asc), _digest(src.signature.key), src.signature.fingerprint or ""]
         if remember and trust_record:

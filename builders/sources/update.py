@@ -46,21 +46,29 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
     debian = entry.get("debian")
     new_up = raw_upstream.format(version=version) if raw_upstream else None
     new_deb_file = debian["file"].format(version=version) if debian else None
+    sig = old.signature
+    if sig.file is not None:
+        # No mirror serves this entry's signature: the new version's must already sit in the checkout.
+        kept = paths.KEYS.parent / str(entry["signature"]["file"]).format(version=version)
+        if not kept.is_file():
+            raise SourceError(f"{name} {version}: its signature is kept in the checkout and {kept} does not "
+                              "exist; put the upstream's detached signature of that tarball there, then re-run")
+        sig = dataclasses.replace(sig, file=kept)
     root = (cache or paths.cache_root()) / "sources"
     root.mkdir(parents=True, exist_ok=True)
     hashes = {}
     with tempfile.TemporaryDirectory(dir=root, prefix=".repin-") as tmp:
         tmp = Path(tmp)
         if new_up:
-            got = upstream.download(new_up, tmp, want_signature=old.signature.required, log=log)
+            got = upstream.download(new_up, tmp, want_signature=sig.required and not sig.file, log=log)
             if got:
-                hashes["upstream"] = _checked(got[0], old.signature)
+                hashes["upstream"] = _checked(got[0], sig)
         if debian:
             archive = DebianArchive(root / ".apt", mirror=debian_mirror, log=log,
                                     **({"keyring": debian_keyring} if debian_keyring else {}))
             got = archive.download(str(debian["package"]), new_deb_file, tmp / "debian")
             if got:
-                hashes["debian"] = _checked(got[0], old.signature)
+                hashes["debian"] = _checked(got[0], sig)
     notes = []
     if not hashes:
         raise SourceError(f"{name} {version}: no mirror served it ({new_up or ''} {new_deb_file or ''}); "
@@ -108,6 +116,6 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
 
 
 def _checked(path: Path, sig) -> str:
-    asc = path.with_name(path.name + ".asc")
-    check_signature(path, asc if asc.exists() else None, dataclasses.replace(sig))
+    asc = sig.file or path.with_name(path.name + ".asc")
+    check_signature(path, asc if asc.exists() else None, sig)
     return sha256_of(path)
