@@ -29,6 +29,7 @@ from apaf import sandbox
 from apaf.settings import Settings
 from apaf.timeline import mark
 from apaf.tor import Tor, find_tor, policy
+from apaf.tor.sandbox import TRANSPORTS
 from apaf.apps.process import free_port
 
 log = logging.getLogger("apaf.runtime")
@@ -177,8 +178,10 @@ class Runtime:
         atomic_write(self.layout.status, json.dumps(status, indent=2) + "\n", mode=0o600)
         # Apps with tor-status get tor's state only: the list of apps would tell one app the
         # other services' .onion addresses, which the owner may keep unlinked.
-        ensure_private_dir(self.layout.app_status.parent)
-        atomic_write(self.layout.app_status, json.dumps({"tor": status["tor"]}, indent=2) + "\n", mode=0o600)
+        # Readable by others: it sits in the 0700 run/ directory, and an app started by a root
+        # runtime (its own uid) reaches it only with tor-status (apaf.sandbox.account).
+        ensure_private_dir(self.layout.app_status.parent, mode=0o755)
+        atomic_write(self.layout.app_status, json.dumps({"tor": status["tor"]}, indent=2) + "\n", mode=0o644)
 
     def status_dict(self) -> dict:
         tor = self.tor
@@ -196,7 +199,9 @@ class Runtime:
         return {
             "tor": {"running": bool(tor and tor.running), "version": tor.version if tor else "",
                     "bootstrap": tor.bootstrap if tor else 0, "summary": tor.summary if tor else "",
-                    "socks": tor.socks if tor else ""},
+                    "socks": tor.socks if tor else "",
+                    # tor's own seccomp filter, as the kernel reports it (apaf.tor.sandbox)
+                    "sandbox": tor.sandbox_status() if tor else {"on": False, "why_off": "tor is not running"}},
             "apps": apps,
             "service_running": self.settings.service_running and bool(tor and tor.running),
             # Apps read this file: the secret admin URL must not be in it (admin/keys.py).
@@ -292,12 +297,13 @@ class Runtime:
         except FileNotFoundError:
             return ""
 
-    async def apply_torrc_extra(self, text: str) -> None:
+    async def apply_torrc_extra(self, text: str) -> str | None:
         """Policy, `tor --verify-config`, live apply + read-back, and only then save.
 
         One lock around all of it: two edits never interleave, and a tor restart
         (which re-publishes services) waits.  Any failure leaves the saved text, the
-        running configuration and the tor process as they were.
+        running configuration and the tor process as they were.  An edit that switches
+        tor's own sandbox restarts tor (apaf.tor.process); the returned note says so.
         """
         async with self._ops:
             entries = policy.check(text)
@@ -309,6 +315,7 @@ class Runtime:
                     entries, {n: ctl.get_conf(n, multiple=True) for n in names})
 
             previous = self.tor.extra
+            sandboxed = self.tor.sandbox_wanted()
             await self.tor.apply(text, confirm)
             try:
                 atomic_write(self.layout.torrc_extra, text, mode=0o600)
@@ -317,6 +324,11 @@ class Runtime:
                 raise TorrcRejected(f"could not save the settings ({err}); "
                                     "the previous configuration is back") from None
         self._write_status()
+        if sandboxed and not self.tor.sandbox_wanted():
+            return f"tor was restarted without its own sandbox: {TRANSPORTS}."
+        if self.tor.sandbox_wanted() and not sandboxed:
+            return "tor was restarted with its own sandbox on again."
+        return None
 
     def _startup_extra(self) -> str:
         """The saved extra lines, unless the policy refuses them (an older runtime saved them)."""

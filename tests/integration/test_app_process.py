@@ -32,6 +32,32 @@ async def test_app_serves_on_loopback_with_its_env_and_stops(tmp_path, envecho_a
     assert not app.running and app.proc.returncode is not None
 
 
+async def test_app_gets_its_contract_variables_and_not_the_users_session(tmp_path, envecho_app, monkeypatch):
+    """An app learnt the runtime's whole environment: the user's agent socket, session bus, tokens."""
+    leaks = {"SSH_AUTH_SOCK": "/run/user/1000/ssh-agent", "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/1000/bus",
+             "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG", "DISPLAY": ":0", "https_proxy": "http://10.0.0.1:3128",
+             "USER": "alice"}
+    for name, value in leaks.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LC_TIME", "C.UTF-8")
+    app = AppProcess(load_manifest(envecho_app), data_dir=tmp_path / "d", log_path=tmp_path / "log",
+                     env={"APAF_ONION_ADDRESS": "x" * 56 + ".onion"}, tmp_dir=tmp_path / "tmp")
+    await app.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/", timeout=10) as r:
+            env = json.load(r)
+    finally:
+        await app.stop()
+    assert not set(leaks) & set(env["env_names"]), env["env_names"]
+    assert {"APAF_ONION_ADDRESS", "APAF_PORT", "APAF_DATA_DIR", "APAF_APP_DIR", "APAF_ENTRY", "PATH",
+            "LC_TIME"} <= set(env["env_names"]), env["env_names"]
+    assert env["HOME"] == str(tmp_path / "d") and env["TMPDIR"] == str(tmp_path / "tmp")
+    if sys.platform == "linux" and os.geteuid() == 0:  # never root: the app's own uid and gid
+        from apaf.sandbox.account import FIRST_UID, LAST_UID, app_uid
+        assert env["uid"] == env["gid"] == app_uid("envecho") and FIRST_UID <= env["uid"] <= LAST_UID, env
+        assert (tmp_path / "d").stat().st_uid == (tmp_path / "tmp").stat().st_uid == env["uid"]
+
+
 async def test_bad_entry_point_names_the_manifest_field(tmp_path):
     m = make_app(tmp_path, "t_app:nope", "def main():\n    pass\n")
     app = AppProcess(m, data_dir=tmp_path / "d", log_path=tmp_path / "log", env={}, ready_timeout=15)

@@ -4,17 +4,35 @@ the kernel and named in the app's log, the app keeps running, and its legitimate
 its port, fetching another onion through Tor, its data and temp files) still works.
 The same battery runs in the static bundle: tests/e2e/test_static_bundle_sandbox.py."""
 import json
+import os
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
 from apaf.sandbox import landlock
-from fixtures.escapes import ESCAPES_APP, app_port, check_battery, escape_list, run_battery
+from apaf.sandbox.account import app_uid
+from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_port, check_battery, escape_list, run_battery
 from fixtures.runtime import ENVECHO, apaf_run
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux" or landlock.abi() < 4,
                                 reason=f"needs Landlock ABI >= 4 (this kernel: {landlock.abi()})")
+
+
+def app_ids(root_pid: int, name: str) -> tuple[int, int]:
+    """(real uid, real gid) of app `name`'s process, from /proc/<pid>/status."""
+    from fixtures.runtime import descendants
+    for pid in descendants(root_pid):
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            continue
+        if f"APAF_APP_NAME={name}".encode() in env:
+            field = {ln.split(":")[0]: ln.split()[1:] for ln in status}
+            return int(field["Uid"][0]), int(field["Gid"][0])
+    raise AssertionError(f"no process of app {name} below {root_pid}")
 
 
 async def test_escape_battery_refused_logged_and_app_keeps_working(testnet, tmp_path):
@@ -34,7 +52,7 @@ async def test_escape_battery_refused_logged_and_app_keeps_working(testnet, tmp_
                                                   f"http://{rt.onion('envecho')}/")
         check_battery(results, attempts, (data / "run" / "logs" / "escapes.log").read_text())
         assert json.loads(fetched)["APAF_ONION_ADDRESS"] == rt.onion("envecho")
-        assert "refused" not in (data / "run" / "logs" / "envecho.log").read_text()  # no noise for honest work
+        assert LOG_PREFIX not in (data / "run" / "logs" / "envecho.log").read_text()  # no noise for honest work
         assert own == {"data": "kept\nkept\n", "tmp": "scratch"}
         assert not (data / "apps" / "envecho" / "evil").exists() and not (tmp_path / "evil").exists()
         st = rt.status()
@@ -43,6 +61,10 @@ async def test_escape_battery_refused_logged_and_app_keeps_working(testnet, tmp_
         shared = json.loads((data / "run" / "app-status" / "status.json").read_text())
         assert set(shared) == {"tor"} and shared["tor"]["running"]
         assert not {rt.onion("envecho"), rt.onion("escapes")} & set(json.dumps(shared).split('"'))
+        if os.geteuid() == 0:  # never root: each app under its own uid, which owns its data
+            ids = {name: app_ids(rt.proc.pid, name) for name in ("escapes", "envecho")}
+            assert ids == {n: (app_uid(n),) * 2 for n in ids} and ids["escapes"] != ids["envecho"], ids
+            assert (data / "apps" / "escapes").stat().st_uid == app_uid("escapes")
         esc = next(a for a in st["apps"] if a["name"] == "escapes")
         assert esc["running"]
         assert {p["name"]: (p["granted"], p["enforced"]) for p in esc["privileges"]} == {

@@ -9,6 +9,9 @@ The local port is chosen once and kept across restarts, because the onion servic
 it. Output goes to `log_path` (0600); a failed start raises AppError with its last lines.
 The process confines itself (apaf.sandbox) before the app's code runs; `tmp_dir` (default:
 beside the data dir) is its private TMPDIR, the only place besides `data_dir` it may write.
+When the runtime is root, both become the app's own (apaf.sandbox.account), and the app
+process drops to that uid before its code runs. Its environment is `INHERITED` from ours plus
+the contract variables, nothing else.
 """
 from __future__ import annotations
 
@@ -28,6 +31,23 @@ from apaf.fsutil import ensure_private_dir
 from apaf.manifest import Manifest
 from apaf.restart import cancel_task, supervise
 from apaf.sandbox import TMP_VAR, platform_module, policy_from_environment
+
+
+# What an app inherits from the runtime's environment; everything else (SSH_AUTH_SOCK,
+# DBUS_SESSION_BUS_ADDRESS, DISPLAY, XAUTHORITY, proxies, tokens, USER, HOME...) stays out: it
+# names the person or reaches their session. The frozen bundle's own start-up needs its
+# bootloaders' variables: PyInstaller's _PYI_* (the child reuses the unpacked archive instead of
+# unpacking a second copy) and LD_LIBRARY_PATH (set by it to its unpack dir), staticx's STATICX_*.
+INHERITED = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONPATH", "PYTHONHOME", "PYTHONUTF8",
+             "PYTHONIOENCODING", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "LD_LIBRARY_PATH",
+             "LD_LIBRARY_PATH_ORIG", "APAF_SANDBOX", "APAF_BINARIES",
+             "SYSTEMROOT", "WINDIR")  # Windows: Python cannot start its sockets or random without them
+INHERITED_PREFIXES = ("LC_", "_PYI_", "STATICX_")
+
+
+def inherited_environment(environ=os.environ) -> dict[str, str]:
+    """The part of the runtime's environment an app process gets (INHERITED)."""
+    return {k: v for k, v in environ.items() if k in INHERITED or k.startswith(INHERITED_PREFIXES)}
 
 
 def launch_command() -> list[str]:
@@ -81,7 +101,8 @@ class AppProcess:
     def environment(self) -> dict[str, str]:
         m = self.manifest
         return {
-            **os.environ,
+            **inherited_environment(),
+            "HOME": str(self.data_dir),  # what ~ and expanduser() mean to the app
             "APAF_BIND_HOST": "127.0.0.1",
             "APAF_PORT": str(self.port),
             "APAF_APP_DIR": str(m.app_dir),
@@ -129,6 +150,12 @@ class AppProcess:
         ensure_private_dir(self.tmp_dir)
         ensure_private_dir(self.log_path.parent)
         env = self.environment()
+        if sys.platform == "linux" and os.geteuid() == 0:  # apps never run as root
+            from apaf.sandbox import account
+            uid = account.app_uid(self.name)
+            for d in (self.data_dir, self.tmp_dir):
+                account.hand_over(d, uid)
+            env[account.UID_VAR] = str(uid)
         argv = platform_module().wrap_command(policy_from_environment(self.manifest, env), launch_command())
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:

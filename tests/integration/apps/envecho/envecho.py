@@ -1,4 +1,5 @@
-"""Test app: GET / answers JSON with the APAF_* environment the runtime gave this process."""
+"""Test app: GET / answers JSON with the APAF_* environment the runtime gave this process, the
+names of all its environment variables, HOME, TMPDIR, and its uid/gid."""
 import json
 import os
 import stat
@@ -11,6 +12,8 @@ async def echo(request):
     body = {k: v for k, v in os.environ.items() if k.startswith("APAF_")}
     body["data_dir_mode"] = oct(stat.S_IMODE(os.stat(data_dir).st_mode))
     body["pid"] = os.getpid()
+    body["env_names"] = sorted(os.environ)
+    body.update(HOME=os.environ.get("HOME"), TMPDIR=os.environ.get("TMPDIR"), uid=os.getuid(), gid=os.getgid())
     return web.json_response(body)
 
 

@@ -1,7 +1,8 @@
 """Test app: one sandbox escape per request; the test passes the targets as query parameters.
 
 GET /try/NAME?target=T  -> {"name", "outcome": "allowed" | "refused", "error"}  (refused means the
-                           call failed with EACCES or EPERM: the sandbox's answer, not "no such file")
+                           call failed with EACCES, EPERM or EROFS: the sandbox's answer; "hidden": a read
+                           or write found no such file, which the test made: the app's own view)
 GET /fetch?url=U        -> the body of U fetched through Tor (outbound-tor)
 GET /data               -> writes, then reads back, a file in APAF_DATA_DIR and one in TMPDIR
 """
@@ -77,8 +78,10 @@ async def attempt(request):
     try:
         ATTEMPTS[name](request.query.get("target", ""))
     except OSError as err:
-        refused = err.errno in (errno.EACCES, errno.EPERM)
-        return web.json_response({"name": name, "outcome": "refused" if refused else "failed",
+        # ENOENT for a file the test made: a root runtime's app sees only its own paths there
+        outcome = ("refused" if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+                   else "hidden" if err.errno == errno.ENOENT and name in ("read", "write") else "failed")
+        return web.json_response({"name": name, "outcome": outcome,
                                   "error": f"{type(err).__name__}: {err}"})
     except subprocess.CalledProcessError as err:
         return web.json_response({"name": name, "outcome": "failed", "error": str(err)})
