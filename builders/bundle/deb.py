@@ -14,6 +14,7 @@ from .desktop import PackageInfo
 # lists them and the .rpm's License field joins them to the app's own.
 BUNDLED = [
     ("Tor", "BSD-3-Clause"), ("OpenSSL", "Apache-2.0"), ("libevent", "BSD-3-Clause"), ("zlib", "Zlib"),
+    ("libseccomp, in tor (its Sandbox)", "LGPL-2.1-only"),
     ("CPython", "PSF-2.0"), ("libffi", "MIT"), ("xz's liblzma", "0BSD"), ("bzip2", "bzip2-1.0.6"),
     ("SQLite", "blessing"), ("stem", "LGPL-3.0-only"),
     ("aiohttp, yarl, multidict, frozenlist, propcache, aiosignal, aiohttp-socks, python-socks", "Apache-2.0"),

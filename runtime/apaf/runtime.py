@@ -154,11 +154,15 @@ class Runtime:
 
     async def _tor_restarted(self) -> None:
         async with self._ops:
-            self.onions.forget_active()
-            if self.settings.service_running:
-                for name in self.apps:
-                    await self.onions.publish(name, self._ports(name))
+            await self._republish()
         self._write_status()
+
+    async def _republish(self) -> None:
+        """A new tor process knows none of our onion services: add them again (under _ops)."""
+        self.onions.forget_active()
+        if self.settings.service_running:
+            for name in self.apps:
+                await self.onions.publish(name, self._ports(name))
 
     def _tor_event(self, event) -> None:
         if event.type == "HS_DESC":
@@ -316,11 +320,11 @@ class Runtime:
 
             previous = self.tor.extra
             sandboxed = self.tor.sandbox_wanted()
-            await self.tor.apply(text, confirm)
+            await self.tor.apply(text, confirm, restarted=self._republish)
             try:
                 atomic_write(self.layout.torrc_extra, text, mode=0o600)
             except OSError as err:
-                await self.tor.apply(previous, lambda ctl: None)
+                await self.tor.apply(previous, lambda ctl: None, restarted=self._republish)
                 raise TorrcRejected(f"could not save the settings ({err}); "
                                     "the previous configuration is back") from None
         self._write_status()

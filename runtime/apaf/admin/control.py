@@ -45,11 +45,12 @@ class RuntimeControl(Protocol):
     def torrc_extra(self) -> str:
         """The user's extra torrc lines currently in force."""
 
-    async def apply_torrc_extra(self, text: str) -> None:
+    async def apply_torrc_extra(self, text: str) -> str | None:
         """Check against the allowlist (``apaf.tor.policy``) and ``tor --verify-config``,
         apply to the running tor, confirm, and only then save.
 
         On failure raise ``apaf.errors.TorrcRejected(message)`` and change nothing.
+        Returns a note for the user when applying it meant more (tor restarted), else None.
         """
 
     def quit(self) -> None:

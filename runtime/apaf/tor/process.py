@@ -12,6 +12,11 @@ connection. If tor itself dies, the supervisor restarts it with back-off (0.5 s 
 and then awaits `on_restart()` so owners can re-create their state (onion services).
 `on_change()` is called (in the event loop) whenever bootstrap/running changes; stem events
 of the types in `event_types` go to `on_event(event)` in the event loop as well.
+
+tor runs with its own `Sandbox 1` when the binary supports it (probed once per binary,
+apaf.tor.sandbox) and the extra lines start no transport program; `sandbox_status()` says
+what the kernel enforces. An edit that turns the sandbox on or off restarts tor (tor cannot
+change `Sandbox` while running).
 """
 from __future__ import annotations
 
@@ -31,10 +36,11 @@ from apaf.errors import TorrcRejected, TorStartError
 from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.restart import cancel_task, supervise
 from apaf.timeline import mark
-from apaf.tor import torrc
+from apaf.tor import sandbox, torrc
 from apaf.tor.binary import child_env, find_tor
 
 log = logging.getLogger("apaf.tor")
+SANDBOX_CACHE = "sandbox-support.json"  # in tor's data dir: the probe's answer per binary
 
 
 def _import_stem_control():
@@ -86,6 +92,8 @@ class Tor:
         self._supervisor: asyncio.Task | None = None
         self._bootstrapped = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.sandbox_supported: bool | None = None  # None: not probed yet (launch() does)
+        self.sandbox_unsupported_why = ""
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -101,14 +109,32 @@ class Tor:
         return self.data_dir / "torrc"
 
     def torrc_text(self, extra: str | None = None) -> str:
+        extra = self.extra if extra is None else extra
         return torrc.render(self.data_dir, self.socks_port, owner_pid=os.getpid(),
-                            join_lines=self.join_lines, extra=self.extra if extra is None else extra)
+                            join_lines=self.join_lines, extra=extra, sandbox=self.sandbox_wanted(extra))
+
+    def sandbox_wanted(self, extra: str | None = None) -> bool:
+        """Whether tor gets `Sandbox 1` with these extra lines (default: those in force)."""
+        extra = self.extra if extra is None else extra
+        return bool(self.sandbox_supported) and not sandbox.runs_programs(extra)
+
+    def sandbox_status(self) -> dict:
+        """{"on": the kernel applies tor's own filter, "why_off": why not (None when on)}."""
+        pid = self.proc.pid if self.proc is not None and self.proc.returncode is None else None
+        return sandbox.status(pid, self.sandbox_supported, self.sandbox_unsupported_why,
+                              self.extra, started=self.bootstrap > 0)
 
     async def launch(self) -> None:
         """Start the tor process and return at once: the caller can work while tor reads its
         configuration and opens its ports (`start()` then connects)."""
         self._loop = asyncio.get_running_loop()
         self._stopping = False
+        if self.sandbox_supported is None:
+            ensure_private_dir(self.data_dir)
+            self.sandbox_supported, self.sandbox_unsupported_why = await sandbox.supported(
+                self.binary, self.data_dir / SANDBOX_CACHE, env=child_env())
+            if not self.sandbox_supported:
+                log.info("tor runs without its own sandbox: %s", self.sandbox_unsupported_why)
         await self._spawn()
 
     async def start(self) -> None:
@@ -132,7 +158,8 @@ class Tor:
         """Check that our torrc plus `extra` is accepted by this tor; raises TorrcRejected."""
         await torrc.verify(self.binary, self.torrc_text(extra), env=child_env())
 
-    async def apply(self, extra: str, confirm: Callable[[Controller], str | None]) -> None:
+    async def apply(self, extra: str, confirm: Callable[[Controller], str | None],
+                    restarted: Callable[[], Awaitable[None]] | None = None) -> None:
         """Make the running tor use `extra`, confirm it, and only then rewrite the torrc.
 
         LOADCONF hands tor the whole new torrc: tor answers whether it took it, and keeps
@@ -140,7 +167,13 @@ class Tor:
         then returns a problem or None.  On any failure the previous text is loaded again
         and TorrcRejected carries tor's words; the torrc file and `self.extra` change only
         on success, so a tor restart at any moment starts from a configuration tor took.
+
+        An edit that switches tor's sandbox on or off restarts tor instead (tor cannot change
+        `Sandbox` while running), then awaits `restarted()` (default `on_restart`): a caller
+        holding the lock its `on_restart` takes passes what re-creates its state without it.
         """
+        if self.sandbox_wanted(extra) != self.sandbox_wanted():
+            return await self._apply_by_restart(extra, confirm, restarted)
         text = self.torrc_text(extra)
         pid = self.proc.pid if self.proc else None
         try:
@@ -152,6 +185,45 @@ class Tor:
             raise TorrcRejected(problem)
         self.extra = extra
         atomic_write(self.torrc_path, text)
+
+    async def _apply_by_restart(self, extra: str, confirm: Callable[[Controller], str | None],
+                                restarted: Callable[[], Awaitable[None]] | None) -> None:
+        """`apply()` for an edit that switches tor's sandbox: restart tor with it, confirm,
+        and on any failure restart it with the previous text."""
+        previous = self.extra
+        await cancel_task(self._supervisor)
+        self.extra = extra  # _spawn writes the torrc file from it
+        problem = await self._relaunch("restarting tor for its new configuration")
+        if problem is None:
+            try:
+                problem = await self.call(confirm)
+            except (ControllerError, OSError, TorStartError) as err:
+                problem = f"tor stopped answering ({err})"
+        if problem:
+            self.extra = previous
+            if await self._relaunch("restarting tor on its previous configuration"):
+                log.warning("tor did not start again on its previous configuration; retrying")
+        self._supervisor = asyncio.create_task(self._supervise(), name="tor-supervisor")
+        self.restarts += 1
+        callback = restarted or self.on_restart
+        if callback is not None:
+            try:
+                await callback()
+            except Exception:  # as in the supervisor: a failing owner callback is logged
+                log.exception("re-creating state after tor's restart failed")
+        if problem:
+            raise TorrcRejected(problem)
+
+    async def _relaunch(self, summary: str) -> str | None:
+        """Stop tor and start it from the current torrc text; None, or why it did not start."""
+        await self._terminate()
+        self.summary = summary
+        self._changed()
+        try:
+            await self._launch()
+        except TorStartError as err:
+            return f"tor did not start with it: {err}"
+        return None
 
     async def _restore(self, pid: int | None) -> None:
         """Put the last accepted configuration back into the running tor (or a restarted one)."""

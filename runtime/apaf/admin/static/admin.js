@@ -51,6 +51,8 @@
     setField(live, "tor.version", s.tor.version);
     setField(live, "tor.bootstrap", s.tor.bootstrap);
     setField(live, "tor.summary", s.tor.summary);
+    const sb = s.tor.sandbox || {};  // tor's own seccomp filter (apaf.tor.sandbox)
+    setField(live, "tor.sandbox", sb.on ? "on (tor's own seccomp filter)" : `off${sb.why_off ? ": " + sb.why_off : ""}`);
     setField(live, "service_running", s.service_running ? "running" : "stopped");
     for (const el of live.querySelectorAll("[data-show-when=bootstrapped]")) {
       el.hidden = s.tor.bootstrap < 100;

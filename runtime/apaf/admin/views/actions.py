@@ -90,12 +90,12 @@ async def torrc_form(request: web.Request) -> web.StreamResponse:
 async def torrc_save(request: web.Request) -> web.StreamResponse:
     # Browsers send CRLF line ends from a textarea; tor wants plain lines.
     text = str((await request.post()).get("torrc", "")).replace("\r\n", "\n")
-    error = None
+    error, note = None, None
     if len(text.encode("utf-8")) > TORRC_MAX_BYTES:
         error = f"Too long: at most {TORRC_MAX_BYTES // 1024} KiB of torrc lines."
     else:
         try:
-            await request.app[CONTROL].apply_torrc_extra(text)
+            note = await request.app[CONTROL].apply_torrc_extra(text)
         except ApafError as err:  # refused, or tor restarting: either way nothing changed
             error = str(err)
     if error:
@@ -103,5 +103,6 @@ async def torrc_save(request: web.Request) -> web.StreamResponse:
         return render(request, "torrc.html", status=400, text=text,
                       error=f"Not applied: the previous configuration is still in "
                             f"force. {error}")
-    flash(request, "ok", "Tor configuration applied: tor took it and reports the new values.")
+    flash(request, "ok", "Tor configuration applied: tor took it and reports the new values."
+          + (f" {note}" if note else ""))
     raise redirect(request, "torrc")
