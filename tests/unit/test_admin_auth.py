@@ -1,6 +1,7 @@
 """Admin UI first boot, login, throttling, logout and password change (RuntimeControl double)."""
 from __future__ import annotations
 
+import asyncio
 import re
 import stat
 
@@ -8,11 +9,13 @@ import pytest
 
 from apaf.admin import password as pw
 from apaf.admin import serve
+from apaf.admin.keys import PASSWORDS
 
 from fixtures.admin_ui import RuntimeControlDouble
 
 
 async def test_password_stored_only_as_scrypt_hash_0600(admin):
+    await asyncio.to_thread(admin.client.app[PASSWORDS].wait)  # the first boot's hash thread
     path = admin.data_dir / "admin" / "password"
     content = path.read_text()
     assert content.startswith("scrypt$32768$8$1$")
@@ -32,6 +35,15 @@ async def test_loose_hash_permissions_tightened_at_start(tmp_path):
     assert stat.S_IMODE((tmp_path / "admin" / "password").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "admin").stat().st_mode) == 0o700
     assert server.first_boot_password is None  # the existing password is kept
+
+
+def test_a_password_set_while_the_first_boot_hash_is_written_wins(tmp_path):
+    store = pw.PasswordStore(tmp_path)
+    store.set_soon("the first-boot password")
+    assert store.exists()  # create_app makes no second first-boot password meanwhile
+    store.set("the owner's new password")  # waits for the first write: it cannot land after
+    assert store.check("the owner's new password")
+    assert not store.check("the first-boot password")
 
 
 def test_hashes_are_salted():

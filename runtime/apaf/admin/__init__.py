@@ -9,8 +9,15 @@ an ``AdminServer`` (``.url``, ``.first_boot_url``, ``.first_boot_password``,
 ``await .close()``).  ``control`` implements ``RuntimeControl`` (control.py).
 The password hash lives in ``<data_dir>/admin/password`` (see password.py).
 """
-from .app import create_app
-from .control import RuntimeControl
-from .server import AdminServer, serve
+from .aiohttp_import import import_aiohttp
+
+import_aiohttp()  # before anything imports aiohttp: without the CA store (aiohttp_import.py)
+
+from .app import create_app  # noqa: E402
+from .control import RuntimeControl  # noqa: E402
+from .server import AdminServer, serve  # noqa: E402
+from apaf.timeline import mark  # noqa: E402
+
+mark("admin-imported")  # aiohttp and jinja2 are most of the admin UI's start-up time
 
 __all__ = ["AdminServer", "RuntimeControl", "create_app", "serve"]

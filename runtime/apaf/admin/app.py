@@ -6,7 +6,8 @@ loopback host name it answers to (a fresh one when omitted: ``app[ORIGINS].url``
 ``announce(line)`` is called with the owner link when login throttling engages
 (print it where only the owner sees it: the terminal).  When no password hash
 exists yet it creates one from a random password and keeps that password in
-memory for the one-time first-boot link (``app[FIRST_BOOT]``).
+memory for the one-time first-boot link (``app[FIRST_BOOT]``); that hash is written by
+a thread (``app[PASSWORDS].wait()`` returns once it is on disk; password.py says why).
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def create_app(control: RuntimeControl, data_dir: Path, *, port: int, name: str 
     store.tighten()
     if not store.exists():
         password = pw.generate()
-        store.set(password)
+        store.set_soon(password)  # hashed in a thread: serve() waits for it after listening
         app[FIRST_BOOT] = FirstBoot(token=secrets.token_urlsafe(32), password=password)
     app.on_response_prepare.append(add_security_headers)
     setup_routes(app)

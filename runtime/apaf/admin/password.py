@@ -9,6 +9,11 @@ memory and a few tens of milliseconds per check: slow for an attacker with the f
 fast enough for a login).  They are stored with each hash, so they can be raised
 later without invalidating old hashes.  Checking is CPU-bound: async callers should
 run ``verify`` in an executor.
+
+At first boot the admin UI must answer before the hash is written (hashing takes 0.1 s
+on an idle machine, several tenths under load): ``PasswordStore.set_soon`` hashes in a
+thread, and every later ``check``, ``set`` and ``wait`` waits for that write first, so a
+login with the new password never races it and nothing overwrites a newer password.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 from pathlib import Path
 
 from apaf.fsutil import atomic_write, ensure_private_dir
@@ -76,9 +82,33 @@ class PasswordStore:
 
     def __init__(self, data_dir: Path):
         self.path = Path(data_dir) / "admin" / "password"
+        self._pending: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def exists(self) -> bool:
-        return self.path.is_file()
+        return self._pending is not None or self.path.is_file()
+
+    def set_soon(self, password: str) -> None:
+        """Start hashing and saving ``password`` in a thread (scrypt releases the GIL)."""
+        ensure_private_dir(self.path.parent)  # a folder we cannot write fails here, at start
+
+        def write() -> None:
+            try:
+                self._write(password)
+            except BaseException as err:  # raised again by wait(): never a silent loss
+                self._error = err
+
+        self._pending = threading.Thread(target=write, name="apaf-admin-password")
+        self._pending.start()
+
+    def wait(self) -> None:
+        """Return once a ``set_soon`` write is on disk; raise its error if it failed."""
+        pending = self._pending
+        if pending is not None:
+            pending.join()
+            self._pending = None
+        if self._error is not None:
+            raise self._error
 
     def tighten(self) -> None:
         """Force 0700/0600 on an existing hash (a restored backup may be world-readable)."""
@@ -88,10 +118,15 @@ class PasswordStore:
                 os.chmod(self.path, 0o600)
 
     def set(self, password: str) -> None:
+        self.wait()  # a first-boot write still running must not land after this one
+        self._write(password)
+
+    def _write(self, password: str) -> None:
         ensure_private_dir(self.path.parent)
         atomic_write(self.path, hash_password(password) + "\n", mode=0o600)
 
     def check(self, password: str) -> bool:
+        self.wait()
         try:
             stored = self.path.read_text("utf-8")
         except FileNotFoundError:

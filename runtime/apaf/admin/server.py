@@ -11,6 +11,7 @@ the owner link when login throttling engages (see throttle.py).
 """
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,11 @@ from typing import Callable
 
 from aiohttp import web
 
+from apaf.timeline import mark
+
 from .app import create_app
 from .control import RuntimeControl
-from .keys import FIRST_BOOT, LAUNCH, ORIGINS
+from .keys import FIRST_BOOT, LAUNCH, ORIGINS, PASSWORDS
 
 LOOPBACK = {"127.0.0.1": socket.AF_INET, "::1": socket.AF_INET6}
 
@@ -59,6 +62,14 @@ async def serve(control: RuntimeControl, data_dir: Path, host: str = "127.0.0.1"
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
+    mark("admin-ready")  # the login page answers from here on
+    try:
+        # A first boot's password hash, written by a thread meanwhile: an error (a full disk)
+        # still stops the start, as it did when the hash was written before listening.
+        await asyncio.to_thread(app[PASSWORDS].wait)
+    except BaseException:
+        await runner.cleanup()
+        raise
     url = app[ORIGINS].url
     boot = app.get(FIRST_BOOT)
     return AdminServer(
