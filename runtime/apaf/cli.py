@@ -91,6 +91,7 @@ def _open_browser(args, url: str) -> None:
 async def run(args) -> int:
     from apaf.paths import default_data_dir
     from apaf.runtime import Runtime
+    from apaf import memory
     from apaf.timeline import mark
 
     mark("imports-done")
@@ -134,6 +135,7 @@ async def run(args) -> int:
                     await rt.onions.wait_published(app["name"])
                 print(f"{app['name']}: http://{app['onion']}/", flush=True)
         print(f"data: {rt.layout.root}  (Ctrl-C to stop)", flush=True)
+        memory.trim()  # start-up is over: what it freed goes back to the system
         await stop.wait()
     finally:
         await rt.stop()
@@ -159,7 +161,10 @@ def status(args) -> int:
         print(json.dumps(data, indent=2))
         return 0
     tor = data["tor"]
-    print(f"tor: {'running' if tor['running'] else 'stopped'}, bootstrap {tor['bootstrap']}% ({tor['summary']})")
+    sb = tor.get("sandbox") or {}  # tor's own seccomp filter (apaf.tor.sandbox)
+    sandbox = "on" if sb.get("on") else f"off ({sb['why_off']})" if sb.get("why_off") else "off"
+    print(f"tor: {'running' if tor['running'] else 'stopped'}, bootstrap {tor['bootstrap']}% "
+          f"({tor['summary']}), sandbox {sandbox}")
     for a in data["apps"]:
         state = "published" if a["published"] else ("running" if a["running"] else "stopped")
         print(f"{a['name']}: {a['onion'] or '-'} [{state}{'' if a['enabled'] else ', disabled'}]")

@@ -22,6 +22,7 @@ def test_static_site_process_and_runtime_import_only_what_they_use():
     app, runtime = map(set, json.loads(out))
     assert not {m for m in app if m.split(".")[0] in ("aiohttp", "stem", "jinja2")}, \
         "the static-site app process must not import aiohttp, stem or jinja2 (memory)"
+    assert "html" not in app, "the static site escapes its error pages without html's entity table"
     assert "apaf.apps.process" not in app, "an app process needs no supervisor code"
     assert "aiohttp" not in runtime, "the runtime imports aiohttp with the admin UI, after tor is launched"
     assert "cryptography" not in runtime, "stem's descriptor crypto is never used by the runtime"

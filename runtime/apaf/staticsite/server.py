@@ -18,6 +18,7 @@ connections held open by one client cannot lock everyone else out.
 import asyncio
 import logging
 
+from apaf import memory
 from apaf.staticsite.clock import Clock
 from apaf.staticsite.files import GzipStream
 from apaf.staticsite.request import ChunkedBody, HttpError, find_head_end, parse_head
@@ -364,6 +365,7 @@ async def serve(site, host, port):
     server = await loop.create_server(lambda: Connection(site, clock), host, port,
                                       reuse_address=True, backlog=1024)
     sweeper = loop.create_task(clock.sweep())
+    memory.trim()  # listening: what start-up freed goes back to the system
     try:
         async with server:
             await server.serve_forever()

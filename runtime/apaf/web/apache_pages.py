@@ -6,8 +6,15 @@
 Used by the static-site app and by the tor2web refusal, so that an APAF onion
 service's errors cannot be told apart from a stock Apache's.
 """
-import html
 import random
+
+# html.escape(s, quote=True), without importing the html package: it loads the 2,231 HTML5
+# entity names (~0.45 MB), and the static-site process needs none of them.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
+def _escape(text):
+    return text.translate(_ESCAPES)
 
 REASONS = {
     200: "OK", 206: "Partial Content", 301: "Moved Permanently", 302: "Found",
@@ -65,8 +72,7 @@ def error_page(status, method="", location="", expect="", extra=""):
     """The body Apache sends for `status`; arguments fill the pages that quote the request."""
     reason = REASONS[status]
     message = _MESSAGES[status].format(
-        method=html.escape(method, quote=True), location=html.escape(location, quote=True),
-        expect=html.escape(expect, quote=True), extra=extra)
+        method=_escape(method), location=_escape(location), expect=_escape(expect), extra=extra)
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" '
         '"http://www.w3.org/TR/html4/strict.dtd">\n'
