@@ -40,6 +40,7 @@ from .base import Job, RunResult, job_env
 from .layout import stage
 from .linkwatch import CountingSocket, LinkWatch
 from .platforms import get as get_platform
+from .remote_dir import checked_work_dir
 from .sandbox import extract_outputs, job_mounts
 
 
@@ -278,14 +279,20 @@ class SSHExecutor:
 
         facts = self._probe()
         client = self._connect()
-        rdir = f"{self.host.work_dir}/{re.sub(r'[^A-Za-z0-9_.-]', '_', job.step_id)}-{secrets.token_hex(6)}"
+        try:
+            work = self._work_dir(client)
+        except BaseException:
+            self._close(client)
+            raise
+        rdir = f"{work}/{re.sub(r'[^A-Za-z0-9_.-]', '_', job.step_id)}-{secrets.token_hex(6)}"
         step = None
         try:
             with self._lock:  # only folders of attempts that lost their link, never a running step's
                 stale, self._stale = self._stale, []
             q = shlex.quote
-            self._must(client, " ".join(["rm -rf", *map(q, stale), ";", "umask 077 && mkdir -p",
-                                         q(f"{rdir}/build"), q(f"{rdir}/out")]), job, "make the work folder")
+            # mkdir without -p: the step's folder must be a new one, made by us.
+            self._must(client, " ".join(["rm -rf", *map(q, stale), ";", "umask 077 && mkdir",
+                                         q(rdir), q(f"{rdir}/build"), q(f"{rdir}/out")]), job, "make the work folder")
             sftp = client.open_sftp()
             with sftp.open(f"{rdir}/inputs.tar", "wb") as f:
                 f.set_pipelined(True)
@@ -325,6 +332,29 @@ class SSHExecutor:
                 step.close()    # lets the host side of the step finish (it removes rdir if still there)
             self._close(client)
         return RunResult()
+
+    def _work_dir(self, client) -> str:
+        """work_dir made if missing, then resolved and checked on the host (remote_dir.py says why).
+
+        Every attempt: a folder that vanished (a reboot emptying /tmp) may come back as another's."""
+        import paramiko
+        h = self.host
+        status, out = self._exec(client, f"umask 077 && mkdir -p {shlex.quote(h.work_dir)} && id -u")
+        uid = (out.strip().splitlines() or [""])[-1]
+        if status != 0 or not uid.isdigit():
+            raise ExecutorError(f"SSH builder '{h.name}' could not make its work_dir {h.work_dir} "
+                                f"(exit {status}): {out.strip()[-500:]}")
+        try:
+            sftp = client.open_sftp()
+            try:
+                return checked_work_dir(sftp, h.work_dir, int(uid), h.name)
+            finally:
+                sftp.close()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            if _alive(client):
+                raise ExecutorError(f"SSH builder '{h.name}' could not check its work_dir {h.work_dir}: "
+                                    f"{exc or type(exc).__name__}") from exc
+            raise self._lost(client, exc) from exc
 
     def _remove_later(self, rdir: str) -> None:
         with self._lock:
