@@ -52,11 +52,12 @@ async def test_tor_runs_under_its_own_filter_and_the_app_is_reachable(rt):
     assert theirs["Seccomp"] == 2 and theirs["Seccomp_filters"] > ours["Seccomp_filters"], theirs
     result = await rt.test_reachability("envecho")
     assert result["ok"], result
-    # `apaf status --json` (the status file) tells the owner.
-    shown = json.loads(subprocess.run(
-        [sys.executable, "-m", "apaf.cli", "status", "--json", "--data-dir", str(rt.layout.root)],
-        capture_output=True, text=True, check=True).stdout)
-    assert shown["tor"]["sandbox"] == {"on": True, "why_off": None}
+    # `apaf status [--json]` (the status file) tells the owner.
+    def apaf_status(*flags: str) -> str:
+        return subprocess.run([sys.executable, "-m", "apaf.cli", "status", *flags, "--data-dir",
+                               str(rt.layout.root)], capture_output=True, text=True, check=True).stdout
+    assert json.loads(apaf_status("--json"))["tor"]["sandbox"] == {"on": True, "why_off": None}
+    assert ", sandbox on\n" in apaf_status()
     # The probe's answer is kept for this binary: the next start does not run tor twice.
     assert list(json.loads((rt.tor.data_dir / "sandbox-support.json").read_text()).values()) == [[True, ""]]
 
