@@ -87,3 +87,15 @@ def test_active_compares_with_our_own_filters():
     assert sandbox.active(os.getpid()) is False  # our own filters are not tor's
     assert sandbox.active(None) is False
     assert sandbox.active(2 ** 22 + 7) is False  # no such process
+
+
+@pytest.mark.parametrize("tor, ours, expected", [
+    ((2, 3), (2, 2), True),       # a container's filter on both, one more on tor
+    ((2, 2), (2, 2), False),      # only the inherited one
+    ((2, None), (0, None), True),  # Linux < 5.9: no count; a filter where we have none
+    ((2, None), (2, None), False),  # ... and under an inherited one it cannot be told: no
+    ((None, None), (0, 0), False),  # tor is gone
+])
+def test_active_on_every_kernel(monkeypatch, tor, ours, expected):
+    monkeypatch.setattr(sandbox, "_seccomp", lambda pid: ours if pid == "self" else tor)
+    assert sandbox.active(1234) is expected

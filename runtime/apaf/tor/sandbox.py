@@ -35,23 +35,30 @@ TRANSPORTS = ("a pluggable transport (ClientTransportPlugin ... exec) needs tor 
               "program, which tor's sandbox forbids")
 
 
-def _filters(pid: int | str) -> int | None:
-    """How many seccomp filters the kernel applies to `pid` (None: cannot tell)."""
+def _seccomp(pid: int | str) -> tuple[int | None, int | None]:
+    """(seccomp mode, number of filters) the kernel shows for `pid`; None where it does not."""
+    mode = filters = None
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("Seccomp_filters:"):
-                return int(line.split()[1])
+            if line.startswith("Seccomp:"):
+                mode = int(line.split()[1])
+            elif line.startswith("Seccomp_filters:"):  # Linux >= 5.9
+                filters = int(line.split()[1])
     except (OSError, ValueError, IndexError):
-        return None
-    return None
+        pass
+    return mode, filters
 
 
 def active(pid: int | None) -> bool:
     """True when the process `pid` runs under a seccomp filter of its own (not only ours)."""
     if pid is None:
         return False
-    theirs, ours = _filters(pid), _filters("self")
-    return theirs is not None and ours is not None and theirs > ours
+    (mode, theirs), (our_mode, ours) = _seccomp(pid), _seccomp("self")
+    if theirs is not None and ours is not None:
+        return theirs > ours
+    # Before Linux 5.9 there is no count: a filter where we have none is tor's own; under
+    # an inherited filter (a container) it cannot be told, and "no" is the safe answer.
+    return mode == 2 and our_mode == 0
 
 
 def status(pid: int | None, supported: bool | None, unsupported_why: str, extra: str,
