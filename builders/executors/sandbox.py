@@ -56,9 +56,15 @@ def extract_outputs(fileobj, dest: Path) -> None:
     """Unpack a tar stream of a step's out/ (as remote builders send it) into dest, owned by us.
 
     Members are named relative to out/ ("./lib/x" or "lib/x"); nothing may land
-    outside dest. Files get the caller's uid/gid whatever the remote side used.
+    outside dest, and no link may lead out of it: a builder that handed back
+    lib/libz.a -> /etc/shadow had the next local step, and anyone reading the cache,
+    read this machine's file in its place. Files get the caller's uid/gid whatever
+    the remote side used; modes are kept (tarfile's "data" filter would change them,
+    and the local builder's bytes and modes are the reference).
     """
     import tarfile
+
+    from ..errors import ExecutorError
 
     uid, gid = os.getuid(), os.getgid()
     dest.mkdir(parents=True, exist_ok=True)
@@ -68,4 +74,10 @@ def extract_outputs(fileobj, dest: Path) -> None:
             if member.name == ".":
                 continue
             member.uid, member.gid, member.uname, member.gname = uid, gid, "", ""
+            try:
+                tarfile.data_filter(member, str(dest))  # only for its checks of names and link targets
+            except tarfile.FilterError as exc:
+                raise ExecutorError(f"a step's output was refused: {exc} (a builder may hand back only "
+                                    f"files, folders and links that stay inside its out/); nothing of "
+                                    f"it is kept") from None
             tar.extract(member, dest, filter="tar")
