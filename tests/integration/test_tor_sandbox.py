@@ -94,3 +94,23 @@ async def test_a_pluggable_transport_restarts_tor_without_the_sandbox_and_back(r
     result = await rt.test_reachability("envecho")
     assert result["ok"], result
     assert rt.status_dict()["tor"]["sandbox"]["on"] is True
+
+
+async def test_a_refused_switch_restarts_tor_on_the_previous_configuration(rt, tmp_path):
+    """The restart path's rollback: the read-back fails, so tor is started again, sandboxed,
+    from the previous text, and the service is added again."""
+    from apaf.errors import TorrcRejected
+
+    program = tmp_path / "lyrebird"
+    program.write_text("#!/bin/sh\nexit 1\n")
+    os.chmod(program, 0o755)
+    os.chmod(tmp_path, 0o755)
+    await rt.apply_torrc_extra("UseBridges 0\n")
+    torrc_before, pid = rt.tor.torrc_path.read_text(), rt.tor.proc.pid
+    with pytest.raises(TorrcRejected, match="not as written"):
+        await rt.tor.apply(f"ClientTransportPlugin obfs4 exec {program}\n", lambda c: "not as written",
+                           restarted=rt._republish)
+    assert rt.tor.running and rt.tor.proc.pid != pid and rt.tor.extra == "UseBridges 0\n"
+    assert rt.tor.torrc_path.read_text() == torrc_before and "Sandbox 1" in torrc_before
+    assert await rt.tor.call(lambda c: c.get_conf("Sandbox")) == "1" and sandbox.active(rt.tor.proc.pid)
+    await rt.onions.wait_published("envecho", 90)
