@@ -42,6 +42,18 @@ def _dpkg_query(packages: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
     return have, missing
 
 
+@functools.lru_cache(maxsize=None)
+def _namespaces_refused() -> str:
+    """Why this system refuses the namespaces a step runs in ('' when it allows them).
+
+    A container started without CAP_SYS_ADMIN (Docker's default) refuses them; asked once per
+    process, so the first step does not fail halfway through a build with unshare's bare error.
+    """
+    argv = namespace_argv("true", network=False, as_root=os.geteuid() == 0)
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    return "" if proc.returncode == 0 else (proc.stderr.strip() or f"exit {proc.returncode}")
+
+
 @register("local")
 class LocalExecutor:
     name = "local"
@@ -57,6 +69,14 @@ class LocalExecutor:
             raise ToolMissing("`unshare` (util-linux) is needed to isolate build steps: apt-get install util-linux")
         if not os.path.isdir("/srv"):
             raise ToolMissing("the local builder mounts its build root over /srv, which does not exist: mkdir /srv")
+        refused = _namespaces_refused()
+        if refused:
+            raise ToolMissing(
+                f"the local builder runs each step in private mount and network namespaces, and this system "
+                f"refuses them ({refused}). Inside a container, start it with --privileged (or --cap-add "
+                f"SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined); as a user, "
+                f"enable user namespaces (sysctl kernel.unprivileged_userns_clone=1); or build with "
+                f"--builder docker or --builder ssh")
         _, missing = _dpkg_versions(target.packages)
         if missing:
             raise ToolMissing(f"target {target.name} needs Debian packages that are not installed: "
