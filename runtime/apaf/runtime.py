@@ -148,9 +148,10 @@ class Runtime:
         except ImportError as err:  # the admin UI may be absent from a minimal build
             log.warning("admin UI not available (%s); running without it", err)
             return
+        # serve() marks admin-ready itself: the login page answers before a first boot's
+        # password hash is on disk (admin/password.py), and returns once it is.
         self.admin_server = await serve(self, self.layout.root, host="127.0.0.1", port=self.admin_port,
                                         announce=self.announce)
-        mark("admin-ready")
 
     async def _tor_restarted(self) -> None:
         async with self._ops:
