@@ -25,7 +25,7 @@ from pathlib import Path
 from . import paths
 from .errors import ConfigError, ExecutorError, FarmError, ToolMissing
 from .recipes import list_targets, load_target
-from .sources.debian import _entries_from_deb822, _entries_from_list, machine_mirror
+from .sources.debian import machine_mirror, machine_security_mirror
 
 IMAGES = paths.TOOLCHAINS / "images"
 BUNDLES = paths.TOOLCHAINS / "bundles"
@@ -92,18 +92,6 @@ def load_image(name: str) -> ImageDef:
                     security=bool(data.get("security", False)),
                     components=tuple(data.get("components", ["main"])), variant=data.get("variant", "minbase"),
                     packages=tuple(sorted(packages)), source_date_epoch=int(data.get("source_date_epoch", 0)))
-
-
-def machine_security_mirror(etc: Path = Path("/etc/apt")) -> str | None:
-    """The Debian security archive URI in the machine's apt sources, or None."""
-    for f in [etc / "sources.list"] + sorted((etc / "sources.list.d").glob("*")):
-        if not f.is_file() or f.suffix not in (".sources", ".list", ""):
-            continue
-        parse = _entries_from_deb822 if f.suffix == ".sources" else _entries_from_list
-        for uri, suites, *_ in parse(f.read_text(errors="replace")):
-            if any(s.endswith("-security") or s.endswith("/updates") for s in suites):
-                return uri.rstrip("/")
-    return None
 
 
 def docker_client(timeout: int = 600):

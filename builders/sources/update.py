@@ -29,12 +29,14 @@ from .verify import check_signature, sha256_of
 
 def repin(name: str, version: str, *, manifest_path: Path | None = None,
           debian_mirror: str | None = None, cache: Path | None = None, log=print,
-          accept_debian_difference: str = "", debian_keyring: str | None = None) -> list[str]:
+          accept_debian_difference: str = "", debian_keyring: str | None = None,
+          debian_security_mirror: str | None = None) -> list[str]:
     """Re-pin and return what was written; raises (writing nothing) when no verified copy is found.
 
     A Debian tarball whose bytes differ from upstream's raises SourceError unless
     `accept_debian_difference` gives the reason, which is written to the manifest.
-    `debian_keyring` is the keyring the archive's index is checked with (default Debian's).
+    `debian_keyring` is the keyring the archive's index is checked with (default Debian's);
+    `debian_security_mirror` the security archive (default: the machine's, see debian.py).
     """
     manifest_path = manifest_path or paths.SOURCE_MANIFEST
     doc = tomlkit.parse(manifest_path.read_text())
@@ -65,6 +67,7 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
                 hashes["upstream"] = _checked(got[0], sig)
         if debian:
             archive = DebianArchive(root / ".apt", mirror=debian_mirror, log=log,
+                                    security_mirror=debian_security_mirror,
                                     **({"keyring": debian_keyring} if debian_keyring else {}))
             got = archive.download(str(debian["package"]), new_deb_file, tmp / "debian")
             if got:

@@ -11,6 +11,7 @@ import email.utils
 import functools
 import hashlib
 import http.server
+import socket
 import subprocess
 import threading
 import tomllib
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from builders.errors import ConfigError, SourceError
-from builders.sources.debian import SUITES
+from builders.sources.debian import SECURITY_SUITES, SUITES
 from builders.sources.manifest import load_manifest
 from builders.sources.update import repin
 
@@ -36,8 +37,6 @@ class Mirrors:
     def __init__(self, root: Path):
         self.www = root / "www"
         (self.www / "upstream").mkdir(parents=True)
-        self.pool = self.www / "debian" / "pool" / "main" / "t" / "thing"
-        self.pool.mkdir(parents=True)
         self.gnupg = root / "gnupg"
         self.gnupg.mkdir(mode=0o700)
         self._gpg("--passphrase", "", "--quick-gen-key", "APAF test archive <archive@example.org>",
@@ -55,20 +54,27 @@ class Mirrors:
         subprocess.run(["gpg", "--batch", "--yes", "--pinentry-mode", "loopback", "--homedir", str(self.gnupg),
                         *args], check=True, capture_output=True)
 
-    def publish(self, version: str, upstream: bytes, debian: bytes) -> None:
-        """Upstream's thing-VERSION.tar.gz and Debian's thing VERSION-1 source package with its orig."""
-        (self.www / "upstream" / f"thing-{version}.tar.gz").write_bytes(upstream)
+    def publish(self, version: str, upstream: bytes | None, debian: bytes, *, archive: str = "debian",
+                suites=SUITES) -> None:
+        """Upstream's thing-VERSION.tar.gz and Debian's thing VERSION-1 source package with its orig.
+
+        archive/suites: where Debian carries it (e.g. "debian-security", SECURITY_SUITES);
+        upstream None: upstream does not serve it."""
+        if upstream is not None:
+            (self.www / "upstream" / f"thing-{version}.tar.gz").write_bytes(upstream)
+        pool = self.www / archive / "pool" / "main" / "t" / "thing"
+        pool.mkdir(parents=True, exist_ok=True)
         files = {f"thing_{version}.orig.tar.gz": debian,
                  f"thing_{version}-1.dsc": f"Format: 3.0 (quilt)\nSource: thing\nVersion: {version}-1\n".encode()}
         for name, data in files.items():
-            (self.pool / name).write_bytes(data)
+            (pool / name).write_bytes(data)
         stanza = (f"Package: thing\nBinary: thing\nVersion: {version}-1\nMaintainer: Test <t@example.org>\n"
                   "Architecture: any\nFormat: 3.0 (quilt)\nDirectory: pool/main/t/thing\nFiles:\n"
                   + "".join(f" {hashlib.md5(d).hexdigest()} {len(d)} {n}\n" for n, d in files.items())
                   + "Checksums-Sha256:\n" + "".join(f" {_sha(d)} {len(d)} {n}\n" for n, d in files.items()))
         sources = stanza.encode()
-        for suite in SUITES:
-            d = self.www / "debian" / "dists" / suite
+        for suite in suites:
+            d = self.www / archive / "dists" / suite
             (d / "main" / "source").mkdir(parents=True, exist_ok=True)
             (d / "main" / "source" / "Sources").write_bytes(sources)
             (d / "Release").write_text(
@@ -102,7 +108,9 @@ signature = "unverified: test entry without a signature"
 
 
 def _repin(manifest: Path, mirrors: Mirrors, tmp_path: Path, **kw) -> list[str]:
-    return repin("thing", "1.1", manifest_path=manifest, cache=tmp_path / "cache", log=lambda m: None,
+    kw.setdefault("debian_security_mirror", f"{mirrors.url}/debian-security")
+    kw.setdefault("log", lambda m: None)
+    return repin("thing", "1.1", manifest_path=manifest, cache=tmp_path / "cache",
                  debian_mirror=f"{mirrors.url}/debian", debian_keyring=str(mirrors.keyring), **kw)
 
 
@@ -157,3 +165,29 @@ def test_a_version_debian_does_not_carry_is_pinned_with_a_warning(mirrors, tmp_p
     notes = _repin(manifest, mirrors, tmp_path)
     assert any("not cross-checked" in n and "no signature" in n for n in notes), notes
     assert load_manifest(manifest)["thing"].sha256 == _sha(b"thing 1.1")
+
+
+def test_a_security_release_is_found_in_the_security_archive(mirrors, tmp_path):
+    # Debian ships security releases in <suite>-security long before a point release (7-Zip 26.02 did).
+    mirrors.publish("1.0", OLD, OLD)
+    fixed = b"thing 1.1 with the security fix"
+    mirrors.publish("1.1", fixed, fixed, archive="debian-security", suites=SECURITY_SUITES)
+    manifest = _manifest(tmp_path / "sources.toml", mirrors)
+    notes = _repin(manifest, mirrors, tmp_path)
+    assert not any("not cross-checked" in n for n in notes), notes   # Debian's copy was found and compared
+    assert f"debian sha256 {_sha(fixed)}" in notes[-1], notes
+    assert load_manifest(manifest)["thing"].sha256 == _sha(fixed)
+
+
+def test_a_security_archive_that_does_not_answer_is_passed_over(mirrors, tmp_path):
+    mirrors.publish("1.1", None, b"thing 1.1 in the suite")
+    # A port nobody listens on, on another loopback address: apt's http method remembers a
+    # refused host by name, which would fail the suites' mirror on 127.0.0.1 too (and retries hang).
+    with socket.socket() as s:
+        s.bind(("127.0.0.2", 0))
+        closed = f"http://127.0.0.2:{s.getsockname()[1]}/debian-security"
+    manifest = _manifest(tmp_path / "sources.toml", mirrors)
+    log = []
+    _repin(manifest, mirrors, tmp_path, debian_security_mirror=closed, log=log.append)
+    assert load_manifest(manifest)["thing"].sha256 == _sha(b"thing 1.1 in the suite")
+    assert any("did not download" in m and closed in m for m in log), log

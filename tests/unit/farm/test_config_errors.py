@@ -7,7 +7,7 @@ from builders import paths
 from builders.errors import ConfigError
 from builders.executors import get as get_executor
 from builders.recipes import load_recipe, load_target
-from builders.sources.debian import machine_mirror
+from builders.sources.debian import machine_mirror, machine_security_mirror
 from builders.sources.manifest import load_manifest
 
 GOOD = '''[zlib]
@@ -96,6 +96,23 @@ def test_mirror_is_read_from_one_line_sources(tmp_path):
     (etc / "sources.list").write_text(
         "# comment\ndeb [arch=amd64] http://mirror.test/deb trixie main\n")
     assert machine_mirror(etc) == "http://mirror.test/deb"
+
+
+def test_security_archive_is_read_apart_from_the_suites(tmp_path):
+    # Security releases (7-Zip 26.02) wait in <suite>-security, which has its own address.
+    etc = tmp_path / "apt"
+    (etc / "sources.list.d").mkdir(parents=True)
+    (etc / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.test/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://security.test/debian-security/\nSuites: bookworm-security\nComponents: main\n")
+    assert machine_mirror(etc) == "http://mirror.test/debian"
+    assert machine_security_mirror(etc) == "http://security.test/debian-security"
+    (etc / "sources.list.d" / "debian.sources").unlink()
+    (etc / "sources.list").write_text("deb http://mirror.test/debian trixie main\n"
+                                      "deb http://security.test/ds trixie-security main\n")
+    assert machine_security_mirror(etc) == "http://security.test/ds"
+    (etc / "sources.list").write_text("deb http://mirror.test/debian trixie main\n")
+    assert machine_security_mirror(etc) is None
 
 
 def test_no_debian_source_means_none(tmp_path):
