@@ -11,24 +11,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from apaf.errors import ConfigError
-
 
 def ensure_private_dir(path: Path | str, mode: int = 0o700) -> Path:
-    """Create `path` (and parents) if missing and force its mode to `mode` (0700 default).
-
-    A folder that exists already must be ours: another account that made it first (say
-    `--data-dir /tmp/apaf`) keeps the right to chmod it and to swap what is in it (its keys
-    folder for one holding keys it knows), whatever mode we set. ConfigError then.
-    """
+    """Create `path` (and parents) if missing and force its mode to `mode` (0700 default)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True, mode=mode)
-    st = path.stat()
-    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
-        raise ConfigError(f"{path} belongs to another user (uid {st.st_uid}), who could swap the "
-                          f"keys and settings kept in it: use a folder of your own (--data-dir), "
-                          f"or remove this one if you made it under another account")
-    if (st.st_mode & 0o777) != mode:
+    if (path.stat().st_mode & 0o777) != mode:
         os.chmod(path, mode)
     return path
 

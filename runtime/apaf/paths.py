@@ -55,9 +55,23 @@ class Layout:
 
     def prepare(self) -> None:
         for d in (self.root, self.tor, self.keys, self.run, self.root / "apps"):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _check_owner(d)  # before the chmod, which fails (or, as root, succeeds) on another's
             ensure_private_dir(d)
         for d in (self.root, self.keys, self.run):  # left by a crash mid-write
             remove_stale_temps(d)
+
+
+def _check_owner(path: Path) -> None:
+    """ConfigError unless `path` is ours. Another account that made the data dir first (say
+    `--data-dir /tmp/apaf`) keeps the right to chmod it and to swap what is in it (keys/ for one
+    holding keys it knows), whatever mode we set. (The apps' own folders below D/apps are handed
+    to the apps' uids when the runtime is root, so only the runtime's folders are checked.)"""
+    uid = path.stat().st_uid
+    if hasattr(os, "geteuid") and uid != os.geteuid():
+        raise ConfigError(f"{path} belongs to another user (uid {uid}), who could swap the keys "
+                          f"and settings kept in it: use a folder of your own (--data-dir), or "
+                          f"remove this one if you made it under another account")
 
 
 def lock_data_dir(layout: Layout):
