@@ -111,8 +111,11 @@ def repin(name: str, version: str, *, manifest_path: Path | None = None,
         for key in ("sha256", "differs"):   # the old version's repack note no longer applies
             if key in debian:
                 del debian[key]
-        notes.append(f"warning: upstream not reachable; pinned Debian's bytes for both mirrors. "
-               f"If upstream serves a repack-free tarball with other bytes, re-run where it is reachable.")
+        if new_up is None:
+            notes.append("note: the entry has no upstream URL; pinned Debian's bytes")
+        else:
+            notes.append("warning: upstream not reachable; pinned Debian's bytes for both mirrors. "
+                         "If upstream serves a repack-free tarball with other bytes, re-run where it is reachable.")
     manifest_path.write_text(tomlkit.dumps(doc))
     load_manifest(manifest_path)  # what we wrote must load
     return notes + [f"{name} {version}: {where} sha256 {h}" for where, h in hashes.items()]

@@ -191,3 +191,14 @@ def test_a_security_archive_that_does_not_answer_is_passed_over(mirrors, tmp_pat
     _repin(manifest, mirrors, tmp_path, debian_security_mirror=closed, log=log.append)
     assert load_manifest(manifest)["thing"].sha256 == _sha(b"thing 1.1 in the suite")
     assert any("did not download" in m and closed in m for m in log), log
+
+
+def test_an_entry_without_upstream_is_pinned_from_debian_alone(mirrors, tmp_path):
+    # 7-Zip's case: no upstream URL (its site is not a mirror the farm reads), Debian only.
+    mirrors.publish("1.1", None, b"thing 1.1 repack")
+    manifest = tmp_path / "sources.toml"
+    manifest.write_text(_manifest(manifest, mirrors).read_text().replace(
+        f'upstream = "{mirrors.url}/upstream/thing-{{version}}.tar.gz"\n', ""))
+    notes = _repin(manifest, mirrors, tmp_path)
+    assert any("no upstream URL" in n for n in notes) and not any("not reachable" in n for n in notes), notes
+    assert load_manifest(manifest)["thing"].sha256 == _sha(b"thing 1.1 repack")
