@@ -32,6 +32,9 @@ def test_static_executable_serves_the_app_over_tor_from_an_empty_root(chat_bundl
         tors = [p for p in descendants(rt.proc.pid) if Path(f"/proc/{p}/comm").read_text().strip() == "tor"]
         assert len(tors) == 1, rt.lines
         assert os.readlink(f"/proc/{tors[0]}/exe").startswith(str(root / "tmp")), os.readlink(f"/proc/{tors[0]}/exe")
+        # ... built with libseccomp, it runs under its own filter (Sandbox 1; issue 14), and says so.
+        assert rt.wait_status(lambda s: s["tor"]["sandbox"]["on"], 30)["tor"]["sandbox"]["why_off"] is None
+        assert "Seccomp:\t2" in Path(f"/proc/{tors[0]}/status").read_text()
         status, body = get_via_tor(testnet.socks, f"http://{onion}/")
         assert status == 200 and b"/static/chat.js" in body
         # The admin UI answers on loopback, at the secret *.localhost name it printed
