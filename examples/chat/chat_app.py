@@ -1,6 +1,7 @@
 """The chat example app: aiohttp web server with websockets, run by APAF as an onion service.
 
-Entry point `chat_app:main` serves on APAF_BIND_HOST:APAF_PORT (loopback only) with the
+Entry point `chat_app:main` serves on the socket the runtime holds for it (APAF_LISTEN_FD;
+outside `apaf run`: APAF_BIND_HOST:APAF_PORT, loopback only) with the
 settings from APAF_SETTINGS (`history`, `max_message`).  `create_app(settings)` is the
 factory tests use.  Routes: `/` the page, `/static/*` its script and style, `/rooms`
 the room list (JSON), `/ws?room=R&name=N` the websocket.  Every response carries a
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from apaf.listen import app_socket
 from apaf.web.apache_like import apache_middleware, setup_apache_like
 from apaf.web.apache_run import run_app
 from apaf.web.tor2web import tor2web_middleware
@@ -160,7 +162,8 @@ def main() -> None:
         app = create_app(settings)
     except ValueError as err:
         sys.exit(f"chat: {err}")
-    run_app(app, host, port, keepalive_timeout=IDLE_SECONDS)
+    # The socket the runtime holds for the app (apps may not bind); outside `apaf run`, its port.
+    run_app(app, app_socket(host, port), keepalive_timeout=IDLE_SECONDS)
 
 
 if __name__ == "__main__":

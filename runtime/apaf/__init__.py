@@ -7,6 +7,8 @@
     apaf.http_session()                  aiohttp.ClientSession through Tor
     apaf.proxy_url()                     "socks5://IP:PORT" for other libraries (use remote DNS)
     apaf.binary("gpg")                   path of a program from the manifest's extra_binaries
+    apaf.listening_socket()              the app's listening socket, held by the runtime
+                                         (apps cannot bind a port, not even APAF_PORT)
 
 Everything goes through the runtime's tor SOCKS port (APAF_SOCKS) with remote name
 resolution: host names, onion or not, are never resolved on this machine. Outside the
@@ -25,9 +27,12 @@ def __getattr__(name: str):
     if name in _CLIENT:
         from apaf import client
         return getattr(client, name)
+    if name == "listening_socket":
+        from apaf.listen import listening_socket
+        return listening_socket
     raise AttributeError(f"module 'apaf' has no attribute {name!r}")
 
 __all__ = [
-    "NotUnderRuntime", "TorStatus", "binary", "connect", "http_session", "onion_address",
+    "NotUnderRuntime", "TorStatus", "binary", "connect", "http_session", "listening_socket", "onion_address",
     "open_connection", "proxy_url", "tor_status",
 ]

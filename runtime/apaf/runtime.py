@@ -269,8 +269,7 @@ class Runtime:
             self.settings.save(self.layout.settings)
             for app in self.apps.values():
                 app.env["APAF_ALLOW_TOR2WEB"] = "1" if allow else "0"
-                await app.stop()
-                await app.start()
+                await app.restart()
         self._write_status()
 
     async def test_reachability(self, name: str, timeout: float = 90.0) -> dict:

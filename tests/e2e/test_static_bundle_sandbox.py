@@ -31,7 +31,8 @@ async def test_chat_and_escape_battery_run_sandboxed_in_the_static_bundle(chat_b
         control = (data / "tor" / "control-port").read_text().split("=", 1)[1].strip()
         attempts = escape_list(data="/tmp/data", home="/tmp", app_dir="/tmp/escapes", tmp="/tmp",
                                status=status, control=control, other="chat",
-                               other_port=app_port(rt.proc.pid, "chat"), not_listed="/chat",
+                               other_port=app_port(rt.proc.pid, "chat"),
+                               own_port=app_port(rt.proc.pid, "escapes"), not_listed="/chat",
                                python="/chat")
         results, fetched, own = await run_battery(testnet.socks, rt.onion("escapes"), attempts,
                                                   f"http://{rt.onion('chat')}/")

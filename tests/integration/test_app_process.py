@@ -1,6 +1,8 @@
-"""App processes without tor: the launcher, the contract environment, bad entry points, stop. ~3 s."""
+"""App processes without tor: the launcher, the contract environment, bad entry points, stop,
+the listening socket the runtime holds across restarts. ~8 s."""
 import json
 import os
+import socket
 import sys
 import urllib.request
 
@@ -102,3 +104,75 @@ def test_cli_launch_flag_runs_the_app_entry(tmp_path):
     subprocess.run([sys.executable, "-c", f"from apaf.cli import main; main([{LAUNCH_FLAG!r}])"],
                    env=env, check=True, timeout=30)
     assert (tmp_path / "out").read_text() == "ran"
+
+
+_SQUAT = """import socket, sys
+s = socket.socket()
+if sys.argv[2] == "reuse":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", socket.SO_REUSEADDR), 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError as err:
+    sys.exit(f"refused: {err.strerror}")
+print("squatting")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows: the app binds its own port (apaf.apps.handover)")
+async def test_app_port_cannot_be_squatted_while_the_app_restarts(tmp_path, envecho_app):
+    """Red-team finding: while the app was down, any local user could bind its port and answer
+    the onion's visitors. The runtime holds the socket: the port stays taken, and a visitor who
+    connects during the restart is answered by the restarted app."""
+    import asyncio
+    import signal
+
+    app = AppProcess(load_manifest(envecho_app), data_dir=tmp_path / "d", log_path=tmp_path / "log",
+                     env={"APAF_ONION_ADDRESS": "x" * 56 + ".onion"})
+    await app.start()
+    try:
+        port, down = app.port, app.proc
+        os.killpg(down.pid, signal.SIGKILL)  # a crash
+        await down.wait()
+        waiting = await asyncio.open_connection("127.0.0.1", port)  # a visitor, during the restart
+        waiting[1].write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for mode in ("plain", "reuse"):
+            squat = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", _SQUAT, str(port), mode, stdout=-1, stderr=-1)
+            out, err = await squat.communicate()
+            assert app.proc is down and squat.returncode == 1, (mode, out, err)  # still down, refused
+            assert b"refused: Address already in use" in err, err
+        answer = await asyncio.wait_for(waiting[0].read(), 30)
+        waiting[1].close()
+        assert answer.startswith(b"HTTP/1.1 200") and app.port == port, answer
+        for _ in range(100):  # the supervisor counts the restart once it hears the app is ready
+            if app.restarts:
+                break
+            await asyncio.sleep(0.05)
+        assert app.restarts == 1
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["pid"] == app.proc.pid != down.pid
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert json.load(r)["APAF_PORT"] == str(port)
+    finally:
+        await app.stop()
+    with pytest.raises(ConnectionRefusedError):  # stopped: the runtime's socket is closed too
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+async def test_an_app_that_never_takes_its_socket_did_not_start(tmp_path):
+    """The runtime's own socket accepts whatever the app does: readiness is the app's word."""
+    m = make_app(tmp_path, "signal:pause", "")  # serves nothing, never exits (readable as any uid)
+    app = AppProcess(m, data_dir=tmp_path / "d", log_path=tmp_path / "log", env={}, ready_timeout=3)
+    with pytest.raises(AppError) as err:
+        await app.start()
+    assert f"did not start serving on 127.0.0.1:{app.port}" in str(err.value)
+    assert not app.running
+    await app.stop()
+
+
+def test_listening_socket_outside_the_runtime_says_how_to_start(monkeypatch):
+    import apaf
+    from apaf.errors import NotUnderRuntime
+    monkeypatch.delenv("APAF_LISTEN_FD", raising=False)
+    with pytest.raises(NotUnderRuntime, match=r"APAF_LISTEN_FD is not set.*apaf run APP_DIR"):
+        apaf.listening_socket()

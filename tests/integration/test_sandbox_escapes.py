@@ -46,7 +46,8 @@ async def test_escape_battery_refused_logged_and_app_keeps_working(testnet, tmp_
         control = (data / "tor" / "control-port").read_text().split("=", 1)[1].strip()
         attempts = escape_list(data=str(data), home=str(home), app_dir=str(app), tmp=str(tmp_path),
                                status=status, control=control, other="envecho",
-                               other_port=app_port(rt.proc.pid, "envecho"), not_listed="/bin/sh",
+                               other_port=app_port(rt.proc.pid, "envecho"),
+                               own_port=app_port(rt.proc.pid, "escapes"), not_listed="/bin/sh",
                                python=sys.executable)
         results, fetched, own = await run_battery(testnet.socks, rt.onion("escapes"), attempts,
                                                   f"http://{rt.onion('envecho')}/")

@@ -17,18 +17,9 @@ async def port(tmp_path, monkeypatch):
     monkeypatch.setattr(server.Clock, "SWEEP_SECONDS", 0.05)
     monkeypatch.setattr(server, "MAX_CONNECTIONS", 3)
     (tmp_path / "index.html").write_text("<p>hi</p>\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free = s.getsockname()[1]
-    task = asyncio.create_task(server.serve(Site(str(tmp_path)), "127.0.0.1", free))
-    for _ in range(100):
-        try:
-            _, w = await asyncio.open_connection("127.0.0.1", free)
-            w.close()
-            break
-        except OSError:
-            await asyncio.sleep(0.02)
-    yield free
+    sock = socket.create_server(("127.0.0.1", 0))  # as the runtime hands it over: already listening
+    task = asyncio.create_task(server.serve(Site(str(tmp_path)), sock))
+    yield sock.getsockname()[1]
     task.cancel()
 
 

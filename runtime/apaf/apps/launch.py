@@ -1,11 +1,14 @@
 """Entry point of one app process: `python -m apaf.apps.launch` (or the frozen bundle re-exec'd).
 
-Reads the contract environment (APAF_ENTRY = "module:function", APAF_APP_DIR, APAF_BIND_HOST,
-APAF_PORT, ...), confines itself (apaf.sandbox.enter), exits when the runtime process goes away, puts the app directory first on sys.path, imports the entry and calls it
-with no arguments. The entry may
-  - return an `aiohttp.web.Application`: served here on APAF_BIND_HOST:APAF_PORT;
-  - return a coroutine: run to completion (it must serve on APAF_PORT itself);
-  - serve on APAF_PORT itself and block (return when done).
+Reads the contract environment (APAF_ENTRY = "module:function", APAF_APP_DIR, APAF_LISTEN_FD,
+APAF_PORT, ...), confines itself (apaf.sandbox.enter), exits when the runtime process goes away,
+puts the app directory first on sys.path, imports the entry and calls it with no arguments.
+The entry may
+  - return an `aiohttp.web.Application`: served here on the socket the runtime holds;
+  - return a coroutine: run to completion (it serves on `apaf.listening_socket()` itself);
+  - serve on `apaf.listening_socket()` itself and block (return when done).
+The runtime counts the app as started when it takes that socket, or here once the
+Application's on_startup hooks have run.
 """
 from __future__ import annotations
 
@@ -59,9 +62,15 @@ def main() -> None:
     from aiohttp import web  # only needed for apps that hand back an Application
 
     if isinstance(result, web.Application):
-        web.run_app(result, host=os.environ.get("APAF_BIND_HOST", "127.0.0.1"),
-                    port=int(os.environ["APAF_PORT"]), print=None, access_log=None,
-                    handle_signals=True)
+        from apaf import listen
+
+        sock = listen.app_socket(os.environ.get("APAF_BIND_HOST", "127.0.0.1"), int(os.environ["APAF_PORT"]))
+
+        async def serving(app):  # last of the hooks: the app's own start-up went well
+            listen.mark_ready()
+
+        result.on_startup.append(serving)
+        web.run_app(result, sock=sock, print=None, access_log=None, handle_signals=True)
 
 
 if __name__ == "__main__":

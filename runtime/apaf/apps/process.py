@@ -2,11 +2,13 @@
 
     app = AppProcess(manifest, data_dir=D/"apps"/name, log_path=D/"run"/"logs"/f"{name}.log",
                      env={"APAF_ONION_ADDRESS": ..., "APAF_SOCKS": ..., ...}, tmp_dir=D/"tmp"/name)
-    await app.start()          # returns when the app accepts connections on app.port
-    await app.stop()
+    await app.start()          # returns when the app serves on app.port
+    await app.restart()        # same socket, same port
+    await app.stop()           # and the socket is closed
 
-The local port is chosen once and kept across restarts, because the onion service maps to
-it. Output goes to `log_path` (0600); a failed start raises AppError with its last lines.
+The runtime holds the listening socket on 127.0.0.1:app.port from construction until stop(),
+because the onion service maps to that port and nobody else may take it; every app process
+inherits it (apaf.apps.handover). Output goes to `log_path` (0600); a failed start raises AppError with its last lines.
 The process confines itself (apaf.sandbox) before the app's code runs; `tmp_dir` (default:
 beside the data dir) is its private TMPDIR, the only place besides `data_dir` it may write.
 When the runtime is root, both become the app's own (apaf.sandbox.account), and the app
@@ -84,7 +86,8 @@ class AppProcess:
         self.env = env
         self.on_change = on_change or (lambda: None)
         self.ready_timeout = ready_timeout
-        self.port = free_port()
+        self.listener = platform_module().listener()
+        self.port: int = self.listener.port
         self.proc: asyncio.subprocess.Process | None = None
         self.restarts = 0
         self._stopping = False
@@ -116,11 +119,25 @@ class AppProcess:
         }
 
     async def start(self) -> None:
+        if self.listener is None:  # stopped before: a new socket, on a new port
+            self.listener = platform_module().listener()
+            self.port = self.listener.port
         self._stopping = False
         await self._spawn()
         self._supervisor = asyncio.create_task(self._supervise(), name=f"app-{self.name}")
 
+    async def restart(self) -> None:
+        """A new app process on the same socket: connections meanwhile wait in its backlog."""
+        await self._halt()
+        await self.start()
+
     async def stop(self, timeout: float = 5.0) -> None:
+        await self._halt(timeout)
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+    async def _halt(self, timeout: float = 5.0) -> None:
         self._stopping = True
         await cancel_task(self._supervisor)
         self._supervisor = None
@@ -156,29 +173,26 @@ class AppProcess:
             for d in (self.data_dir, self.tmp_dir):
                 account.hand_over(d, uid)
             env[account.UID_VAR] = str(uid)
+        handed, fds = self.listener.child()
+        env.update(handed)
         argv = platform_module().wrap_command(policy_from_environment(self.manifest, env), launch_command())
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=fd, stderr=fd, env=env, cwd=self.manifest.app_dir, start_new_session=True)
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=fd, stderr=fd, env=env, cwd=self.manifest.app_dir,
+                start_new_session=True, pass_fds=fds)
         finally:
             os.close(fd)
+            self.listener.spawned()
         deadline = time.monotonic() + self.ready_timeout
-        while not await self._accepting():
+        # The runtime's own socket accepts whatever the app does: only the app can say it serves.
+        while not await self.listener.ready():
             if self.proc.returncode is not None or time.monotonic() > deadline:
                 await self._terminate()
                 raise AppError(f"app {self.name!r} ({self.manifest.path}) did not start serving on "
                                f"127.0.0.1:{self.port}; its last output ({self.log_path}):\n{self.log_tail()}")
             await asyncio.sleep(0.05)
         self.on_change()
-
-    async def _accepting(self) -> bool:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        except OSError:
-            return False
-        writer.close()
-        return True
 
     async def _supervise(self) -> None:
         async def exited(code: int) -> None:

@@ -1,10 +1,11 @@
 """The app sandbox: each app process confined to what its manifest's privileges grant.
 
-One module per platform behind the same four functions, chosen in `platform_module()`:
+One module per platform behind the same functions, chosen in `platform_module()`:
 
     probe() -> dict                  what this machine can enforce (in `apaf status --json`)
     apply(policy) -> list[str]       confine the calling process (inside the app, before its code)
     wrap_command(policy, argv)       the argv that starts the app confined (macOS: sandbox-exec)
+    listener()                       how the app gets its listening socket (apaf.apps.handover)
 
     linux    Landlock + seccomp + no_new_privs, enforced (apaf.sandbox.linux)
     darwin   a generated sandbox-exec (SBPL) profile (apaf.sandbox.macos)
@@ -63,11 +64,15 @@ def policy_from_environment(manifest, env: Mapping[str, str] = os.environ) -> Po
     from apaf import appenv
     from apaf.binaries import executables
 
+    from apaf.listen import LISTEN_FD
+
     socks = _port_of(env[appenv.SOCKS]) if env.get(appenv.SOCKS) else None
     data_dir = env["APAF_DATA_DIR"]
     return Policy.for_app(
         manifest, data_dir=data_dir, tmp_dir=env.get(TMP_VAR), status_file=env.get(appenv.STATUS_FILE),
         socks_port=socks, app_port=env.get("APAF_PORT"),
+        # The runtime holds the socket (listener()): the app binds nothing, not even its port.
+        own_bind=not env.get(LISTEN_FD),
         runtime_paths=runtime_paths(data_root=os.path.dirname(os.path.dirname(data_dir))),
         executables=executables(manifest))
 

@@ -69,7 +69,8 @@ def _connect(policy: Policy, sock, address) -> str | None:
 def _bind(policy: Policy, sock, address) -> str | None:
     hp = _address_port(sock, address)
     if hp and not policy.may_bind(hp[1]):
-        return f"bind to {hp[0]}:{hp[1]}: the app may listen on its own port only"
+        return (f"bind to {hp[0]}:{hp[1]}: apps bind no port; serve on the socket the runtime "
+                "holds (apaf.listening_socket())")
     return None
 
 

@@ -133,3 +133,9 @@ def apply(policy: Policy) -> list[str]:
 
 def wrap_command(policy: Policy, argv: list[str]) -> list[str]:
     return argv  # applied inside the process (apaf.apps.launch), not around it
+
+
+def listener():
+    """The app's listening socket, held by the runtime and inherited (apaf.apps.handover)."""
+    from apaf.apps.handover import InheritedSocket
+    return InheritedSocket()

@@ -1,8 +1,8 @@
 """macOS: the same Policy as a sandbox-exec (SBPL) profile; the runtime starts the app under it.
 
 Deny by default, then allow: reading the app and the Python runtime, writing the app's data
-and temp directories, TCP to the Tor SOCKS port (outbound-tor) and listening on the app's own
-port, executing only the listed binaries. sandbox-exec is deprecated by Apple but still ships
+and temp directories, TCP to the Tor SOCKS port (outbound-tor) and accepting on the app's own
+port (the runtime's socket, inherited: no bind is allowed), executing only the listed binaries. sandbox-exec is deprecated by Apple but still ships
 and is what Chromium and others use; the profile language is the one of
 /System/Library/Sandbox/Profiles/*.sb.
 """
@@ -43,6 +43,8 @@ def profile(policy: Policy) -> str:
         lines.append(f"(allow process-exec (literal {_quote(path)}))")
     for port in policy.bind_ports:
         lines.append(f"(allow network-bind network-inbound (local tcp \"localhost:{port}\"))")
+    if policy.serve_port and policy.serve_port not in policy.bind_ports:  # accept, never bind
+        lines.append(f"(allow network-inbound (local tcp \"localhost:{policy.serve_port}\"))")
     for port in policy.connect_ports:
         lines.append(f"(allow network-outbound (remote tcp \"localhost:{port}\"))")
     return "\n".join(lines) + "\n"
@@ -59,3 +61,9 @@ def wrap_command(policy: Policy, argv: list[str]) -> list[str]:
     first = (argv[0],)  # sandbox-exec must be allowed to exec the launcher
     allowed = Policy(**{**policy.__dict__, "executables": policy.executables + first})
     return [SANDBOX_EXEC, "-p", profile(allowed), *argv]
+
+
+def listener():
+    """The app's listening socket, held by the runtime and inherited (apaf.apps.handover)."""
+    from apaf.apps.handover import InheritedSocket
+    return InheritedSocket()

@@ -6,6 +6,10 @@ enforced, what is logged and what the admin UI shows never disagree.
 
     p = Policy.for_app(manifest, data_dir=..., tmp_dir=..., status_file=..., socks_port=9050,
                        app_port=8080, runtime_paths=runtime_paths())
+
+The app binds no port: the runtime holds its listening socket and hands it over
+(apaf.apps.handover). `own_bind=True` is only for a host that cannot (Windows), where the app
+binds its own port.
     p.may_read(path)  p.may_write(path)  p.may_execute(path)  p.may_connect(port)  p.may_bind(port)
 """
 from __future__ import annotations
@@ -66,12 +70,13 @@ class Policy:
     read_write: tuple[str, ...]      # read, write, create, delete beneath each
     executables: tuple[str, ...]     # the only files execve() may run
     connect_ports: tuple[int, ...]   # TCP connect (the SOCKS port with outbound-tor)
-    bind_ports: tuple[int, ...]      # TCP bind (the app's own port)
+    bind_ports: tuple[int, ...]      # TCP bind: none where the runtime hands the socket over
     status_file: str = ""            # readable only with tor-status
+    serve_port: int = 0              # the app's port: accepted on (an inherited socket), not bound
 
     @classmethod
     def for_app(cls, manifest, *, data_dir, tmp_dir=None, status_file=None, socks_port=None,
-                app_port=None, runtime_paths=(), executables=()) -> "Policy":
+                app_port=None, own_bind=False, runtime_paths=(), executables=()) -> "Policy":
         privs = tuple(manifest.privileges)
         ro = [str(Path(manifest.app_dir).resolve()), *runtime_paths, *SYSTEM_READ]
         if status_file and TOR_STATUS in privs:
@@ -85,8 +90,8 @@ class Policy:
             app=manifest.name, privileges=privs, read_only=tuple(dict.fromkeys(ro)),
             read_write=tuple(dict.fromkeys(rw)), executables=exe,
             connect_ports=(int(socks_port),) if socks_port and OUTBOUND_TOR in privs else (),
-            bind_ports=(int(app_port),) if app_port else (),
-            status_file=str(status_file or ""),
+            bind_ports=(int(app_port),) if app_port and own_bind else (),
+            status_file=str(status_file or ""), serve_port=int(app_port or 0),
         )
 
     # -- questions the audit logger and the tests ask ----------------------------------

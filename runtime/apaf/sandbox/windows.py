@@ -26,3 +26,9 @@ def apply(policy: Policy) -> list[str]:
 
 def wrap_command(policy: Policy, argv: list[str]) -> list[str]:
     return argv
+
+
+def listener():
+    """A port the app binds itself: no socket inheritance by number here (apaf.apps.handover)."""
+    from apaf.apps.handover import OwnPort
+    return OwnPort()

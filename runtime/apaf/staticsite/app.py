@@ -1,6 +1,8 @@
 """Start the static-site app from the environment the APAF runtime sets for every app.
 
-Reads APAF_BIND_HOST (default 127.0.0.1), APAF_PORT (required), APAF_APP_DIR,
+Serves on the socket the runtime holds (APAF_LISTEN_FD, apaf.listen); outside the runtime
+(tests, `python -m apaf.staticsite`) it binds APAF_BIND_HOST (default 127.0.0.1):APAF_PORT.
+Reads APAF_PORT (required), APAF_APP_DIR,
 APAF_SETTINGS (JSON; `root` is the docroot relative to the app dir, default
 `public`), APAF_ONION_ADDRESS (the host name used in redirects to HTTP/1.0 clients
 that send no Host) and APAF_ALLOW_TOR2WEB.  A bad setting exits with a message that
@@ -11,6 +13,7 @@ import json
 import os
 import sys
 
+from apaf.listen import app_socket
 from apaf.staticsite.server import serve
 from apaf.staticsite.site import Site
 from apaf.web.tor2web import allowed_from_env
@@ -53,6 +56,6 @@ def main():
         sys.exit(f"apaf.staticsite: {e}")
     site = Site(docroot, server_name=name, allow_tor2web=allow)
     try:
-        asyncio.run(serve(site, host, port))
+        asyncio.run(serve(site, app_socket(host, port)))
     except KeyboardInterrupt:
         pass

@@ -18,7 +18,7 @@ connections held open by one client cannot lock everyone else out.
 import asyncio
 import logging
 
-from apaf import memory
+from apaf import listen, memory
 from apaf.staticsite.clock import Clock
 from apaf.staticsite.files import GzipStream
 from apaf.staticsite.request import ChunkedBody, HttpError, find_head_end, parse_head
@@ -358,12 +358,12 @@ def _tokens(value):
     return {t.strip().lower() for t in value.split(",")}
 
 
-async def serve(site, host, port):
-    """Listen on host:port and serve `site` until cancelled."""
+async def serve(site, sock):
+    """Serve `site` on the listening socket `sock` until cancelled."""
     clock = Clock()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Connection(site, clock), host, port,
-                                      reuse_address=True, backlog=1024)
+    server = await loop.create_server(lambda: Connection(site, clock), sock=sock, backlog=1024)
+    listen.mark_ready()
     sweeper = loop.create_task(clock.sweep())
     memory.trim()  # listening: what start-up freed goes back to the system
     try:

@@ -3,7 +3,7 @@
 aiohttp answers a request its parser refuses (a malformed request line or header, a
 method it does not accept such as `FOO`, a line too long) before any middleware runs:
 "HTTP/1.0 400", a plain-text explanation quoting the request, and
-`Server: Python/3.x aiohttp/3.x`.  `run_app(app, host, port, keepalive_timeout=...)`
+`Server: Python/3.x aiohttp/3.x`.  `run_app(app, sock, keepalive_timeout=...)`
 serves app like `aiohttp.web.run_app`, with those answers replaced by Apache's page
 for the same refusal: 501 for a method Apache does not know, 414 for a request line
 too long, 400 otherwise; `Server: Apache`, HTTP/1.1, Apache's header order, then close.
@@ -21,6 +21,7 @@ from email.utils import formatdate
 
 from aiohttp import HttpVersion11, http_exceptions, web, web_protocol, web_server
 
+from apaf import listen
 from apaf.staticsite import paths
 from apaf.web.apache_like import denied
 from apaf.web.apache_pages import ALLOW, FIELD_TOO_LONG, error_page
@@ -121,20 +122,21 @@ class ApacheRunner(web.AppRunner):
         return server
 
 
-async def _serve(app, host, port, **kwargs):
+async def _serve(app, sock, **kwargs):
     runner = ApacheRunner(app, handle_signals=True, access_log=None, **kwargs)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.SockSite(runner, sock).start()
+        listen.mark_ready()
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
 
 
-def run_app(app, host, port, **kwargs):
-    """Serve app on host:port until SIGINT/SIGTERM (kwargs: RequestHandler settings such as
-    keepalive_timeout)."""
+def run_app(app, sock, **kwargs):
+    """Serve app on the listening socket `sock` (apaf.listen.app_socket) until SIGINT/SIGTERM
+    (kwargs: RequestHandler settings such as keepalive_timeout)."""
     try:
-        asyncio.run(_serve(app, host, port, **kwargs))
+        asyncio.run(_serve(app, sock, **kwargs))
     except (web.GracefulExit, KeyboardInterrupt):
         pass

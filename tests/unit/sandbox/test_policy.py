@@ -30,7 +30,8 @@ def test_no_privilege_reads_app_and_runtime_writes_only_data_and_tmp(tmp_path):
                    d / "admin" / "password", d / "run" / "app-status" / "status.json"):
         assert not p.may_read(secret), secret
     assert not p.may_write(tmp_path / "app" / "t.py") and not p.may_write("/tmp/x")
-    assert p.may_bind(8080) and not p.may_bind(22)
+    # The runtime holds the app's socket: no bind, not even on its own port (squatting fix).
+    assert not p.may_bind(8080) and not p.may_bind(22) and p.serve_port == 8080
     assert p.connect_ports == () and not p.may_connect(9050)
     assert p.executables == ()
 
@@ -70,7 +71,7 @@ def test_refusal_messages_name_what_was_refused_and_why(tmp_path):
         assert audit.check(p, "open", (str(tmp_path / "app" / "t.py"), "r", 0)) is None
         assert "outbound-tor" in audit.check(p, "socket.connect", (sock, ("127.0.0.1", 22)))
         assert "bind to 127.0.0.1:9999" in audit.check(p, "socket.bind", (sock, ("127.0.0.1", 9999)))
-        assert audit.check(p, "socket.bind", (sock, ("127.0.0.1", 8080))) is None
+        assert "apaf.listening_socket()" in audit.check(p, "socket.bind", (sock, ("127.0.0.1", 8080)))
     finally:
         sock.close()
     assert "UDP" in audit.check(p, "socket.__new__", (None, socket.AF_INET, socket.SOCK_DGRAM, 0))
@@ -96,3 +97,13 @@ def test_the_logger_names_a_new_unix_socket_but_not_asyncios_socketpair(tmp_path
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.splitlines() == [f"{audit.PREFIX} socket(AF_UNIX, stream): apps may open TCP connections only "
                                 "(no DNS, no UDP, no raw sockets)"]
+
+
+def test_the_app_binds_nothing_where_the_runtime_hands_its_socket_over(tmp_path, monkeypatch):
+    from apaf.sandbox import policy_from_environment
+    d = tmp_path / "D"
+    env = {"APAF_DATA_DIR": str(d / "apps" / "t"), "APAF_PORT": "8080"}
+    handed = policy_from_environment(manifest(tmp_path), {**env, "APAF_LISTEN_FD": "3"})
+    assert handed.bind_ports == () and handed.serve_port == 8080
+    # A host that cannot hand a socket over (Windows): the app binds its own port, only that.
+    assert policy_from_environment(manifest(tmp_path), env).bind_ports == (8080,)
