@@ -169,10 +169,3 @@ async def test_an_app_that_never_takes_its_socket_did_not_start(tmp_path):
     assert not app.running
     await app.stop()
 
-
-def test_listening_socket_outside_the_runtime_says_how_to_start(monkeypatch):
-    import apaf
-    from apaf.errors import NotUnderRuntime
-    monkeypatch.delenv("APAF_LISTEN_FD", raising=False)
-    with pytest.raises(NotUnderRuntime, match=r"APAF_LISTEN_FD is not set.*apaf run APP_DIR"):
-        apaf.listening_socket()
