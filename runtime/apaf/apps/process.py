@@ -8,7 +8,8 @@
 
 The runtime holds the listening socket on 127.0.0.1:app.port from construction until stop(),
 because the onion service maps to that port and nobody else may take it; every app process
-inherits it (apaf.apps.handover). Output goes to `log_path` (0600); a failed start raises AppError with its last lines.
+inherits it (apaf.apps.handover). Output goes to `log_path` (0600); a failed start raises
+AppError with its last lines.
 The process confines itself (apaf.sandbox) before the app's code runs; `tmp_dir` (default:
 beside the data dir) is its private TMPDIR, the only place besides `data_dir` it may write.
 When the runtime is root, both become the app's own (apaf.sandbox.account), and the app
