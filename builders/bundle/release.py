@@ -21,7 +21,6 @@ the provenance then say that nothing was cross-checked.
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import subprocess
 import tempfile
@@ -210,7 +209,7 @@ def release(apps: list[Path], *, key: str, gnupghome: str | None = None, dist: P
         "builders": {b: {"identity": envs[b]["identity"], "targets": plan[b]} for b in names},
         "cross_checked": all(len(by) > 1 for by in agreed.values()),
         "single_builder": names[0] if len(names) == 1 else None,
-        "key": key, "host": platform.node(), "checkout": commit, "uncommitted": dirty,
+        "key": key, "checkout": commit, "uncommitted": dirty,
         "seconds": round(time.time() - started, 1),
     }
     (dist / REPORT).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
@@ -230,7 +229,7 @@ def release(apps: list[Path], *, key: str, gnupghome: str | None = None, dist: P
         locks={str(p.relative_to(paths.REPO)) if p.is_relative_to(paths.REPO) else str(p): sha256_file(p)
                for a in apps for p in _locks(str(a)).values()},
         agreed=agreed, source_date_epoch=bundle_target(targets[0], check_tools=False).source_date_epoch,
-        started=started, finished=finished, host=platform.node())
+        started=started, finished=finished)
     (dist / PROVENANCE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     listed = [dist / n for n in artifacts] + [dist / n for n in sboms.values()] + [dist / REPORT, dist / PROVENANCE]
     sums = write_sums(dist, listed)

@@ -24,6 +24,12 @@ def license_tag(info: PackageInfo) -> str:
     return " AND ".join([own] + [lic for lic in bundled_licenses(info.binaries) if lic != own])
 
 
+def literal(text: str) -> str:
+    """Manifest text as rpm sees it: every % doubled, or `%(cmd)` in a description would run cmd
+    when rpmbuild reads the spec, and `%files` on a line of its own would start a section."""
+    return text.replace("%", "%%")
+
+
 def spec(info: PackageInfo, epoch: int) -> str:
     icon = (f"/usr/share/icons/hicolor/{info.icon_size}/apps/{info.name}.png\n" if info.icon_size else "")
     date = time.strftime("%a %b %d %Y", time.gmtime(epoch))
@@ -32,10 +38,10 @@ def spec(info: PackageInfo, epoch: int) -> str:
 Name:           {info.name}
 Version:        {rpm_version(info.version)}
 Release:        1
-Summary:        {info.summary}
+Summary:        {literal(info.summary)}
 License:        {license_tag(info)}
 Group:          Applications/Internet
-Packager:       {info.maintainer}
+Packager:       {literal(info.maintainer)}
 BuildArch:      x86_64
 AutoReqProv:    no
 Source0:        {info.name}
@@ -46,7 +52,7 @@ Source0:        {info.name}
 %global _build_id_links none
 
 %description
-{info.description}
+{literal(info.description)}
 
 %prep
 
@@ -66,8 +72,8 @@ install -D -m 0644 %{{_sourcedir}}/{info.name}.desktop %{{buildroot}}%{{_datadir
 %{{_datadir}}/applications/{info.name}.desktop
 {icon}
 %changelog
-* {date} {info.maintainer} - {rpm_version(info.version)}-1
-- {info.title} {info.version}, bundled by the APAF build farm.
+* {date} {literal(info.maintainer)} - {rpm_version(info.version)}-1
+- {literal(info.title)} {info.version}, bundled by the APAF build farm.
 """
 
 

@@ -27,8 +27,8 @@ def _time(ts: float) -> str:
 
 def statement(*, subjects: dict[str, str], commit: str, dirty: list[str], apps: list[str], targets: list[str],
               builders: dict[str, dict], builds: list[dict], sources: dict[str, dict], locks: dict[str, str],
-              agreed: dict[str, list[str]], source_date_epoch: int, started: float, finished: float,
-              host: str) -> dict:
+              agreed: dict[str, list[str]], source_date_epoch: int, started: float, finished: float) -> dict:
+    # No host name: a release is published, and the machine's name can identify an anonymous developer.
     deps = [{"uri": f"git+commit:{commit}", "digest": {"gitCommit": commit},
              "annotations": {"uncommitted": dirty}}]
     deps += [{"name": f"source:{n}", "uri": s["url"], "digest": {"sha256": s["sha256"]}}
@@ -52,7 +52,7 @@ def statement(*, subjects: dict[str, str], commit: str, dirty: list[str], apps: 
             "buildDefinition": {
                 "buildType": BUILD_TYPE,
                 "externalParameters": {"apps": apps, "targets": targets, "builders": list(builders)},
-                "internalParameters": {"source_date_epoch": source_date_epoch, "host": host},
+                "internalParameters": {"source_date_epoch": source_date_epoch},
                 "resolvedDependencies": deps,
             },
             "runDetails": {

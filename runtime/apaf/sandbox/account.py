@@ -105,7 +105,15 @@ def expose(paths, uid: int) -> list[str]:
                       f"beneath {', '.join(covered)}; making a private view of it needs a mount "
                       f"namespace, which this system refuses ({os.strerror(err)}: a container without "
                       f"CAP_SYS_ADMIN?). Start apaf as an ordinary user instead (docker run --user)")
-    _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        # EINVAL: "/" is not a mount point (a chroot into a plain directory). The view's mounts
+        # could then spread to the rest of the system through a shared parent mount: refuse.
+        err = ctypes.get_errno()
+        raise OSError(err, f"apps never run as root, and app uid {uid} needs a private view of "
+                      f"{', '.join(covered)}; it cannot be kept private here (mount --make-rprivate /: "
+                      f"{os.strerror(err)}: the root is not a mount point, as in a chroot into a plain "
+                      f"directory). Make the root a mount point (mount --bind ROOT ROOT before chroot, "
+                      f"as containers do), or start apaf as an ordinary user")
     for d in covered:
         ways = sorted({p[len(d) + 1:].split("/", 1)[0] for p in wanted if p.startswith(d + "/")})
         fds = {n: os.open(os.path.join(d, n), os.O_PATH | os.O_CLOEXEC) for n in ways}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,14 @@ def test_both_builders_agree_on_every_artifact_and_verify_accepts(agreed_release
     assert any(s.startswith("step:local/chat/linux-x86_64/cpython@gnu") for s in steps)
     ids = {d["name"]: d for d in statement["predicate"]["runDetails"]["builder"]["builderDependencies"]}
     assert ids["builder:docker"]["annotations"]["identity"].startswith("docker:sha256:")
+
+
+def test_published_files_do_not_name_the_release_machine(agreed_release):
+    """The release is public; the machine's name can identify an anonymous developer."""
+    dist, _, _ = agreed_release
+    host = platform.node()
+    for f in [*dist.glob("*.json"), dist / "SHA256SUMS"]:
+        assert host not in f.read_text(), f"{f.name} names the release machine {host!r}"
 
 
 def test_deb_and_rpm_sboms_name_the_static_binary_inside_them(agreed_release):

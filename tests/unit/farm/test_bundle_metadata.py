@@ -141,3 +141,16 @@ def test_sha256sums_list_artifacts_sorted_not_signatures_or_reports(tmp_path):
         (tmp_path / name).write_bytes(name.encode())
     lines = write_sums(tmp_path).read_text().splitlines()
     assert [line.split("  ")[1] for line in lines] == ["a-1.0-linux", "b.deb"]
+
+
+def test_rpm_spec_takes_manifest_text_literally(app, tmp_path):
+    """A manifest's `%(cmd)` must not run when rpmbuild reads the spec, nor `%files` start a section."""
+    marker = tmp_path / "ran"
+    info = info_for(app, description=f"50% off %(touch {marker}) %{{_bindir}}")
+    path = tmp_path / "chat.spec"
+    path.write_text(rpm.spec(info, EPOCH))
+    import subprocess
+    out = subprocess.run(["rpmspec", "-q", "--qf", "%{DESCRIPTION}", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert not marker.exists(), "rpmspec ran a command from the manifest"
+    assert f"50% off %(touch {marker}) %{{_bindir}}" in out.stdout

@@ -63,7 +63,7 @@ def _statement() -> dict:
                  "steps": [{"id": "freeze@gnu", "key": "f" * 64, "status": "cached"}]}],
         sources={"tor": {"url": "https://example.org/tor.tar.gz", "sha256": "1" * 64}},
         locks={"runtime/requirements.lock": "2" * 64}, agreed={"chat-1.0.0-linux-x86_64": ["docker", "local"]},
-        source_date_epoch=1735689600, started=1.0, finished=2.0, host="h")
+        source_date_epoch=1735689600, started=1.0, finished=2.0)
 
 
 def test_provenance_has_the_in_toto_slsa_shape_and_names_commit_steps_builders():
