@@ -153,6 +153,10 @@ async def test_app_port_cannot_be_squatted_while_the_app_restarts(tmp_path, enve
         assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["pid"] == app.proc.pid != down.pid
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
             assert json.load(r)["APAF_PORT"] == str(port)
+        crashed = app.proc
+        await app.restart()  # on purpose (a settings change): the same socket again
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert json.load(r)["pid"] == app.proc.pid != crashed.pid
     finally:
         await app.stop()
     with pytest.raises(ConnectionRefusedError):  # stopped: the runtime's socket is closed too
@@ -162,7 +166,7 @@ async def test_app_port_cannot_be_squatted_while_the_app_restarts(tmp_path, enve
 async def test_an_app_that_never_takes_its_socket_did_not_start(tmp_path):
     """The runtime's own socket accepts whatever the app does: readiness is the app's word."""
     m = make_app(tmp_path, "signal:pause", "")  # serves nothing, never exits (readable as any uid)
-    app = AppProcess(m, data_dir=tmp_path / "d", log_path=tmp_path / "log", env={}, ready_timeout=3)
+    app = AppProcess(m, data_dir=tmp_path / "d", log_path=tmp_path / "log", env={}, ready_timeout=2)
     with pytest.raises(AppError) as err:
         await app.start()
     assert f"did not start serving on 127.0.0.1:{app.port}" in str(err.value)
