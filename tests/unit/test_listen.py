@@ -1,6 +1,5 @@
 """The app's listening socket (apaf.listen) and the runtime's side of handing it over
 (apaf.apps.handover), in-process (~0.1 s). Real app processes: tests/integration/test_app_process.py."""
-import asyncio
 import os
 import socket
 import sys
