@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from fixtures.bundle import empty_root, run_in_root
-from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_port, check_battery, escape_list, run_battery
+from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_ids, app_port, check_battery, escape_list, run_battery
 
 pytestmark = pytest.mark.timeout(2400)  # the first user of the session's bundle may build it
 
@@ -44,6 +44,9 @@ async def test_chat_and_escape_battery_run_sandboxed_in_the_static_bundle(chat_b
         port = app_port(rt.proc.pid, "chat")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:  # chat still serves
             assert resp.status == 200
+        from apaf.sandbox.account import app_uid  # started as root: each app under its own uid
+        ids = {name: app_ids(rt.proc.pid, name) for name in ("chat", "escapes")}
+        assert ids == {n: (app_uid(n),) * 2 for n in ids} and ids["chat"] != ids["escapes"], ids
         st = rt.status()
         assert st["sandbox"]["files"] and st["sandbox"]["network"] and st["sandbox"]["system_calls"]
         assert all(a["running"] for a in st["apps"])

@@ -7,32 +7,16 @@ import json
 import os
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
 
 from apaf.sandbox import landlock
 from apaf.sandbox.account import app_uid
-from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_port, check_battery, escape_list, run_battery
+from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_ids, app_port, check_battery, escape_list, run_battery
 from fixtures.runtime import ENVECHO, apaf_run
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux" or landlock.abi() < 4,
                                 reason=f"needs Landlock ABI >= 4 (this kernel: {landlock.abi()})")
-
-
-def app_ids(root_pid: int, name: str) -> tuple[int, int]:
-    """(real uid, real gid) of app `name`'s process, from /proc/<pid>/status."""
-    from fixtures.runtime import descendants
-    for pid in descendants(root_pid):
-        try:
-            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            status = Path(f"/proc/{pid}/status").read_text().splitlines()
-        except OSError:
-            continue
-        if f"APAF_APP_NAME={name}".encode() in env:
-            field = {ln.split(":")[0]: ln.split()[1:] for ln in status}
-            return int(field["Uid"][0]), int(field["Gid"][0])
-    raise AssertionError(f"no process of app {name} below {root_pid}")
 
 
 async def test_escape_battery_refused_logged_and_app_keeps_working(testnet, tmp_path):
