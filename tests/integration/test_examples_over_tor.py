@@ -25,7 +25,7 @@ async def ws_via_tor(socks, url, timeout=90):
             connector=ProxyConnector.from_url(f"socks5://{socks}", rdns=True))
         try:
             ws = await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=10),
-                                          origin=url.split("/ws")[0].replace("ws://", "http://"))
+                                          origin=url.replace("ws://", "http://", 1).split("/ws?", 1)[0])
             return session, ws
         except Exception as err:
             await session.close()
