@@ -83,6 +83,10 @@ def blocked_dirs(paths, uid: int) -> list[str]:
     wanted = {os.path.realpath(p) for p in paths if os.path.exists(p)}
     out = set()
     for p in wanted:
+        # A wanted folder the uid may not enter (APAF_BINARIES made 0700 by root) is seen through
+        # a cover too, holding just the wanted paths inside it (the programs, not the folder).
+        if os.path.isdir(p) and not _crossable(os.stat(p), uid) and any(q.startswith(p + "/") for q in wanted):
+            out.add(p)
         parent = os.path.dirname(p)
         while parent not in ("/", ""):
             if parent not in wanted and not _crossable(os.stat(parent), uid):

@@ -27,6 +27,19 @@ def test_blocked_dirs_are_the_ones_the_uid_cannot_cross(tmp_path):
     assert str(tmp_path / "open" / "closed") in blocked and str(tmp_path / "open") not in blocked
 
 
+
+def test_a_wanted_folder_the_uid_cannot_enter_is_covered_too(tmp_path):
+    """APAF_BINARIES made 0700 by root: the folder is wanted (gpg's helpers sit beside it) and so
+    are its programs; the uid must reach the programs through a cover of the folder."""
+    tmp_path.chmod(0o755)
+    bins = tmp_path / "binaries"
+    bins.mkdir(mode=0o700)
+    (bins / "gpg").write_text("")
+    (bins / "gpg").chmod(0o755)
+    assert str(bins) in account.blocked_dirs([bins, bins / "gpg"], 61184)
+    bins.chmod(0o755)
+    assert str(bins) not in account.blocked_dirs([bins, bins / "gpg"], 61184)
+
 @linux_root
 def test_app_user_reaches_only_its_paths_and_keeps_no_capability(tmp_path):
     """Beneath a 0700 root directory (like D, or /root), the app's uid sees its own data
