@@ -6,10 +6,7 @@ when they come with a matching sha256 pin.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
 
 import pytest
 
@@ -32,17 +29,6 @@ def test_the_pinned_tarball_verifies_against_the_kept_upstream_signature(gnupg_t
     again = store.cached(store.manifest["gnupg"], recheck=True)   # gpg runs, whatever the record says
     assert again.signer == WERNER_KOCH_DIST_SIG
 
-
-@pytest.fixture
-def mirror(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_other_bytes_pinned_by_their_own_sha256_are_refused_by_the_kept_signature(gnupg_tarball, mirror, tmp_path):

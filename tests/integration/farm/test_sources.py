@@ -5,10 +5,7 @@ upstream mirror, with the real pins and signing keys from tor-src/.
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import subprocess
-import threading
 from pathlib import Path
 
 import gnupg
@@ -44,18 +41,6 @@ def test_required_signatures_are_the_ones_debian_carries(pinned):
     required = {n for n, s in load_manifest().items() if s.signature.required}
     assert {"cpython", "openssl", "xz"} <= required
 
-
-@pytest.fixture
-def mirror(tmp_path):
-    """An HTTP 'upstream' on 127.0.0.1 serving whatever the test puts in its folder."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def _xz_store(tmp_path, url_base, pinned) -> tuple[SourceStore, Path]:
