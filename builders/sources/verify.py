@@ -19,11 +19,8 @@ REVOKED = "signing key was revoked"   # python-gnupg's key_status after gpg's RE
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def check_sha256(path: Path, expected: str, *, fix: str) -> None:

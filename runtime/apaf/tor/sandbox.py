@@ -97,11 +97,8 @@ def runs_programs(extra: str) -> bool:
 
 
 def _digest(binary: Path) -> str:
-    h = hashlib.sha256()
     with open(binary, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 async def supported(binary: Path, cache: Path, env: dict[str, str] | None = None) -> tuple[bool, str]:
