@@ -168,12 +168,7 @@ class AppProcess:
         ensure_private_dir(self.tmp_dir)
         ensure_private_dir(self.log_path.parent)
         env = self.environment()
-        if sys.platform == "linux" and os.geteuid() == 0:  # apps never run as root
-            from apaf.sandbox import account
-            uid = account.app_uid(self.name)
-            for d in (self.data_dir, self.tmp_dir):
-                account.hand_over(d, uid)
-            env[account.UID_VAR] = str(uid)
+        env.update(platform_module().app_identity(self.name, (self.data_dir, self.tmp_dir)))  # never root
         handed, fds = self.listener.child()
         env.update(handed)
         argv = platform_module().wrap_command(policy_from_environment(self.manifest, env), launch_command())

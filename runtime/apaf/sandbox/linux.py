@@ -139,3 +139,14 @@ def listener():
     """The app's listening socket, held by the runtime and inherited (apaf.apps.handover)."""
     from apaf.apps.handover import InheritedSocket
     return InheritedSocket()
+
+
+def app_identity(name: str, dirs) -> dict[str, str]:
+    """Runtime side, before each app process: a root runtime hands the app's own folders to the
+    app's uid and tells the process which uid to drop to (become_app_user); else nothing."""
+    if os.geteuid() != 0:
+        return {}
+    uid = account.app_uid(name)
+    for d in dirs:
+        account.hand_over(d, uid)
+    return {account.UID_VAR: str(uid)}

@@ -67,3 +67,8 @@ def listener():
     """The app's listening socket, held by the runtime and inherited (apaf.apps.handover)."""
     from apaf.apps.handover import InheritedSocket
     return InheritedSocket()
+
+
+def app_identity(name: str, dirs) -> dict[str, str]:
+    """Apps run as the user who started the runtime here (see this module's docstring)."""
+    return {}

@@ -32,3 +32,8 @@ def listener():
     """A port the app binds itself: no socket inheritance by number here (apaf.apps.handover)."""
     from apaf.apps.handover import OwnPort
     return OwnPort()
+
+
+def app_identity(name: str, dirs) -> dict[str, str]:
+    """Apps run as the user who started the runtime here (see this module's docstring)."""
+    return {}
