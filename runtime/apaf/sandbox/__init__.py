@@ -88,9 +88,8 @@ def enter(manifest, log=sys.stderr) -> Policy | None:
     """Confine this app process (call before any app code and before starting a thread)."""
     if os.environ.get(DISABLE_VAR) == "off":
         print(f"apaf sandbox: OFF ({DISABLE_VAR}=off): this app is not confined", file=log, flush=True)
-        if sys.platform == "linux" and os.geteuid() == 0:  # never root, even while debugging
-            for note in platform_module().become_app_user(policy_from_environment(manifest)):
-                print(f"apaf sandbox: {note}", file=log, flush=True)
+        for note in platform_module().drop_root(policy_from_environment(manifest)):  # never root
+            print(f"apaf sandbox: {note}", file=log, flush=True)
         return None
     from apaf.sandbox import audit
 
