@@ -61,15 +61,17 @@ def test_kill_9_while_writing_never_leaves_a_missing_or_corrupt_file(tmp_path):
 
 
 def pids_using(arg: str) -> list[int]:
-    """Processes whose command line mentions `arg` (tor started with our torrc, our app)."""
+    """Live processes whose command line (tor, started with our torrc) or environment (an app
+    process: APAF_DATA_DIR) mentions `arg`; a zombie has neither."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if arg in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
+                seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
             except OSError:
-                pass
+                continue
+            if arg.encode() in seen:
+                found.append(int(entry.name))
     return found
 
 
@@ -98,3 +100,41 @@ def test_kill_9_of_the_real_runtime_during_startup_never_changes_the_address(tes
         if data.joinpath("settings.json").exists():
             assert Settings.load(data / "settings.json").known_apps == ["envecho"]
     assert first_key is not None, "no kill happened after the key was written; widen the delays"
+
+
+_LAUNCH_ONLY = """
+import asyncio, sys
+from pathlib import Path
+from apaf.apps.process import free_port
+from apaf.tor import torrc
+from apaf.tor.process import Tor
+
+async def main():
+    tor = Tor(Path(sys.argv[1]), socks_port=free_port())
+    await tor.launch()  # tor runs and, as below, opens its control port; we never connect
+    while not (Path(sys.argv[1]) / torrc.CONTROL_PORT_FILE).exists():
+        await asyncio.sleep(0.02)
+    print(tor.proc.pid, flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def test_tor_goes_at_once_when_the_runtime_is_killed_before_its_control_port_answers(tmp_path):
+    """The gap of every start between tor's launch and TAKEOWNERSHIP: tor's own check of
+    __OwningControllerProcess runs every 15 s, so a runtime killed there left tor holding the
+    data folder (CI saw it). tor now holds an owning control connection from its first instant."""
+    data = tmp_path / "tor"
+    for i in range(3):
+        runtime = subprocess.Popen([sys.executable, "-c", _LAUNCH_ONLY, str(data)],
+                                   stdout=subprocess.PIPE, text=True)
+        tor_pid = int(runtime.stdout.readline())
+        runtime.kill()
+        runtime.wait()
+        killed = time.monotonic()
+        while tor_pid in pids_using(str(data)) and time.monotonic() - killed < 10:
+            time.sleep(0.05)
+        gone_after = time.monotonic() - killed
+        assert tor_pid not in pids_using(str(data)), f"tor outlived its killed runtime by 10 s (round {i})"
+        print(f"round {i}: tor gone {gone_after:.2f} s after the runtime's SIGKILL")

@@ -39,6 +39,9 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def main() -> None:
+    # Taken before the sandbox: a runtime killed while we confine ourselves has already made
+    # init our parent by the time the watch starts, and a watch for init never ends.
+    runtime_pid = os.getppid()
     entry = os.environ.get("APAF_ENTRY", "")
     app_dir = os.environ.get("APAF_APP_DIR", "")
     if ":" not in entry or not app_dir:
@@ -47,7 +50,7 @@ def main() -> None:
         from apaf.manifest import load_manifest
         from apaf.sandbox import enter
         enter(load_manifest(app_dir))
-    _exit_with_parent(os.getppid())  # the first thread: after the sandbox, which binds threads
+    _exit_with_parent(runtime_pid)  # the first thread: after the sandbox, which binds threads
     module_name, func_name = entry.split(":", 1)
     sys.path.insert(0, app_dir)
     try:

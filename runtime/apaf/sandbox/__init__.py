@@ -6,6 +6,7 @@ One module per platform behind the same functions, chosen in `platform_module()`
     apply(policy) -> list[str]       confine the calling process (inside the app, before its code)
     wrap_command(policy, argv)       the argv that starts the app confined (macOS: sandbox-exec)
     listener()                       how the app gets its listening socket (apaf.apps.handover)
+    tor_owner()                      how a tor we start exits with us (apaf.tor.owner)
 
     linux    Landlock + seccomp + no_new_privs, enforced (apaf.sandbox.linux)
     darwin   a generated sandbox-exec (SBPL) profile (apaf.sandbox.macos)

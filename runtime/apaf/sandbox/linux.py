@@ -141,6 +141,12 @@ def listener():
     return InheritedSocket()
 
 
+def tor_owner():
+    """How a tor we start exits with us: __OwningControllerFD (apaf.tor.owner)."""
+    from apaf.tor.owner import OwnerSocket
+    return OwnerSocket()
+
+
 def app_identity(name: str, dirs) -> dict[str, str]:
     """Runtime side, before each app process: a root runtime hands the app's own folders to the
     app's uid and tells the process which uid to drop to (become_app_user); else nothing."""

@@ -69,6 +69,12 @@ def listener():
     return InheritedSocket()
 
 
+def tor_owner():
+    """How a tor we start exits with us: __OwningControllerFD (apaf.tor.owner)."""
+    from apaf.tor.owner import OwnerSocket
+    return OwnerSocket()
+
+
 def app_identity(name: str, dirs) -> dict[str, str]:
     """Apps run as the user who started the runtime here (see this module's docstring)."""
     return {}

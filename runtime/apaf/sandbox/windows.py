@@ -34,6 +34,12 @@ def listener():
     return OwnPort()
 
 
+def tor_owner():
+    """Tor polls __OwningControllerProcess: no fd can be handed down by number here (apaf.tor.owner)."""
+    from apaf.tor.owner import OwnerPid
+    return OwnerPid()
+
+
 def app_identity(name: str, dirs) -> dict[str, str]:
     """Apps run as the user who started the runtime here (see this module's docstring)."""
     return {}

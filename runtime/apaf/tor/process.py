@@ -7,8 +7,9 @@
     await tor.call(lambda c: c.get_info("version"))   # stem calls run in a worker thread
     await tor.stop()
 
-tor exits when we die: `__OwningControllerProcess` plus TAKEOWNERSHIP on the control
-connection. If tor itself dies, the supervisor restarts it with back-off (0.5 s up to 30 s)
+tor exits when we die, even by SIGKILL and even before its control port is up: an owning
+control connection handed to it at start (apaf.tor.owner), `__OwningControllerProcess`, and
+TAKEOWNERSHIP on the control connection. If tor itself dies, the supervisor restarts it with back-off (0.5 s up to 30 s)
 and then awaits `on_restart()` so owners can re-create their state (onion services).
 `on_change()` is called (in the event loop) whenever bootstrap/running changes; stem events
 of the types in `event_types` go to `on_event(event)` in the event loop as well.
@@ -35,6 +36,7 @@ from stem import ControllerError, SocketError
 from apaf.errors import TorrcRejected, TorStartError
 from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.restart import cancel_task, supervise
+from apaf.sandbox import platform_module
 from apaf.timeline import mark
 from apaf.tor import sandbox, torrc
 from apaf.tor.binary import child_env, find_tor
@@ -94,6 +96,7 @@ class Tor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sandbox_supported: bool | None = None  # None: not probed yet (launch() does)
         self.sandbox_unsupported_why = ""
+        self._owner = platform_module().tor_owner()
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -269,11 +272,16 @@ class Tor:
         self._bootstrapped.clear()
         self.bootstrap, self.summary = 0, "starting tor"
         self._log.clear()
-        self.proc = await asyncio.create_subprocess_exec(
-            str(self.binary), "-f", str(self.torrc_path), "--defaults-torrc", os.devnull,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env=child_env(),
-            start_new_session=True)  # Ctrl-C in a terminal reaches us, and we stop tor in order
+        owner_args, owner_fds = self._owner.child()
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                str(self.binary), "-f", str(self.torrc_path), "--defaults-torrc", os.devnull,
+                *owner_args, pass_fds=owner_fds,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, env=child_env(),
+                start_new_session=True)  # Ctrl-C in a terminal reaches us, and we stop tor in order
+        finally:
+            self._owner.spawned()
         mark("tor-launched")
         self._log_task = asyncio.create_task(self._read_log(self.proc))
 
@@ -356,6 +364,7 @@ class Tor:
             except asyncio.TimeoutError:
                 proc.kill()
                 await proc.wait()
+        self._owner.close()
 
     async def _supervise(self) -> None:
         async def exited(code: int) -> None:

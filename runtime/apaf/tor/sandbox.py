@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from apaf.fsutil import atomic_write
+from apaf.sandbox import platform_module
 
 log = logging.getLogger("apaf.tor")
 
@@ -136,10 +137,15 @@ async def _probe(binary: Path, env: dict[str, str] | None) -> tuple[bool, str, b
             f"DataDirectory {data}", "Sandbox 1", "DisableNetwork 1", "SocksPort 0",
             "ClientOnly 1", "AvoidDiskWrites 1", "Log notice stdout",
             f"__OwningControllerProcess {os.getpid()}", ""]))
-        proc = await asyncio.create_subprocess_exec(
-            str(binary), "-f", str(torrc), "--defaults-torrc", os.devnull,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env=env)
+        owner = platform_module().tor_owner()  # a runtime killed mid-probe takes the probe along
+        owner_args, owner_fds = owner.child()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                str(binary), "-f", str(torrc), "--defaults-torrc", os.devnull, *owner_args,
+                pass_fds=owner_fds, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, env=env)
+        finally:
+            owner.spawned()
         lines: list[str] = []
 
         async def started() -> bool:
@@ -159,6 +165,7 @@ async def _probe(binary: Path, env: dict[str, str] | None) -> tuple[bool, str, b
             if proc.returncode is None:
                 proc.kill()
             code = await proc.wait()
+            owner.close()
     if on:
         return True, "", True
     if any("without support for sandboxing" in ln for ln in lines):

@@ -1,0 +1,56 @@
+"""How a tor we start learns that we died, from its first instant; one class per kind of host.
+
+    link = platform_module().tor_owner()   # apaf.sandbox: the one place that picks
+    args, fds = link.child()               # extra tor arguments and pass_fds, before each start
+    link.spawned()                         # after it started
+    link.close()                           # tor exits (if it still runs)
+
+`__OwningControllerProcess` alone is polled by tor every 15 s (src/lib/evloop/procmon.c), and
+TAKEOWNERSHIP only helps once the control port answers: a runtime killed in between (0.1-0.5 s
+of every start, more under load) left its tor running for up to 15 s, holding the data folder.
+
+OwnerSocket (Linux, macOS): one end of a socketpair goes to tor as `__OwningControllerFD`,
+which tor adds as an authenticated control connection that owns it. We never write to it;
+when our end closes, by close() or because the kernel closed it after a SIGKILL, tor exits
+at once.
+
+OwnerPid (Windows: a socket cannot be handed to a child by number): nothing added; tor polls
+`__OwningControllerProcess` and TAKEOWNERSHIP covers it once the control port is up.
+"""
+from __future__ import annotations
+
+import socket
+
+
+class OwnerSocket:
+    def __init__(self) -> None:
+        self._ours: socket.socket | None = None
+        self._theirs: socket.socket | None = None
+
+    def child(self) -> tuple[list[str], tuple[int, ...]]:
+        self.close()  # a new tor, a new link: the old tor's end goes with it
+        self._ours, self._theirs = socket.socketpair()  # not inheritable: only through pass_fds
+        fd = self._theirs.fileno()
+        return ["__OwningControllerFD", str(fd)], (fd,)
+
+    def spawned(self) -> None:
+        if self._theirs is not None:  # tor holds its copy; ours must not keep the link alive
+            self._theirs.close()
+            self._theirs = None
+
+    def close(self) -> None:
+        for sock in (self._ours, self._theirs):
+            if sock is not None:
+                sock.close()
+        self._ours = self._theirs = None
+
+
+class OwnerPid:
+    def child(self) -> tuple[list[str], tuple[int, ...]]:
+        return [], ()
+
+    def spawned(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
