@@ -70,7 +70,7 @@ async def test_bad_entry_point_names_the_manifest_field(tmp_path):
 
 
 def test_frozen_bundle_relaunches_itself(monkeypatch):
-    assert launch_command() == [sys.executable, "-P", "-m", "apaf.apps.launch"]
+    assert launch_command() == [sys.executable, "-P", "-s", "-m", "apaf.apps.launch"]
     monkeypatch.setattr(app_process.sys, "frozen", True, raising=False)
     assert launch_command() == [sys.executable, LAUNCH_FLAG]
 
@@ -91,6 +91,37 @@ def test_app_module_named_like_a_standard_one_is_not_run_before_the_sandbox(tmp_
     (tmp_path / "d" / "apps" / "t").mkdir(parents=True)
     out = subprocess.run(launch_command(), cwd=app_dir, env=env, capture_output=True, text=True,
                          timeout=60)
+    assert not outside.exists(), out.stderr
+    assert out.returncode == 0 and "entry ran" in out.stdout, out.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the Linux sandbox confines the launcher")
+def test_pth_file_the_app_left_in_its_home_is_not_run_before_the_sandbox(tmp_path, monkeypatch):
+    """HOME is the app's data directory: a Python outside a venv ran the .pth files of
+    ~/.local/lib/pythonX.Y/site-packages when the app process started, before the sandbox (as
+    root under a root runtime). An app wrote one there, crashed, and its restart ran it."""
+    import site
+    import subprocess
+
+    import apaf
+    python = getattr(sys, "_base_executable", sys.executable)  # outside the venv: user site on
+    app_dir, data, outside = tmp_path / "app", tmp_path / "d" / "apps" / "t", tmp_path / "outside"
+    app_dir.mkdir()
+    (app_dir / "apaf.toml").write_text('[app]\nname = "t"\nversion = "1"\nentry = "t_app:main"\n')
+    (app_dir / "t_app.py").write_text("def main():\n    print('entry ran')\n")
+    user_site = data / ".local" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    user_site.mkdir(parents=True)
+    (user_site / "zz_app.pth").write_text(f"import os; open({str(outside)!r}, 'w').write('unconfined')\n")
+    env = {**os.environ, "HOME": str(data), "APAF_ENTRY": "t_app:main", "APAF_APP_DIR": str(app_dir),
+           "APAF_DATA_DIR": str(data), "APAF_PORT": "0",
+           "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(apaf.__file__)), *site.getsitepackages()])}
+    env.pop("PYTHONNOUSERSITE", None)
+    subprocess.run([python, "-c", "pass"], env=env, timeout=60)
+    if not outside.exists():
+        pytest.skip(f"{python} reads no user site-packages here")
+    outside.unlink()
+    monkeypatch.setattr(app_process.sys, "executable", python)
+    out = subprocess.run(launch_command(), cwd=app_dir, env=env, capture_output=True, text=True, timeout=60)
     assert not outside.exists(), out.stderr
     assert out.returncode == 0 and "entry ran" in out.stdout, out.stderr
 

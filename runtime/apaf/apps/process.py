@@ -60,7 +60,10 @@ def launch_command() -> list[str]:
     # -P: `-m` would put the working directory, the app's own, first on sys.path, so an app's
     # tomllib.py or json.py would be imported in place of the standard one by the launcher,
     # before the sandbox is on. The launcher adds the app directory itself, once confined.
-    return [sys.executable, "-P", "-m", "apaf.apps.launch"]
+    # -s: HOME is the app's data directory, which the app writes; a Python outside a venv
+    # runs the .pth files and usercustomize of ~/.local/lib/pythonX.Y/site-packages at start-up,
+    # so an app that left one there and crashed ran it, unconfined (as root under a root runtime).
+    return [sys.executable, "-P", "-s", "-m", "apaf.apps.launch"]
 
 
 def free_port() -> int:
