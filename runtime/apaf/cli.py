@@ -91,6 +91,7 @@ def _open_browser(args, url: str) -> None:
 async def run(args) -> int:
     from apaf.paths import default_data_dir
     from apaf.runtime import Runtime
+    from apaf.sandbox import platform_module
     from apaf import memory
     from apaf.timeline import mark
 
@@ -115,6 +116,7 @@ async def run(args) -> int:
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # Windows: Ctrl-C arrives as KeyboardInterrupt instead
             pass
+    platform_module().watch_launchers(stop.set)  # kill -9 of the file the user started stops us too
     try:
         await rt.start()
         admin = rt.admin_server

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from fixtures.bundle import empty_root, run_in_root
-from fixtures.runtime import descendants, get_via_tor
+from fixtures.runtime import alive, descendants, get_via_tor
 
 # The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
 pytestmark = pytest.mark.timeout(2400)
@@ -45,3 +46,15 @@ def test_static_executable_serves_the_app_over_tor_from_an_empty_root(chat_bundl
         with urllib.request.urlopen(request, timeout=10) as resp:
             assert resp.status == 200
         assert (root / "tmp" / "data" / "keys" / "chat.key").stat().st_mode & 0o777 == 0o600
+        # kill -9 of the file the user started (staticx's launcher) cannot be passed down the
+        # chain: the runtime watches its launchers, and it, its tor and its apps go too.
+        below = descendants(rt.proc.pid)
+        assert len(below) >= 4, below  # PyInstaller's launcher, the runtime, tor, the app
+        rt.proc.kill()
+        rt.proc.wait()
+        killed = time.monotonic()
+        while any(map(alive, below)) and time.monotonic() - killed < 30:
+            time.sleep(0.1)
+        left = [(p, Path(f"/proc/{p}/cmdline").read_bytes()[:80]) for p in below if alive(p)]
+        assert not left, f"still serving 30 s after kill -9 of the launcher: {left}"
+        print(f"all {len(below)} processes gone {time.monotonic() - killed:.2f} s after kill -9 of the launcher")

@@ -7,6 +7,7 @@ One module per platform behind the same functions, chosen in `platform_module()`
     wrap_command(policy, argv)       the argv that starts the app confined (macOS: sandbox-exec)
     listener()                       how the app gets its listening socket (apaf.apps.handover)
     tor_owner()                      how a tor we start exits with us (apaf.tor.owner)
+    watch_launchers(on_gone)         stop when the bundle's launcher processes are killed
 
     linux    Landlock + seccomp + no_new_privs, enforced (apaf.sandbox.linux)
     darwin   a generated sandbox-exec (SBPL) profile (apaf.sandbox.macos)

@@ -147,6 +147,13 @@ def tor_owner():
     return OwnerSocket()
 
 
+def watch_launchers(on_gone) -> list[int]:
+    """The static bundle's staticx and PyInstaller launchers above the runtime: `on_gone` once one
+    is killed, even by SIGKILL (apaf.launchers)."""
+    from apaf import launchers
+    return launchers.watch(launchers.launcher_pids(), on_gone)
+
+
 def app_identity(name: str, dirs) -> dict[str, str]:
     """Runtime side, before each app process: a root runtime hands the app's own folders to the
     app's uid and tells the process which uid to drop to (become_app_user); else nothing."""

@@ -75,6 +75,11 @@ def tor_owner():
     return OwnerSocket()
 
 
+def watch_launchers(on_gone) -> list[int]:
+    """Nothing to watch: the .app is PyInstaller onedir, which runs Python in the process started."""
+    return []
+
+
 def app_identity(name: str, dirs) -> dict[str, str]:
     """Apps run as the user who started the runtime here (see this module's docstring)."""
     return {}

@@ -40,6 +40,12 @@ def tor_owner():
     return OwnerPid()
 
 
+def watch_launchers(on_gone) -> list[int]:
+    """Nothing to watch: PyInstaller's onefile bootloader puts its child in a job object that is
+    closed, and the child killed, when the bootloader dies (not run here: no Windows host)."""
+    return []
+
+
 def app_identity(name: str, dirs) -> dict[str, str]:
     """Apps run as the user who started the runtime here (see this module's docstring)."""
     return {}
