@@ -81,6 +81,13 @@ def on_line(step_id, line):
         print("sending SIGINT", flush=True)
         os.kill(os.getpid(), signal.SIGINT)
 
+# Ctrl-C at a terminal reaches a farm run in the foreground, where SIGINT raises KeyboardInterrupt.
+# A suite started with `&` from a shell without job control ignores SIGINT (POSIX), and that (or a
+# blocked SIGINT) is inherited through exec: this farm would then ignore its Ctrl-C too, as it should,
+# and build to the end with exit 0. Set the foreground's disposition, whatever started the suite.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGINT}})
+
 t = load_target({name!r}, Path({root!r}))
 run_build(t, get("docker", source_date_epoch=t.source_date_epoch), Path({cache!r}), HookProgress(on_line))
 """
