@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from apaf.apps import LAUNCH_FLAG
@@ -82,10 +83,17 @@ def _open_browser(args, url: str) -> None:
 
     if args.no_browser or not desktop.has_desktop():
         return
-    if desktop.open_browser(url):
-        print("opened the admin UI in your browser", flush=True)
-    else:
-        print("could not open a browser: open the admin address above yourself", flush=True)
+
+    def opening() -> None:
+        if desktop.open_browser(url):
+            print("opened the admin UI in your browser", flush=True)
+        else:
+            print("could not open a browser: open the admin address above yourself", flush=True)
+
+    # webbrowser waits for a $BROWSER command, or a console browser, to exit: called from the
+    # event loop, the runtime (admin UI, tor's events, the apps' supervision) stood still for as
+    # long as that browser stayed open, and a browser loading the admin UI waited for ever.
+    threading.Thread(target=opening, name="apaf-open-browser", daemon=True).start()
 
 
 async def run(args) -> int:

@@ -1,6 +1,7 @@
 """The one-time link the runtime opens the browser on, and when it opens one at all."""
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -105,3 +106,33 @@ def test_unattended_output_goes_to_a_private_log_with_what_children_write(tmp_pa
     assert lines[1:] == ["to stdout", "to stderr", "from a child"]
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+
+
+def test_a_browser_that_stays_open_does_not_hold_the_runtime_up(tmp_path):
+    """webbrowser waits for a $BROWSER command (or a console browser) to exit: run from the
+    event loop, the runtime stood still while it ran, and a browser loading the admin UI
+    waited on a runtime that waited on it."""
+    record, release, exited = tmp_path / "urls", tmp_path / "release", tmp_path / "exited"
+    browser = tmp_path / "stand-in-browser"
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" > {record}\n'
+                       f'i=0; while [ ! -e {release} ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done\n'
+                       f': > {exited}\n')
+    browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
+    url = "http://127.0.0.1:1/open/token"
+    code = ("import argparse, os, threading, time\nfrom apaf import cli\n"
+            f"cli._open_browser(argparse.Namespace(no_browser=False), {url!r})\n"
+            "deadline = time.monotonic() + 20\n"
+            f"while not os.path.exists({str(record)!r}) and time.monotonic() < deadline:\n"
+            "    time.sleep(0.05)\n"
+            f"print('browser exited before we went on:', os.path.exists({str(exited)!r}), flush=True)\n"
+            f"open({str(release)!r}, 'w').close()\n"
+            "for t in threading.enumerate():\n"
+            "    if t is not threading.main_thread():\n"
+            "        t.join(30)\n")
+    env = {**os.environ, "DISPLAY": ":99", "BROWSER": str(browser)}
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert record.read_text().strip() == url
+    assert proc.stdout.splitlines() == ["browser exited before we went on: False",
+                                        "opened the admin UI in your browser"], proc.stdout
