@@ -7,8 +7,9 @@
 Why a derived uid and not a created account: the runtime adds no line to /etc/passwd (a
 double-click with sudo must not change the system), and the same app gets the same uid on
 every start, so its data directory keeps its owner. The range is the one systemd keeps for
-DynamicUser services, which no distribution hands to ordinary accounts; a uid that /etc/passwd
-does name is skipped.
+DynamicUser services, which no distribution hands to ordinary accounts; a number that /etc/passwd
+names as a user, or /etc/group as a group, is skipped (the app's gid is its uid: a group's
+number would make the app a member of that group).
 
 Why a mount namespace: the app's Python, its code, its data directory may lie beneath a
 directory the app's uid may not cross (/root is 0700; so is the data dir's root, which holds the
@@ -19,6 +20,7 @@ sees nothing else there (the keys, the admin password, root's home are not even 
 from __future__ import annotations
 
 import ctypes
+import grp
 import hashlib
 import os
 import pwd
@@ -42,8 +44,11 @@ def app_uid(name: str) -> int:
         try:
             pwd.getpwuid(uid)
         except KeyError:
-            return uid
-    raise RuntimeError(f"every uid in {FIRST_UID}-{LAST_UID} is taken in /etc/passwd")
+            try:
+                grp.getgrgid(uid)
+            except KeyError:
+                return uid
+    raise RuntimeError(f"every number in {FIRST_UID}-{LAST_UID} is taken in /etc/passwd or /etc/group")
 
 
 def hand_over(path: Path, uid: int) -> None:

@@ -18,6 +18,21 @@ def test_app_uid_is_stable_in_the_dynamic_range_and_differs_between_apps():
     assert len(set(uids.values())) == len(uids) and account.app_uid("chat") == uids["chat"]
 
 
+def test_app_uid_is_never_the_number_of_an_existing_group(monkeypatch):
+    """The app runs with gid == uid: a number /etc/group names would make the app a member of
+    that group (its files, wherever Landlock does not stand in the way)."""
+    import grp
+    first = account.app_uid("chat")
+    real = grp.getgrgid
+
+    def group_on_first(gid):
+        return grp.struct_group(("taken", "x", gid, [])) if gid == first else real(gid)
+
+    monkeypatch.setattr(grp, "getgrgid", group_on_first)
+    again = account.app_uid("chat")
+    assert again != first and account.FIRST_UID <= again <= account.LAST_UID
+
+
 def test_blocked_dirs_are_the_ones_the_uid_cannot_cross(tmp_path):
     (tmp_path / "open" / "closed" / "data").mkdir(parents=True)
     tmp_path.chmod(0o755)
