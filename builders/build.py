@@ -15,6 +15,7 @@ import shutil
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -139,11 +140,15 @@ class Build:
         return StepResult(step.id, key, "built", seconds, result.cpu_seconds, str(entry.out), str(entry.log),
                           executor.name)
 
-    def _wait(self, running) -> set:
+    @contextmanager
+    def _cancelled_on_ctrl_c(self):
+        """Ctrl-C anywhere in the block stops the running steps: the pool's exit after it waits for them.
+
+        Not only in the wait for a step: the main thread also marks steps and starts new ones
+        while others run, and a Ctrl-C landing there used to wait for every running step to end."""
         try:
-            return wait(list(running), return_when=FIRST_COMPLETED)[0]
+            yield
         except KeyboardInterrupt:
-            # Stop the running steps now: leaving the pool's `with` block waits for them to end.
             self._cancel()
             raise
 
@@ -178,7 +183,7 @@ class Build:
         failure: BaseException | None = None
         self.progress.start(self.steps)
         try:
-            with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            with ThreadPoolExecutor(max_workers=self.parallel) as pool, self._cancelled_on_ctrl_c():
                 while pending or running:
                     for step in list(pending):
                         if failure is not None:
@@ -204,17 +209,18 @@ class Build:
                                 all(d in done for d in s.deps) for s in pending):
                             raise FarmError("internal: no runnable step left")  # unreachable with a DAG
                         continue
-                    finished = self._wait(running)
+                    finished = wait(list(running), return_when=FIRST_COMPLETED)[0]
                     for fut in finished:
                         step = running.pop(fut)
-                        try:
-                            res = fut.result()
-                        except BaseException as exc:  # noqa: BLE001 - reported after the others finish
+                        # exception(), not result() in a broad except: that would take a Ctrl-C
+                        # landing meanwhile for this step's failure, and let the others run on.
+                        exc = fut.exception()
+                        if exc is not None:     # reported after the others finish
                             failure = failure or exc
                             results[step.id] = StepResult(step.id, keys[step.id], "failed")
                             self.progress.step_state(step.id, "failed")
                             continue
-                        results[step.id] = res
+                        results[step.id] = res = fut.result()
                         done[step.id] = Path(res.out)
         except KeyboardInterrupt:
             self._cancel()
