@@ -37,6 +37,9 @@ DENIED = (
     # a memfd holding a copy of any program runs by execveat(fd, "", AT_EMPTY_PATH): Landlock
     # checks execute rights on paths, so "only the listed programs" would not hold
     "execveat",
+    # copies a file descriptor out of another process (the runtime's: tor's owning control
+    # connection, the other apps' listening sockets) where Landlock does not scope ptrace
+    "pidfd_getfd",
 )
 
 _ARCHES = {
@@ -58,7 +61,7 @@ _ARCHES = {
 # Same numbers on every architecture (added after the tables were unified).
 _COMMON = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
            "fspick": 433, "mount_setattr": 442, "io_uring_setup": 425, "io_uring_enter": 426,
-           "io_uring_register": 427, "clone3": 435}
+           "io_uring_register": 427, "clone3": 435, "pidfd_getfd": 438}
 
 # clone() may not make namespaces: unshare and setns are denied above, and clone with these
 # flags would make the same new user (then any) namespace: the kernel's widest attack surface

@@ -55,6 +55,26 @@ def test_seccomp_filter_allows_tcp_and_refuses_udp_raw_unix_netlink_ptrace_mount
         assert got[name] == "EPERM", (name, got)
 
 
+def test_seccomp_filter_refuses_copying_a_descriptor_out_of_the_parent():
+    """pidfd_getfd: where Landlock does not scope ptrace (a kernel without it), an app under
+    the filter alone copied its runtime's sockets (tor's owning control connection)."""
+    got = run_child("""
+        import ctypes, errno, json, os
+        from apaf.sandbox import seccomp
+        libc = ctypes.CDLL(None, use_errno=True)
+        pidfd = libc.syscall(434, os.getppid(), 0)
+        def copy():
+            fd = libc.syscall(438, pidfd, 2, 0)
+            return "ok" if fd >= 0 else errno.errorcode[ctypes.get_errno()]
+        before = copy()  # the parent's stderr: as root, or as the same user without Yama
+        seccomp.install()
+        print(json.dumps({"pidfd": pidfd >= 0, "before": before, "after": copy()}))
+    """)
+    assert got["pidfd"] and got["after"] == "EPERM", got
+    if got["before"] != "ok":
+        pytest.skip(f"pidfd_getfd is refused here even without the filter: {got['before']}")
+
+
 def test_seccomp_filter_refuses_namespaces_by_clone_and_datagram_pairs_but_threads_and_forks_run(tmp_path):
     """clone(CLONE_NEWUSER) made the namespaces unshare() is refused for, and a datagram
     socketpair reached any Unix datagram socket by its path (Landlock does not govern that)."""
