@@ -61,6 +61,8 @@ def mark_ready() -> None:
         return
     try:
         os.write(int(fd), b"1")
-        os.close(int(fd))
     except OSError:
         pass  # the runtime is gone or stopped waiting: the app exits with it
+    finally:
+        # Closed even then: else the app's programs (run-binaries) inherit it.
+        os.close(int(fd))

@@ -126,6 +126,44 @@ def test_pth_file_the_app_left_in_its_home_is_not_run_before_the_sandbox(tmp_pat
     assert out.returncode == 0 and "entry ran" in out.stdout, out.stderr
 
 
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs /proc")
+def test_app_whose_runtime_died_before_it_started_exits(tmp_path):
+    """kill -9 of the runtime while an app process is still starting (before the launcher's
+    first line, ~0.1 s): it took init for its runtime and watched it for ever, serving on."""
+    import subprocess
+    import time
+
+    from apaf.apps import RUNTIME_PID
+    app_dir, data, out = tmp_path / "app", tmp_path / "d" / "apps" / "t", tmp_path / "out"
+    app_dir.mkdir()
+    data.mkdir(parents=True)
+    (app_dir / "apaf.toml").write_text('[app]\nname = "t"\nversion = "1"\nentry = "t_app:main"\n')
+    (app_dir / "t_app.py").write_text("import time\ndef main():\n    print('app running', flush=True)\n"
+                                      "    time.sleep(120)\n")
+    env = {**os.environ, "APAF_ENTRY": "t_app:main", "APAF_APP_DIR": str(app_dir),
+           "APAF_DATA_DIR": str(data), "APAF_PORT": "0"}
+    # The stand-in runtime starts the app, naming itself as the runtime does, and is gone at once.
+    argv = " ".join(f"'{a}'" for a in launch_command())
+    pid = int(subprocess.run(["sh", "-c", f'{RUNTIME_PID}=$$ {argv} > {out} 2>&1 & echo $!'], cwd=app_dir,
+                             env=env, capture_output=True, text=True, check=True, timeout=30).stdout)
+    try:
+        deadline = time.monotonic() + 60
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _gone(pid), out.read_text()
+    finally:
+        if not _gone(pid):
+            os.kill(pid, 9)
+
+
 def test_cli_launch_flag_runs_the_app_entry(tmp_path):
     import subprocess
 

@@ -54,3 +54,13 @@ async def test_own_port_is_ready_once_the_app_listens():
     assert own.child() == ({}, ()) and not await own.ready()
     with socket.create_server(("127.0.0.1", own.port)):
         assert await own.ready()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows: the app binds its own port (OwnPort)")
+def test_ready_pipe_is_closed_also_when_the_runtime_is_gone(monkeypatch):
+    read, write = os.pipe()
+    os.close(read)  # the runtime died (or gave up) before the app was ready: EPIPE
+    monkeypatch.setenv(listen.READY_FD, str(write))
+    listen.mark_ready()
+    with pytest.raises(OSError):
+        os.fstat(write)  # not left open for the app's programs to inherit

@@ -5,6 +5,7 @@ Every app is started through `launch_command()`, so a frozen bundle re-executes 
 a `python -m apaf.apps.launch`.
 """
 LAUNCH_FLAG = "--apaf-launch-app"
+RUNTIME_PID = "APAF_RUNTIME_PID"  # the runtime tells each app process its pid (apaf.apps.launch)
 
 
 def __getattr__(name: str):
@@ -16,4 +17,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'apaf.apps' has no attribute {name!r}")
 
 
-__all__ = ["AppProcess", "LAUNCH_FLAG", "launch_command"]
+__all__ = ["AppProcess", "LAUNCH_FLAG", "RUNTIME_PID", "launch_command"]

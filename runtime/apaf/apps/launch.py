@@ -20,6 +20,8 @@ import sys
 import threading
 import time
 
+from apaf.apps import RUNTIME_PID
+
 
 def _fail(message: str) -> "NoReturn":  # noqa: F821
     print(f"apaf: {message}", file=sys.stderr)
@@ -39,9 +41,10 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def main() -> None:
-    # Taken before the sandbox: a runtime killed while we confine ourselves has already made
-    # init our parent by the time the watch starts, and a watch for init never ends.
-    runtime_pid = os.getppid()
+    # The runtime names itself: one killed before this process got here (its start-up, before
+    # any line of ours, takes 0.1 s and more) has already made init or a subreaper our parent,
+    # and a watch for that parent never ends. Else taken before the sandbox, for the same reason.
+    runtime_pid = int(os.environ.get(RUNTIME_PID) or os.getppid())
     entry = os.environ.get("APAF_ENTRY", "")
     app_dir = os.environ.get("APAF_APP_DIR", "")
     if ":" not in entry or not app_dir:

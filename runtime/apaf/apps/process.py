@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from apaf.apps import LAUNCH_FLAG  # there, so an app process need not import this module
+from apaf.apps import LAUNCH_FLAG, RUNTIME_PID  # there, so an app process need not import this module
 from apaf.errors import AppError
 from apaf.fsutil import ensure_private_dir
 from apaf.manifest import Manifest
@@ -117,6 +117,7 @@ class AppProcess:
             "APAF_SETTINGS": json.dumps(m.settings),
             "APAF_ENTRY": m.entry,
             "APAF_APP_NAME": m.name,
+            RUNTIME_PID: str(os.getpid()),  # the app's parent: the app exits once it is gone
             "TMPDIR": str(self.tmp_dir),
             TMP_VAR: str(self.tmp_dir),
             **self.env,
