@@ -12,7 +12,6 @@ Application's on_startup hooks have run.
 """
 from __future__ import annotations
 
-import asyncio
 import importlib
 import os
 import signal
@@ -21,6 +20,9 @@ import threading
 import time
 
 from apaf.apps import RUNTIME_PID
+from apaf.lazy_ssl import import_asyncio
+
+asyncio = import_asyncio()  # first: an app that never makes a TLS connection never loads OpenSSL
 
 
 def _fail(message: str) -> "NoReturn":  # noqa: F821
@@ -50,9 +52,9 @@ def main() -> None:
     if ":" not in entry or not app_dir:
         _fail("APAF_ENTRY=module:function and APAF_APP_DIR must be set; apps are started by `apaf run`")
     if os.environ.get("APAF_DATA_DIR"):  # started by the runtime: confined before any app code
-        from apaf.manifest import load_manifest
         from apaf.sandbox import enter
-        enter(load_manifest(app_dir))
+        from apaf.sandbox.policy import Grant
+        enter(Grant.from_environment(app_dir))
     _exit_with_parent(runtime_pid)  # the first thread: after the sandbox, which binds threads
     module_name, func_name = entry.split(":", 1)
     sys.path.insert(0, app_dir)

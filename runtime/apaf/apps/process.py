@@ -34,6 +34,7 @@ from apaf.fsutil import ensure_private_dir
 from apaf.manifest import Manifest
 from apaf.restart import cancel_task, supervise
 from apaf.sandbox import TMP_VAR, platform_module, policy_from_environment
+from apaf.sandbox.policy import Grant
 
 
 # What an app inherits from the runtime's environment; everything else (SSH_AUTH_SOCK,
@@ -118,6 +119,7 @@ class AppProcess:
             "APAF_ENTRY": m.entry,
             "APAF_APP_NAME": m.name,
             RUNTIME_PID: str(os.getpid()),  # the app's parent: the app exits once it is gone
+            **Grant.environment(m),  # the sandbox's part of the manifest: the app parses no TOML
             "TMPDIR": str(self.tmp_dir),
             TMP_VAR: str(self.tmp_dir),
             **self.env,

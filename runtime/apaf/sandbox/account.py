@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import grp
-import hashlib
 import os
 import pwd
 import stat
@@ -37,6 +36,10 @@ _MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1, 0x20, 0x1000, 0x4
 
 def app_uid(name: str) -> int:
     """The uid (and gid) app `name` runs as when the runtime is root."""
+    # hashlib here, not at the top: every app process imports this module, and hashlib loads
+    # OpenSSL's libcrypto; only the runtime derives uids.
+    import hashlib
+
     span = LAST_UID - FIRST_UID + 1
     start = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % span
     for i in range(span):

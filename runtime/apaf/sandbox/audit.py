@@ -8,7 +8,6 @@ is still refused by the kernel, just not named here.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import sys
 
@@ -78,6 +77,10 @@ def _exec(policy: Policy, program) -> str | None:
     if program is None:
         return None
     prog = os.fsdecode(program)
+    # shutil only when an app runs a program: it imports bz2, lzma and zlib, which every app
+    # process would otherwise carry.
+    import shutil
+
     found = prog if "/" in prog else (shutil.which(prog) or prog)
     if not policy.may_execute(found):
         return f"execute {found}: not a binary this app's manifest lists (extra_binaries + run-binaries)"

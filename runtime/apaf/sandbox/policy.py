@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 OUTBOUND_TOR, TOR_STATUS, RUN_BINARIES = "outbound-tor", "tor-status", "run-binaries"
+# The manifest's grants, handed by the runtime to each app process (Grant).
+PRIVILEGES_VAR, BINARIES_VAR = "APAF_PRIVILEGES", "APAF_EXTRA_BINARIES"
 
 # Shared libraries, loader data and public tables: nothing secret; Python loads extension modules
 # and their libraries lazily (ssl, ctypes, zlib) from here.
@@ -58,6 +60,42 @@ def runtime_paths(data_root: Path | None = None) -> tuple[str, ...]:
 
 def _beneath(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the sandbox reads of an app's manifest: its name, folder, privileges and programs.
+
+    The runtime has validated apaf.toml; it hands these to the app process in its environment
+    (`environment(manifest)`, then `Grant.from_environment()` in the app process), so an app
+    process confines itself without parsing TOML: tomllib, the manifest's checks and the SPDX
+    licence table would stay in every app's memory for nothing (~1.5 MB of each process).
+    Where a Manifest is expected (Policy.for_app, apaf.binaries.executables) a Grant will do.
+    """
+
+    name: str
+    app_dir: Path
+    privileges: tuple[str, ...] = ()
+    extra_binaries: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> Path:
+        return self.app_dir / "apaf.toml"  # named in apaf.binaries' messages
+
+    @staticmethod
+    def environment(manifest) -> dict[str, str]:
+        """The variables a Grant is read from (the names are simple words: no quoting needed)."""
+        return {PRIVILEGES_VAR: " ".join(manifest.privileges), BINARIES_VAR: " ".join(manifest.extra_binaries)}
+
+    @classmethod
+    def from_environment(cls, app_dir: str, env=os.environ) -> "Grant":
+        """The Grant the runtime handed over; a launcher started without it reads apaf.toml."""
+        if PRIVILEGES_VAR not in env:
+            from apaf.manifest import load_manifest
+            m = load_manifest(app_dir)
+            return cls(m.name, m.app_dir, m.privileges, m.extra_binaries)
+        return cls(env["APAF_APP_NAME"], Path(app_dir).absolute(),
+                   tuple(env[PRIVILEGES_VAR].split()), tuple(env.get(BINARIES_VAR, "").split()))
 
 
 @dataclass(frozen=True)

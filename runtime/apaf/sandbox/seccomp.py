@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import socket
 import struct
 
@@ -103,12 +102,12 @@ _PR_SET_DUMPABLE = 4    # allowed with 0 only: a process may make itself less in
 
 
 def supported() -> bool:
-    return platform.machine() in _ARCHES
+    return os.uname().machine in _ARCHES  # platform.machine(), without importing platform
 
 
 def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_errno: int = errno.EPERM) -> bytes:
     """The filter as packed `struct sock_filter` entries, for `machine` (default: this one)."""
-    arch, table = _ARCHES[machine or platform.machine()]
+    arch, table = _ARCHES[machine or os.uname().machine]
     numbers = {**table, **_COMMON}
     deny_ret = _RET_ERRNO | deny_errno
     code: list[tuple[int, int, int, int]] = []  # (op, jt, jf, k); jumps are filled in below

@@ -8,8 +8,8 @@ memLevel 9, raw deflate in a 10-byte header with OS=unix and no mtime).  Files o
 GZIP_STREAM_MIN are compressed while they are sent (GzipStream), off the event loop.
 """
 import asyncio
+import time
 import zlib
-from email.utils import formatdate
 
 from apaf.staticsite.mimetypes import describe
 
@@ -30,8 +30,16 @@ GZIP_STREAM_MIN = 65536
 GZIP_BLOCK = 256 * 1024
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(seconds):
-    return formatdate(seconds, usegmt=True)
+    """RFC 7231's IMF-fixdate, in English whatever the locale (email.utils.formatdate with
+    usegmt=True writes the same; importing email.utils costs each static site ~0.6 MB)."""
+    t = time.gmtime(seconds)
+    return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (
+        _DAYS[t.tm_wday], t.tm_mday, _MONTHS[t.tm_mon - 1], t.tm_year, t.tm_hour, t.tm_min, t.tm_sec)
 
 
 def _compressor():

@@ -7,7 +7,6 @@ The order of checks follows Apache's request phases, which decides e.g. that
 `FOO /missing` is 501 but `DELETE /missing` is 405 and `POST /dir-without-index/` 404.
 """
 import os
-import secrets
 from urllib.parse import quote
 
 from apaf.staticsite import paths
@@ -70,8 +69,9 @@ class Site:
         self.server_name = server_name
         self.allow_tor2web = allow_tor2web
         # Apache draws one multipart boundary per process: a random 64-bit number in
-        # hex without leading zeros (so now and then shorter than 16 digits).
-        self.boundary = "%x" % secrets.randbits(64)
+        # hex without leading zeros (so now and then shorter than 16 digits). os.urandom is
+        # what secrets.randbits(64) uses, without the hmac and OpenSSL that secrets imports.
+        self.boundary = "%x" % int.from_bytes(os.urandom(8), "big")
 
     def respond(self, req, now):
         if not self.allow_tor2web and is_tor2web(req.headers):

@@ -107,3 +107,19 @@ def test_the_app_binds_nothing_where_the_runtime_hands_its_socket_over(tmp_path,
     assert handed.bind_ports == () and handed.serve_port == 8080
     # A host that cannot hand a socket over (Windows): the app binds its own port, only that.
     assert policy_from_environment(manifest(tmp_path), env).bind_ports == (8080,)
+
+
+def test_the_manifest_handed_in_the_environment_gives_the_policy_the_manifest_gives(tmp_path):
+    """The app process reads its privileges from the runtime (Grant), not by parsing apaf.toml."""
+    from apaf.sandbox import policy_from_environment
+    from apaf.sandbox.policy import Grant
+    m = manifest(tmp_path, ["outbound-tor", "tor-status"])
+    d = tmp_path / "D"
+    env = {"APAF_DATA_DIR": str(d / "apps" / "t"), "APAF_PORT": "8080", "APAF_SOCKS": "127.0.0.1:9050",
+           "APAF_STATUS_FILE": str(d / "run" / "app-status" / "status.json"), "APAF_APP_NAME": m.name}
+    grant = Grant.from_environment(str(m.app_dir), {**env, **Grant.environment(m)})
+    assert (grant.name, grant.privileges, grant.extra_binaries) == ("t", ("outbound-tor", "tor-status"), ())
+    assert policy_from_environment(grant, env) == policy_from_environment(m, env)
+    assert policy_from_environment(grant, env).connect_ports == (9050,)
+    # Started without the hand-over (by hand, an older runtime): it reads apaf.toml itself.
+    assert Grant.from_environment(str(m.app_dir), env).privileges == ("outbound-tor", "tor-status")

@@ -1,0 +1,65 @@
+"""apaf.lazy_ssl: asyncio imported without OpenSSL, and TLS through asyncio still working."""
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+# A TLS echo over loopback through asyncio (server and client), in a fresh interpreter whose
+# asyncio came from import_asyncio(); it prints which steps loaded ssl.
+PROBE = r"""
+import socket, sys
+from apaf.lazy_ssl import import_asyncio
+asyncio = import_asyncio()
+steps = {"import": "ssl" in sys.modules}
+
+async def plain():
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendall(a, b"x")  # asks isinstance(sock, ssl.SSLSocket)
+    a.close(); b.close()
+
+async def tls(cert, key):
+    import ssl
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=cert)
+
+    async def echo(reader, writer):
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx,
+                                                   server_hostname="localhost")
+    writer.write(b"hello over tls\n")
+    line = await reader.readline()
+    writer.close()
+    server.close()
+    return line
+
+asyncio.run(plain())
+steps["plain"] = "ssl" in sys.modules
+print(steps["import"], steps["plain"], asyncio.run(tls(sys.argv[1], sys.argv[2])).decode().strip())
+"""
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command for a test certificate")
+def test_asyncio_loads_ssl_only_for_tls_and_tls_still_works(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    out = subprocess.run([sys.executable, "-P", "-c", PROBE, str(cert), str(key)], check=True,
+                         capture_output=True, text=True, timeout=60).stdout.strip().split(None, 2)
+    assert out == ["False", "False", "hello over tls"]
+
+
+def test_asyncio_already_imported_is_left_alone():
+    out = subprocess.run([sys.executable, "-P", "-c", "import asyncio, sys\nfrom apaf.lazy_ssl import "
+                          "import_asyncio\nprint(import_asyncio() is asyncio, 'ssl' in sys.modules)"],
+                         check=True, capture_output=True, text=True).stdout.split()
+    assert out == ["True", "True"]
