@@ -52,6 +52,12 @@ def join_lines(authorities: list[Authority]) -> list[str]:
         # Microdescriptor policy summaries only count ports open to every address, so an
         # exit to 127.0.0.0/8 looks like no exit at all; full descriptors carry the policy.
         "UseMicrodescriptors 0",
+        # On loopback a circuit builds in tens of ms when the machine is idle, so a learned
+        # build timeout is ~55-100 ms, and tor keeps it in its state file across restarts.
+        # On a busy machine a restarted onion service then abandons most circuits it
+        # builds (its rendezvous ones too: "Giving up building"), and a visitor waits for
+        # a rendezvous that never comes. Hence tor's fixed 60 s, what a first start uses.
+        "LearnCircuitBuildTimeout 0",
     ]
 
 
