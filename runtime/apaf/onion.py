@@ -46,14 +46,28 @@ MAX_STREAMS_PER_CIRCUIT = 32
 class UploadRound:
     """Tracks one descriptor upload round from HS_DESC events; `feed()` says when it is done.
 
-    Done = at least one HSDir accepted the descriptor and every upload of the round has
-    answered. Waiting for the whole round matters after a restart: HSDirs still holding the
-    previous descriptor (dead introduction points) would send clients astray.
+    Done = at least one HSDir accepted the descriptor, and every upload of the round has
+    answered or ANSWER_GRACE seconds have passed since that first acceptance. Waiting for
+    the whole round matters after a restart: HSDirs still holding the previous descriptor
+    (dead introduction points) would send clients astray. The bound matters because tor
+    reports only HTTP answers: an upload whose circuit or connection fails (an HSDir that
+    went down since the consensus, a circuit that timed out on a loaded machine) gets no
+    FAILED, and would keep the service "unpublished" for good. The owner of the round
+    checks `done()` again once `settles_at()` has passed.
     """
 
-    def __init__(self) -> None:
+    # Answers of one round come within ~1.5 s of each other on the private network (10 s
+    # seen at a load average of 75 on 2 cores); past this an upload is taken as lost.
+    ANSWER_GRACE = 15.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.pending: Counter = Counter()  # uploads in flight per HSDir (one per time period)
-        self.accepted = False
+        self.accepted_at: float | None = None
+        self.clock = clock
+
+    @property
+    def accepted(self) -> bool:
+        return self.accepted_at is not None
 
     def feed(self, action: str, hsdir: str | None) -> bool:
         if action == "UPLOAD":
@@ -61,8 +75,16 @@ class UploadRound:
         elif action in ("UPLOADED", "FAILED"):
             self.pending[hsdir] -= 1
             self.pending += Counter()  # drops entries at zero
-            self.accepted = self.accepted or action == "UPLOADED"
-        return self.accepted and not self.pending
+            if action == "UPLOADED" and self.accepted_at is None:
+                self.accepted_at = self.clock()
+        return self.done()
+
+    def settles_at(self) -> float | None:
+        """When the round is done even if some upload never answers (None: none accepted yet)."""
+        return None if self.accepted_at is None else self.accepted_at + self.ANSWER_GRACE
+
+    def done(self) -> bool:
+        return self.accepted and (not self.pending or self.clock() >= self.settles_at())
 
 
 @dataclass
@@ -170,15 +192,25 @@ class OnionServices:
         if svc is None or svc.published:
             return
         hsdir = getattr(event, "directory_fingerprint", None) or getattr(event, "directory", None)
-        first = not svc.round.accepted
-        done = svc.round.feed(event.action, hsdir)
-        if first and svc.round.accepted:
+        upload_round = svc.round
+        first = not upload_round.accepted
+        done = upload_round.feed(event.action, hsdir)
+        if first and upload_round.accepted:
             mark(f"first-uploaded {svc.name}")
+            if not done:  # an upload tor never answers must not hold the service back
+                delay = upload_round.settles_at() - upload_round.clock()
+                asyncio.get_running_loop().call_later(delay, self._settle, svc, upload_round)
         if done:
-            svc.published = True
-            mark(f"uploaded {svc.name}")
-            self._published.setdefault(svc.service_id, asyncio.Event()).set()
-            self.on_change()
+            self._settle(svc, upload_round)
+
+    def _settle(self, svc: Service, upload_round: UploadRound) -> None:
+        """Mark `svc` published if `upload_round` is still its round and is done."""
+        if svc.published or not svc.active or svc.round is not upload_round or not upload_round.done():
+            return
+        svc.published = True
+        mark(f"uploaded {svc.name}")
+        self._published.setdefault(svc.service_id, asyncio.Event()).set()
+        self.on_change()
 
     async def wait_published(self, name: str, timeout: float | None = None) -> None:
         svc = self.get(name)

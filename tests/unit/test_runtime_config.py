@@ -1,4 +1,5 @@
 """Runtime pieces that need no tor: torrc rendering, tor lookup, key files, settings, CLI errors."""
+import asyncio
 import json
 import os
 import stat
@@ -116,18 +117,26 @@ def test_second_runtime_on_the_same_data_dir_is_refused(tmp_path):
     assert not paths.data_dir_in_use(layout)
 
 
-def test_published_only_when_the_whole_upload_round_answered(tmp_path):
+def hs_desc(action, hsdir, address="abc"):
+    """A stand-in for stem's HSDescEvent."""
     from types import SimpleNamespace
 
+    return SimpleNamespace(type="HS_DESC", action=action, address=address, directory_fingerprint=hsdir)
+
+
+def active_service(tmp_path, changes: list | None = None):
     from apaf.onion import OnionServices
 
-    def hs_desc(action, hsdir, address="abc"):  # stand-in for stem's HSDescEvent
-        return SimpleNamespace(type="HS_DESC", action=action, address=address, directory_fingerprint=hsdir)
-
-    changes = []
+    changes = [] if changes is None else changes
     onions = OnionServices(tor=None, keys_dir=tmp_path, on_change=lambda: changes.append(1))
     svc = onions.get("site")
     svc.service_id, svc.active = "abc", True
+    return onions, svc
+
+
+async def test_published_only_when_the_whole_upload_round_answered(tmp_path):
+    changes = []
+    onions, svc = active_service(tmp_path, changes)
     for hsdir in ("A", "A", "B"):  # tor uploads one descriptor per time period
         onions.on_hs_desc(hs_desc("UPLOAD", hsdir))
     onions.on_hs_desc(hs_desc("UPLOADED", "A", address="other"))
@@ -136,3 +145,33 @@ def test_published_only_when_the_whole_upload_round_answered(tmp_path):
     assert not svc.published
     onions.on_hs_desc(hs_desc("UPLOADED", "A"))
     assert svc.published and changes
+
+
+async def test_published_when_an_upload_never_answers(tmp_path, monkeypatch):
+    """tor sends no HS_DESC answer for an upload whose circuit or connection failed (an
+    HSDir gone down): the service counts as published a grace after the first acceptance."""
+    from apaf.onion import UploadRound
+
+    monkeypatch.setattr(UploadRound, "ANSWER_GRACE", 0.3)
+    onions, svc = active_service(tmp_path)
+    for hsdir in ("A", "B"):
+        onions.on_hs_desc(hs_desc("UPLOAD", hsdir))
+    onions.on_hs_desc(hs_desc("UPLOADED", "A"))  # B never answers
+    await asyncio.sleep(0.1)
+    assert not svc.published
+    await asyncio.wait_for(onions.wait_published("site"), 5)
+    assert svc.published
+
+
+async def test_a_replaced_upload_round_does_not_publish(tmp_path, monkeypatch):
+    """The grace of a round that tor's restart (or an unpublish) replaced publishes nothing."""
+    from apaf.onion import UploadRound
+
+    monkeypatch.setattr(UploadRound, "ANSWER_GRACE", 0.1)
+    onions, svc = active_service(tmp_path)
+    for hsdir in ("A", "B"):
+        onions.on_hs_desc(hs_desc("UPLOAD", hsdir))
+    onions.on_hs_desc(hs_desc("UPLOADED", "A"))
+    svc.round = UploadRound()  # what publish() does for a new tor
+    await asyncio.sleep(0.3)
+    assert not svc.published
