@@ -3,7 +3,8 @@
 A double-clicked bundle (the macOS .app, a desktop menu entry) has no terminal the
 user reads, so the runtime opens the default browser itself, on the admin server's
 one-time launch link (see apaf.admin.keys.Launch: a browser's command line is readable
-by other local programs, so it never carries the admin UI's secret address). Only
+by other local programs, so it never carries the admin UI's secret address, and
+apaf.admin.peer refuses it to any other account). Only
 when a desktop session is there — never in an SSH session, a service or a container
 without a display — and not with --no-browser or --no-admin.
 

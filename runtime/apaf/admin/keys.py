@@ -31,6 +31,7 @@ class Launch:
     It answers on the plain 127.0.0.1 address (it goes through a browser's command
     line, which other local programs can read) and carries no secret but itself:
     used once, it redirects to the secret admin address and is dead from then on.
+    Another local account that reads it there is refused without using it (peer.py).
     """
 
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))

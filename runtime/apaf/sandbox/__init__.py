@@ -8,6 +8,7 @@ One module per platform behind the same functions, chosen in `platform_module()`
     listener()                       how the app gets its listening socket (apaf.apps.handover)
     tor_owner()                      how a tor we start exits with us (apaf.tor.owner)
     watch_launchers(on_gone)         stop when the bundle's launcher processes are killed
+    loopback_peer_uid(server, peer)  who is on the other end of a loopback TCP connection (None: unknown)
 
     linux    Landlock + seccomp + no_new_privs, enforced (apaf.sandbox.linux)
     darwin   a generated sandbox-exec (SBPL) profile (apaf.sandbox.macos)

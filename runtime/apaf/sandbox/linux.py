@@ -168,3 +168,10 @@ def app_identity(name: str, dirs) -> dict[str, str]:
 def drop_root(policy: Policy) -> list[str]:
     """With the sandbox off (debugging): still never root; notes for the app's log."""
     return become_app_user(policy) if os.geteuid() == 0 else []
+
+
+def loopback_peer_uid(server: tuple, peer: tuple) -> int | None:
+    """The uid of the process at the other end of a loopback TCP connection (the admin UI's
+    one-time links, apaf.admin.peer); LookupError when its socket is not found."""
+    from apaf.sandbox import proc_net
+    return proc_net.peer_uid(server, peer)

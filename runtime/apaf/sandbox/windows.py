@@ -53,3 +53,8 @@ def app_identity(name: str, dirs) -> dict[str, str]:
 
 def drop_root(policy: Policy) -> list[str]:
     return []  # apps run as the user who started the runtime here
+
+
+def loopback_peer_uid(server: tuple, peer: tuple) -> int | None:
+    """None: not known here (see apaf.admin.peer for what the admin UI does then)."""
+    return None

@@ -1,6 +1,7 @@
 """Log in, log out, the first-boot one-time link and the password change.
 
 The first-boot link starts the first-run wizard (views/wizard.py) until it is finished.
+The one-time links (launch, first boot, owner) answer only the account apaf runs as (peer.py).
 
 Password checks (login and password change) run one at a time under the
 throttle's lock, in a thread (scrypt is CPU-bound), and count towards throttling.
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from .. import password as pw
 from ..keys import FIRST_BOOT, FIRST_RUN, LAUNCH, ORIGINS, PASSWORDS, SESSION, SESSIONS, THROTTLE
+from ..peer import owner_only
 from ..render import flash, redirect, render
 from ..security import public
 from ..throttle import SESSION_TRIES
@@ -90,6 +92,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 @public
+@owner_only
 async def owner_link(request: web.Request) -> web.StreamResponse:
     """The link printed in the terminal when throttling engages: skip the delay once."""
     if not request.app[THROTTLE].owner_token_valid(request.match_info["token"]):
@@ -112,6 +115,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 @public
+@owner_only
 async def launch(request: web.Request) -> web.StreamResponse:
     """The link the runtime opens the browser on: once, to the admin UI's secret address
     (the first-boot page while the generated password has not been shown)."""
@@ -127,6 +131,7 @@ async def launch(request: web.Request) -> web.StreamResponse:
 
 
 @public
+@owner_only
 async def first_boot(request: web.Request) -> web.StreamResponse:
     boot = request.app.get(FIRST_BOOT)
     token = request.match_info["token"]

@@ -1,0 +1,149 @@
+"""The one-time links answer only the account apaf runs as (apaf.admin.peer): another local
+account that read the link from a browser's command line is refused without using it up."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import urllib.parse
+
+import pytest
+
+from apaf.admin import serve
+from apaf.admin.peer import peer_allowed
+from apaf.sandbox import proc_net
+
+from fixtures.admin_ui import RuntimeControlDouble
+
+NOBODY = 65534
+linux = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/net/tcp")
+
+
+def _listener(family: int = socket.AF_INET, host: str = "127.0.0.1") -> socket.socket:
+    server = socket.socket(family, socket.SOCK_STREAM)
+    server.bind((host, 0))
+    server.listen()
+    return server
+
+
+@linux
+def test_the_owner_of_a_loopback_client_socket_is_found():
+    server = _listener()
+    client = socket.create_connection(server.getsockname())
+    accepted, peer = server.accept()
+    try:
+        assert proc_net.peer_uid(accepted.getsockname(), peer) == os.geteuid()
+    finally:
+        client.close(), accepted.close(), server.close()
+
+
+@linux
+def test_an_ipv6_client_reaching_127_0_0_1_is_found_in_tcp6():
+    server = _listener()
+    client = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    client.connect(("::ffff:127.0.0.1", server.getsockname()[1]))
+    accepted, peer = server.accept()
+    try:
+        assert peer[0] == "127.0.0.1"          # what the server sees
+        assert proc_net.peer_uid(accepted.getsockname(), peer) == os.geteuid()
+    finally:
+        client.close(), accepted.close(), server.close()
+
+
+@linux
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
+def test_a_client_of_an_admin_ui_on_ipv6_loopback_is_found():
+    server = _listener(socket.AF_INET6, "::1")
+    client = socket.create_connection(server.getsockname()[:2])
+    accepted, peer = server.accept()
+    try:
+        assert proc_net.peer_uid(accepted.getsockname(), peer) == os.geteuid()
+    finally:
+        client.close(), accepted.close(), server.close()
+
+
+@linux
+def test_a_client_that_already_closed_is_not_taken_for_root():
+    # Its socket lingers in the table as a row with uid 0: root, if it were believed.
+    server = _listener()
+    client = socket.create_connection(server.getsockname())
+    accepted, peer = server.accept()
+    client.close()
+    try:
+        with pytest.raises(LookupError):
+            proc_net.peer_uid(accepted.getsockname(), peer)
+    finally:
+        accepted.close(), server.close()
+
+
+def _raises(server, peer):
+    raise LookupError("gone")
+
+
+def test_who_may_use_a_one_time_link():
+    here, there = ("127.0.0.1", 1), ("127.0.0.1", 2)
+    assert peer_allowed(here, there, lambda s, p: os.geteuid())
+    assert peer_allowed(here, there, lambda s, p: 0)                     # root: reads us anyway
+    assert peer_allowed(here, there, lambda s, p: None)                  # macOS, Windows: unknown
+    assert not peer_allowed(here, there, lambda s, p: os.geteuid() + 1)
+    assert not peer_allowed(here, there, _raises)                        # Linux, peer not found
+    assert not peer_allowed(None, there, lambda s, p: os.geteuid())
+
+
+def _child_get(uid: int, url: str, host: str | None) -> int:
+    """GET url from a forked child running as uid; its status code (0: no answer)."""
+    parts = urllib.parse.urlsplit(url)
+    request = (f"GET {parts.path} HTTP/1.1\r\nHost: {host or parts.netloc}\r\n"
+               "Connection: close\r\n\r\n").encode()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # only already-imported code from here: other threads' locks are not ours
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            with socket.create_connection((parts.hostname, parts.port), timeout=10) as s:
+                s.sendall(request)
+                os.write(write, s.recv(64))
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        head = answer.read()
+    os.waitpid(pid, 0)
+    return int(head.split()[1]) if head.startswith(b"HTTP/") else 0
+
+
+async def _get(uid: int, url: str, host: str | None = None) -> int:
+    return await asyncio.to_thread(_child_get, uid, url, host)
+
+
+needs_root = pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
+                                reason="needs root on Linux to make a request as another account")
+
+
+@needs_root
+async def test_another_account_is_refused_the_launch_link_and_the_owner_still_gets_in(tmp_path):
+    server = await serve(RuntimeControlDouble(), tmp_path)
+    try:
+        assert await _get(NOBODY, server.launch_url) == 403
+        assert await _get(NOBODY, server.launch_url) == 403      # again: still not used up
+        assert await _get(os.geteuid(), server.launch_url) == 303
+        assert await _get(os.geteuid(), server.launch_url) == 404   # used once, by the owner
+    finally:
+        await server.close()
+
+
+@needs_root
+async def test_another_account_is_refused_the_first_boot_link(tmp_path):
+    server = await serve(RuntimeControlDouble(), tmp_path)
+    try:
+        host = urllib.parse.urlsplit(server.url).netloc
+        url = server.listen_url + urllib.parse.urlsplit(server.first_boot_url).path.lstrip("/")
+        assert await _get(NOBODY, url, host) == 403
+        assert await _get(os.geteuid(), url, host) == 303           # on to the wizard
+        assert await _get(NOBODY, server.listen_url + "login", host) == 200  # the password still works
+    finally:
+        await server.close()
