@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="apaf: %(message)s")
+    from apaf.stem_import import import_stem
+
+    import_stem()  # stem's first import: without the modules it never uses (apaf/stem_import.py)
     import stem.util.log  # noqa: F401 -- it resets the "stem" logger to TRACE when imported
 
     logging.getLogger("stem").setLevel(logging.WARNING)  # stem is chatty about closed sockets

@@ -28,12 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from stem import ControllerError
-
 from apaf.errors import OnionError
 from apaf.fsutil import atomic_write, ensure_private_dir
+from apaf.stem_import import import_stem
 from apaf.timeline import mark
-from apaf.tor import Tor
+
+import_stem()  # before this module's `import stem`: without what it never uses (stem_import.py)
+from stem import ControllerError  # noqa: E402
+
+from apaf.tor import Tor  # noqa: E402
 
 KEY_RE = re.compile(r"^ED25519-V3:([A-Za-z0-9+/]{86}==)$")
 # Streams one client circuit may hold open at once.  Tor Browser puts all tabs of one

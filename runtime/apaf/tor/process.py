@@ -26,45 +26,25 @@ import collections
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Awaitable, Callable
-
-from stem import ControllerError, SocketError
 
 from apaf.errors import TorrcRejected, TorStartError
 from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.restart import cancel_task, supervise
 from apaf.sandbox import platform_module
+from apaf.stem_import import import_stem
 from apaf.timeline import mark
 from apaf.tor import sandbox, torrc
 from apaf.tor.binary import child_env, find_tor
 
+import_stem()  # before this module's `import stem`: without what it never uses (stem_import.py)
+from stem import ControllerError, SocketError  # noqa: E402
+from stem.control import Controller, EventType  # noqa: E402
+
 log = logging.getLogger("apaf.tor")
 SANDBOX_CACHE = "sandbox-support.json"  # in tor's data dir: the probe's answer per binary
-
-
-def _import_stem_control():
-    """stem.control, without the `cryptography` import it does not need here.
-
-    stem.descriptor.hidden_service imports cryptography at import time when it is installed
-    (an app's dependency in a bundle, the farm's in a dev venv), only for descriptor
-    decryption apaf never asks for: ~8 MB of the runtime's memory and 0.1 s of its start.
-    """
-    hide = "cryptography" not in sys.modules
-    if hide:
-        sys.modules["cryptography"] = None  # makes `import cryptography` raise ImportError
-    try:
-        import stem.control
-    finally:
-        if hide:
-            del sys.modules["cryptography"]
-    return stem.control
-
-
-_control = _import_stem_control()
-Controller, EventType = _control.Controller, _control.EventType
 
 
 class Tor:
