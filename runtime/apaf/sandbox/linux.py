@@ -137,8 +137,8 @@ def wrap_command(policy: Policy, argv: list[str]) -> list[str]:
 
 def listener():
     """The app's listening socket, held by the runtime and inherited (apaf.apps.handover)."""
-    from apaf.apps.handover import InheritedSocket
-    return InheritedSocket()
+    from apaf.apps.handover import InheritedSocket, unguessable_loopback
+    return InheritedSocket(unguessable_loopback())  # not 127.0.0.1: see apaf.apps.handover
 
 
 def tor_owner():
