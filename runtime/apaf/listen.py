@@ -1,9 +1,10 @@
 """The app's side of its listening socket: the runtime binds it, the app only accepts on it.
 
-The runtime binds 127.0.0.1:APAF_PORT once and keeps it open for its whole life; each app
-process (every restart) inherits it as file descriptor APAF_LISTEN_FD, so the port is never
-free for another local program to take, and connections made while the app restarts wait in
-the backlog. The sandbox refuses any bind to an app, its own port included.
+The runtime binds APAF_BIND_HOST:APAF_PORT (on Linux a random 127.x.y.z) once and keeps it open
+for its whole life; each app process (every restart) inherits it as file descriptor
+APAF_LISTEN_FD, so the port is never free for another local program to take, and connections
+made while the app restarts wait in the backlog. The sandbox refuses any bind to an app, its
+own port included.
 
     sock = apaf.listening_socket()   # serve on it: web.run_app(app, sock=sock), ...
 

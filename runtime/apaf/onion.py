@@ -138,8 +138,8 @@ class OnionServices:
     def get(self, name: str) -> Service:
         return self.services.setdefault(name, Service(name))
 
-    async def publish(self, name: str, ports: dict[int, int]) -> str:
-        """Add the app's service mapping virtual port -> local port; returns the .onion address."""
+    async def publish(self, name: str, ports: dict[int, str]) -> str:
+        """Add the app's service mapping virtual port -> local "host:port"; returns the .onion address."""
         svc = self.get(name)
         path = self.key_path(name)
         key = read_key(path)
@@ -147,11 +147,10 @@ class OnionServices:
             key_type, key_content = "NEW", "ED25519-V3"
         else:
             key_type, key_content = key.split(":", 1)
-        mapping = {virt: f"127.0.0.1:{local}" for virt, local in ports.items()}
         try:
             # stem's max_streams sends both MaxStreams=N and Flags=MaxStreamsCloseCircuit.
             resp = await self.tor.call(lambda c: c.create_ephemeral_hidden_service(
-                mapping, key_type=key_type, key_content=key_content, await_publication=False,
+                ports, key_type=key_type, key_content=key_content, await_publication=False,
                 max_streams=MAX_STREAMS_PER_CIRCUIT))
         except ControllerError as err:
             raise OnionError(f"tor refused to add the onion service for {name!r}: {err}") from None
@@ -169,7 +168,7 @@ class OnionServices:
         """The app's .onion without publishing it (adds then removes the service if needed)."""
         svc = self.get(name)
         if svc.service_id is None:
-            await self.publish(name, {80: 9})  # discard port; removed straight away
+            await self.publish(name, {80: "127.0.0.1:9"})  # discard port; removed straight away
             await self.unpublish(name)
         return svc.onion
 

@@ -130,9 +130,10 @@ class Runtime:
         await app.start()
         mark(f"app-serving {name}")
 
-    def _ports(self, name: str) -> dict[int, int]:
-        """Onion virtual port -> the app's local port; every listed port reaches the one server."""
-        return {virt: self.apps[name].port for virt in self.manifests[name].ports}
+    def _ports(self, name: str) -> dict[int, str]:
+        """Onion virtual port -> the app's "host:port"; every listed port reaches the one server."""
+        app = self.apps[name]
+        return {virt: f"{app.host}:{app.port}" for virt in self.manifests[name].ports}
 
     async def _stop_app(self, name: str) -> None:
         await self.onions.unpublish(name)

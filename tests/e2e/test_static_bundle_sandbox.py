@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from fixtures.bundle import empty_root, run_in_root
-from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_ids, app_port, check_battery, escape_list, run_battery
+from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_address, app_ids, check_battery, escape_list, run_battery
 
 pytestmark = pytest.mark.timeout(2400)  # the first user of the session's bundle may build it
 
@@ -31,8 +31,8 @@ async def test_chat_and_escape_battery_run_sandboxed_in_the_static_bundle(chat_b
         control = (data / "tor" / "control-port").read_text().split("=", 1)[1].strip()
         attempts = escape_list(data="/tmp/data", home="/tmp", app_dir="/tmp/escapes", tmp="/tmp",
                                status=status, control=control, other="chat",
-                               other_port=app_port(rt.proc.pid, "chat"),
-                               own_port=app_port(rt.proc.pid, "escapes"), not_listed="/chat",
+                               other_address=app_address(rt.proc.pid, "chat"),
+                               own_port=app_address(rt.proc.pid, "escapes")[1], not_listed="/chat",
                                python="/chat")
         results, fetched, own = await run_battery(testnet.socks, rt.onion("escapes"), attempts,
                                                   f"http://{rt.onion('chat')}/")
@@ -41,8 +41,8 @@ async def test_chat_and_escape_battery_run_sandboxed_in_the_static_bundle(chat_b
         chat_log = (data / "run" / "logs" / "chat.log").read_text()
         assert "apaf sandbox: confined in" in chat_log and "Traceback" not in chat_log
         assert LOG_PREFIX not in chat_log  # honest work leaves no refusal in the log
-        port = app_port(rt.proc.pid, "chat")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:  # chat still serves
+        host, port = app_address(rt.proc.pid, "chat")
+        with urllib.request.urlopen(f"http://{host}:{port}/", timeout=10) as resp:  # chat still serves
             assert resp.status == 200
         from apaf.sandbox.account import app_uid  # started as root: each app under its own uid
         ids = {name: app_ids(rt.proc.pid, name) for name in ("chat", "escapes")}

@@ -50,7 +50,7 @@ async def imported(app_dir: Path, tmp_path: Path, paths: list[tuple[str, dict]])
     await app.start()
     try:
         for path, headers in paths:
-            request = urllib.request.Request(f"http://127.0.0.1:{app.port}{path}", headers=headers)
+            request = urllib.request.Request(f"http://{app.host}:{app.port}{path}", headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=10) as r:
                     r.read()

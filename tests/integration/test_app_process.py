@@ -1,5 +1,6 @@
 """App processes without tor: the launcher, the contract environment, bad entry points, stop,
 the listening socket the runtime holds across restarts. ~8 s."""
+import ipaddress
 import json
 import os
 import socket
@@ -25,7 +26,7 @@ async def test_app_serves_on_loopback_with_its_env_and_stops(tmp_path, envecho_a
                      env={"APAF_ONION_ADDRESS": "x" * 56 + ".onion"})
     await app.start()
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/", timeout=10) as r:
+        with urllib.request.urlopen(f"http://{app.host}:{app.port}/", timeout=10) as r:
             env = json.load(r)
         assert env["APAF_ONION_ADDRESS"] == "x" * 56 + ".onion" and env["APAF_PORT"] == str(app.port)
         assert env["data_dir_mode"] == "0o700" and app.running
@@ -46,7 +47,7 @@ async def test_app_gets_its_contract_variables_and_not_the_users_session(tmp_pat
                      env={"APAF_ONION_ADDRESS": "x" * 56 + ".onion"}, tmp_dir=tmp_path / "tmp")
     await app.start()
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/", timeout=10) as r:
+        with urllib.request.urlopen(f"http://{app.host}:{app.port}/", timeout=10) as r:
             env = json.load(r)
     finally:
         await app.stop()
@@ -175,17 +176,17 @@ def test_cli_launch_flag_runs_the_app_entry(tmp_path):
     assert (tmp_path / "out").read_text() == "ran"
 
 
-_SQUAT = """import socket, sys
-s = socket.socket()
-if sys.argv[2] == "reuse":
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", socket.SO_REUSEADDR), 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError as err:
-    sys.exit(f"refused: {err.strerror}")
-print("squatting")
-"""
+def _squat(host: str, port: int, reuse: bool) -> str:
+    """Try to bind host:port as another local program would; its error, or "squatting"."""
+    with socket.socket() as s:
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", socket.SO_REUSEADDR), 1)
+        try:
+            s.bind((host, port))
+        except OSError as err:
+            return f"refused: {err.strerror}"
+        return "squatting"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows: the app binds its own port (apaf.apps.handover)")
@@ -200,36 +201,34 @@ async def test_app_port_cannot_be_squatted_while_the_app_restarts(tmp_path, enve
                      env={"APAF_ONION_ADDRESS": "x" * 56 + ".onion"})
     await app.start()
     try:
-        port, down = app.port, app.proc
+        host, port, down = app.host, app.port, app.proc
         os.killpg(down.pid, signal.SIGKILL)  # a crash
         await down.wait()
-        waiting = await asyncio.open_connection("127.0.0.1", port)  # a visitor, during the restart
+        # No await from here to the check: the supervisor (same loop) cannot restart the app yet.
+        for reuse in (False, True):
+            assert _squat(host, port, reuse) == "refused: Address already in use", reuse
+        assert app.proc is down  # the squats ran while the app was down
+        waiting = await asyncio.open_connection(host, port)  # a visitor, during the restart
         waiting[1].write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        for mode in ("plain", "reuse"):
-            squat = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", _SQUAT, str(port), mode, stdout=-1, stderr=-1)
-            out, err = await squat.communicate()
-            assert app.proc is down and squat.returncode == 1, (mode, out, err)  # still down, refused
-            assert b"refused: Address already in use" in err, err
         answer = await asyncio.wait_for(waiting[0].read(), 30)
         waiting[1].close()
-        assert answer.startswith(b"HTTP/1.1 200") and app.port == port, answer
+        assert answer.startswith(b"HTTP/1.1 200") and app.port == port and app.host == host, answer
         for _ in range(100):  # the supervisor counts the restart once it hears the app is ready
             if app.restarts:
                 break
             await asyncio.sleep(0.05)
         assert app.restarts == 1
         assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["pid"] == app.proc.pid != down.pid
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+        with urllib.request.urlopen(f"http://{host}:{port}/", timeout=10) as r:
             assert json.load(r)["APAF_PORT"] == str(port)
         crashed = app.proc
         await app.restart()  # on purpose (a settings change): the same socket again
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+        with urllib.request.urlopen(f"http://{host}:{port}/", timeout=10) as r:
             assert json.load(r)["pid"] == app.proc.pid != crashed.pid
     finally:
         await app.stop()
     with pytest.raises(ConnectionRefusedError):  # stopped: the runtime's socket is closed too
-        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        socket.create_connection((host, port), timeout=5).close()
 
 
 async def test_an_app_that_never_takes_its_socket_did_not_start(tmp_path):
@@ -238,7 +237,37 @@ async def test_an_app_that_never_takes_its_socket_did_not_start(tmp_path):
     app = AppProcess(m, data_dir=tmp_path / "d", log_path=tmp_path / "log", env={}, ready_timeout=2)
     with pytest.raises(AppError) as err:
         await app.start()
-    assert f"did not start serving on 127.0.0.1:{app.port}" in str(err.value)
+    assert f"did not start serving on {app.host}:{app.port}" in str(err.value)
     assert not app.running
     await app.stop()
 
+
+
+def _reaches_envecho(url: str) -> bool:
+    """Whether url answers as the envecho app (another program may hold the same port number
+    on 127.0.0.1: ports are per address)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return "APAF_PORT" in json.load(r)
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux answers on all of 127.0.0.0/8; macOS on 127.0.0.1 only")
+async def test_apps_listen_where_a_web_page_cannot_find_them(tmp_path, envecho_app):
+    """A page in the owner's browser could try http://127.0.0.1:PORT/ for every port and, by
+    loading something the onion site serves, learn that this machine serves it. Each app now
+    listens on a random address of 127.0.0.0/8: 127.0.0.1 has nothing on its port."""
+    apps = [AppProcess(load_manifest(envecho_app), data_dir=tmp_path / f"d{i}", log_path=tmp_path / f"log{i}",
+                       env={"APAF_ONION_ADDRESS": "x" * 56 + ".onion"}) for i in range(2)]
+    for app in apps:
+        await app.start()
+    try:
+        for app in apps:
+            assert ipaddress.ip_address(app.host).is_loopback and app.host != "127.0.0.1", app.host
+            with urllib.request.urlopen(f"http://{app.host}:{app.port}/", timeout=10) as r:
+                assert json.load(r)["APAF_PORT"] == str(app.port)
+            assert not _reaches_envecho(f"http://127.0.0.1:{app.port}/"), app.port
+    finally:
+        for app in apps:
+            await app.stop()

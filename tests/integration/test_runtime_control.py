@@ -18,10 +18,10 @@ from apaf.runtime import Runtime
 from fixtures.runtime import aget_via_tor, forget_onions
 
 
-async def local_pid(port: int) -> int | None:
-    """The pid the envecho app on 127.0.0.1:port reports (None if it does not answer)."""
+async def local_pid(host: str, port: int) -> int | None:
+    """The pid the envecho app on host:port reports (None if it does not answer)."""
     try:
-        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/") as r:
+        async with aiohttp.ClientSession() as s, s.get(f"http://{host}:{port}/") as r:
             return (await r.json())["pid"]
     except aiohttp.ClientError:
         return None
@@ -67,13 +67,13 @@ async def test_runtime_control_on_testnet(testnet, envecho_app, tmp_path):
 
         # A crashed app is restarted on the same local port (the onion service maps to it).
         app = rt.apps["envecho"]
-        port, first_pid = app.port, await local_pid(app.port)
+        port, first_pid = app.port, await local_pid(app.host, app.port)
         os.kill(first_pid, signal.SIGKILL)
         for _ in range(100):
             await asyncio.sleep(0.1)
             if app.restarts == 1 and app.running:
                 break
-        assert app.port == port and await local_pid(port) not in (None, first_pid)
+        assert app.port == port and await local_pid(app.host, port) not in (None, first_pid)
         assert (await rt.status())["apps"][0]["running"] is True
 
         with pytest.raises(TorrcRejected, match="NoSuchThing is refused"):

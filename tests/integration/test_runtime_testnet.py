@@ -4,6 +4,7 @@ Runs the real CLI as a process (tor 0.4.9 joins the session's testnet) with
 examples/static-site and `envecho` (a test app answering with its APAF_* environment).
 ~30-60 s in all once the testnet is up.
 """
+import ipaddress
 import json
 import os
 import signal
@@ -30,7 +31,7 @@ def test_apps_reachable_through_testnet_with_contract_env_and_stable_addresses(t
         status, body = get_via_tor(testnet.socks, f"http://{onion}/")
         env = json.loads(body)
         assert status == 200
-        assert env["APAF_ONION_ADDRESS"] == onion and env["APAF_BIND_HOST"] == "127.0.0.1"
+        assert env["APAF_ONION_ADDRESS"] == onion and ipaddress.ip_address(env["APAF_BIND_HOST"]).is_loopback
         assert json.loads(env["APAF_SETTINGS"]) == {"greeting": "hello"}
         assert env["APAF_DATA_DIR"] == str(data / "apps" / "envecho") and env["data_dir_mode"] == "0o700"
         assert env["APAF_SOCKS"] == rt.status()["tor"]["socks"] and env["APAF_ALLOW_TOR2WEB"] == "0"

@@ -12,7 +12,7 @@ import pytest
 
 from apaf.sandbox import landlock
 from apaf.sandbox.account import app_uid
-from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_ids, app_port, check_battery, escape_list, run_battery
+from fixtures.escapes import ESCAPES_APP, LOG_PREFIX, app_address, app_ids, check_battery, escape_list, run_battery
 from fixtures.runtime import ENVECHO, apaf_run
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux" or landlock.abi() < 4,
@@ -30,8 +30,8 @@ async def test_escape_battery_refused_logged_and_app_keeps_working(testnet, tmp_
         control = (data / "tor" / "control-port").read_text().split("=", 1)[1].strip()
         attempts = escape_list(data=str(data), home=str(home), app_dir=str(app), tmp=str(tmp_path),
                                status=status, control=control, other="envecho",
-                               other_port=app_port(rt.proc.pid, "envecho"),
-                               own_port=app_port(rt.proc.pid, "escapes"), not_listed="/bin/sh",
+                               other_address=app_address(rt.proc.pid, "envecho"),
+                               own_port=app_address(rt.proc.pid, "escapes")[1], not_listed="/bin/sh",
                                python=sys.executable)
         results, fetched, own = await run_battery(testnet.socks, rt.onion("escapes"), attempts,
                                                   f"http://{rt.onion('envecho')}/")

@@ -92,6 +92,7 @@ class AppProcess:
         self.on_change = on_change or (lambda: None)
         self.ready_timeout = ready_timeout
         self.listener = platform_module().listener()
+        self.host: str = self.listener.host
         self.port: int = self.listener.port
         self.proc: asyncio.subprocess.Process | None = None
         self.restarts = 0
@@ -111,7 +112,7 @@ class AppProcess:
         return {
             **inherited_environment(),
             "HOME": str(self.data_dir),  # what ~ and expanduser() mean to the app
-            "APAF_BIND_HOST": "127.0.0.1",
+            "APAF_BIND_HOST": self.host,
             "APAF_PORT": str(self.port),
             "APAF_APP_DIR": str(m.app_dir),
             "APAF_DATA_DIR": str(self.data_dir),
@@ -128,7 +129,7 @@ class AppProcess:
     async def start(self) -> None:
         if self.listener is None:  # stopped before: a new socket, on a new port
             self.listener = platform_module().listener()
-            self.port = self.listener.port
+            self.host, self.port = self.listener.host, self.listener.port
         self._stopping = False
         await self._spawn()
         self._supervisor = asyncio.create_task(self._supervise(), name=f"app-{self.name}")
@@ -192,7 +193,7 @@ class AppProcess:
             if self.proc.returncode is not None or time.monotonic() > deadline:
                 await self._terminate()
                 raise AppError(f"app {self.name!r} ({self.manifest.path}) did not start serving on "
-                               f"127.0.0.1:{self.port}; its last output ({self.log_path}):\n{self.log_tail()}")
+                               f"{self.host}:{self.port}; its last output ({self.log_path}):\n{self.log_tail()}")
             await asyncio.sleep(0.05)
         self.on_change()
 

@@ -25,6 +25,7 @@ import os
 import pwd
 import stat
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 FIRST_UID, LAST_UID = 61184, 65519
@@ -34,8 +35,9 @@ _CLONE_NEWNS = 0x00020000
 _MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1, 0x20, 0x1000, 0x4000, 0x40000
 
 
-def app_uid(name: str) -> int:
-    """The uid (and gid) app `name` runs as when the runtime is root."""
+def app_uid(name: str, taken: Collection[int] = ()) -> int:
+    """The uid (and gid) app `name` runs as when the runtime is root; never one in `taken` (the
+    runtime's other apps: two names can hash to the same number)."""
     # hashlib here, not at the top: every app process imports this module, and hashlib loads
     # OpenSSL's libcrypto; only the runtime derives uids.
     import hashlib
@@ -44,6 +46,8 @@ def app_uid(name: str) -> int:
     start = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % span
     for i in range(span):
         uid = FIRST_UID + (start + i) % span
+        if uid in taken:
+            continue
         try:
             pwd.getpwuid(uid)
         except KeyError:

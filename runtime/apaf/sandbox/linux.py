@@ -137,8 +137,8 @@ def wrap_command(policy: Policy, argv: list[str]) -> list[str]:
 
 def listener():
     """The app's listening socket, held by the runtime and inherited (apaf.apps.handover)."""
-    from apaf.apps.handover import InheritedSocket
-    return InheritedSocket()
+    from apaf.apps.handover import InheritedSocket, unguessable_loopback
+    return InheritedSocket(unguessable_loopback())  # not 127.0.0.1: see apaf.apps.handover
 
 
 def tor_owner():
@@ -154,12 +154,16 @@ def watch_launchers(on_gone) -> list[int]:
     return launchers.watch(launchers.launcher_pids(), on_gone)
 
 
+_assigned: dict[str, int] = {}  # runtime side: app name -> its uid, for this runtime's life
+
+
 def app_identity(name: str, dirs) -> dict[str, str]:
     """Runtime side, before each app process: a root runtime hands the app's own folders to the
     app's uid and tells the process which uid to drop to (become_app_user); else nothing."""
     if os.geteuid() != 0:
         return {}
-    uid = account.app_uid(name)
+    uid = _assigned.get(name) or account.app_uid(name, taken=set(_assigned.values()))
+    _assigned[name] = uid  # the same uid on each restart; never another app's (red team: two shared one)
     for d in dirs:
         account.hand_over(d, uid)
     return {account.UID_VAR: str(uid)}

@@ -66,7 +66,7 @@ def wrap_command(policy: Policy, argv: list[str]) -> list[str]:
 def listener():
     """The app's listening socket, held by the runtime and inherited (apaf.apps.handover)."""
     from apaf.apps.handover import InheritedSocket
-    return InheritedSocket()
+    return InheritedSocket()  # 127.0.0.1: macOS answers on no other loopback address by default
 
 
 def tor_owner():

@@ -33,6 +33,21 @@ def test_app_uid_is_never_the_number_of_an_existing_group(monkeypatch):
     assert again != first and account.FIRST_UID <= again <= account.LAST_UID
 
 
+@linux_root
+def test_two_apps_whose_names_hash_alike_never_share_a_uid(tmp_path):
+    """Red-team finding: "files651" and "chat" hash to the same uid, and both ran as it,
+    owning each other's folders."""
+    from apaf.sandbox import linux
+    assert account.app_uid("files651") == account.app_uid("chat")
+    dirs = {n: tmp_path / n for n in ("chat", "files651")}
+    for d in dirs.values():
+        d.mkdir(mode=0o700)
+    uids = {n: int(linux.app_identity(n, [d])[account.UID_VAR]) for n, d in dirs.items()}
+    assert uids["chat"] != uids["files651"], uids
+    assert {n: d.stat().st_uid for n, d in dirs.items()} == uids
+    assert int(linux.app_identity("chat", [dirs["chat"]])[account.UID_VAR]) == uids["chat"]  # a restart
+
+
 def test_blocked_dirs_are_the_ones_the_uid_cannot_cross(tmp_path):
     (tmp_path / "open" / "closed" / "data").mkdir(parents=True)
     tmp_path.chmod(0o755)
