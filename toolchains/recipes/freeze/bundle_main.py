@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from apaf.apps import LAUNCH_FLAG
-from apaf.cli import main
 
 PASSTHROUGH = {LAUNCH_FLAG, "run", "status"}
 
@@ -27,4 +26,13 @@ def argv(args: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == [LAUNCH_FLAG]:
+        # An app process: straight to the launcher, without apaf.cli's imports (argparse,
+        # logging, asyncio with ssl): each app process pays for what it imports (issue 15).
+        from apaf.apps.launch import main as launch
+
+        launch()
+        sys.exit(0)
+    from apaf.cli import main
+
     sys.exit(main(argv(sys.argv[1:])))
