@@ -23,10 +23,14 @@ aims are set on), PSS (shared pages divided among the processes sharing them) an
 only this process holds: what stopping it gives back). The python binary's and shared
 libraries' pages are in every python process's RSS, which is why RSS sums to more than the
 machine spends. Run: `ci/farm bench --only runtime` (~6 min at 10 runs).
+`--keep DIR` works in DIR and leaves it there, with an info-level tor log of the network's
+client (DIR/tor-logs/client.log) and of every apaf run (DIR/tor-logs/apaf<round>-<case>.log):
+what a failed or slow round needs to be understood (both sides of a rendezvous).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -50,6 +54,7 @@ from stem.control import Controller, EventType  # noqa: E402
 from apaf.apps.process import free_port  # noqa: E402
 from apaf.onion import UploadRound  # noqa: E402
 from apaf.testnet import TestNetwork, load  # noqa: E402
+from apaf.testnet.state import STATE_FILE  # noqa: E402
 from apaf.timeline import ENV_VAR, read  # noqa: E402
 from apaf.tor import find_tor  # noqa: E402
 from fixtures.runtime import ApafProcess, descendants, forget_onions, get_via_tor  # noqa: E402
@@ -101,12 +106,33 @@ def memory(pid: int, top: str) -> dict[str, tuple[float, float, float]]:
 
 
 # -- apaf --------------------------------------------------------------------------------
-def apaf_once(net, data: Path) -> dict:
-    """One `apaf run`: seconds from launch to each milestone and to the first GET; RSS."""
+def logged_testnet(net, log: Path) -> Path:
+    """A copy of the network's state file whose join lines add an info log at `log` (the
+    runtime's tor logs only notices, into the runtime), for `APAF_TESTNET_DIR`."""
+    folder = log.with_suffix(".testnet")
+    folder.mkdir(parents=True, exist_ok=True)
+    state = json.loads((Path(net.workdir) / STATE_FILE).read_text())
+    state["torrc"] += [f"Log info file {log}", "SafeLogging 0"]
+    (folder / STATE_FILE).write_text(json.dumps(state))
+    return folder
+
+
+def log_client(net, log: Path) -> None:
+    """Add an info-level log file to the network's client (it keeps its notice log)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with Controller.from_port(port=load(net.workdir).client().control_port) as ctl:
+        ctl.authenticate()
+        ctl.set_conf("Log", [*ctl.get_conf("Log", multiple=True), f"info file {log}"])
+
+
+def apaf_once(net, data: Path, log: Path | None = None) -> dict:
+    """One `apaf run`: seconds from launch to each milestone and to the first GET; RSS.
+    With `log`, its tor also writes an info-level log there."""
     timeline = data.with_suffix(".timeline")
     timeline.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
-    env.update({"APAF_TESTNET_DIR": str(net.workdir), "PYTHONUNBUFFERED": "1", ENV_VAR: str(timeline)})
+    testnet = logged_testnet(net, log) if log else net.workdir
+    env.update({"APAF_TESTNET_DIR": str(testnet), "PYTHONUNBUFFERED": "1", ENV_VAR: str(timeline)})
     cmd = [sys.executable, "-m", "apaf.cli", "run", "--testnet", "--wait-published", "--no-browser",
            "--data-dir", str(data), str(SITE), str(CHAT)]
     t0 = time.monotonic()
@@ -285,10 +311,18 @@ def main() -> None:
                         help="runs per contender (default 10, or $APAF_BENCH_RUNS)")
     parser.add_argument("--testnet", metavar="DIR", type=Path,
                         help="use the running network of `invoke testnet.up --dir DIR` instead of a new one")
+    parser.add_argument("--keep", metavar="DIR", type=Path,
+                        help="work in DIR and keep it, with info-level tor logs of the client and of "
+                             "every apaf run in DIR/tor-logs")
     opts = parser.parse_args()
     runs = opts.runs
     exe = onionshare_venv()
-    root = Path(tempfile.mkdtemp(prefix="apaf-bench-"))
+    if opts.keep:
+        root = opts.keep.resolve()
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        root = Path(tempfile.mkdtemp(prefix="apaf-bench-"))
+    logs = root / "tor-logs" if opts.keep else None
     t = time.monotonic()
     if opts.testnet:
         info = load(opts.testnet)
@@ -297,6 +331,9 @@ def main() -> None:
     else:
         net = TestNetwork(root / "net", authorities=3, relays=4).start(timeout=180)
     print(f"private network up in {time.monotonic() - t:.1f} s (3 authorities, 4 relays, client)")
+    if logs:
+        log_client(net, logs / "client.log")
+        print(f"tor logs in {logs}", flush=True)
     results = {"apaf cold": [], "apaf restart": [], "restart, new client": [], "OnionShare": [],
                "raw tor": []}
     try:
@@ -304,10 +341,11 @@ def main() -> None:
         for i in range(runs):
             # Interleaved, so a busy moment of the machine does not land on one contender only.
             data = root / f"apaf{i}"
-            results["apaf cold"].append(attempt(apaf_once, net, data))
-            results["apaf restart"].append(attempt(apaf_once, net, data))
+            results["apaf cold"].append(attempt(apaf_once, net, data, logs and logs / f"apaf{i}-cold.log"))
+            results["apaf restart"].append(attempt(apaf_once, net, data, logs and logs / f"apaf{i}-restart.log"))
             forget_onions(net)
-            results["restart, new client"].append(attempt(apaf_once, net, data))
+            results["restart, new client"].append(
+                attempt(apaf_once, net, data, logs and logs / f"apaf{i}-new-client.log"))
             results["OnionShare"].append(attempt(onionshare_once, net, exe, wrapper, root / "os-home"))
             results["raw tor"].append(attempt(raw_tor_once, net, root / "raw"))
             print(f"  round {i + 1}/{runs}: " + ", ".join(
@@ -315,7 +353,8 @@ def main() -> None:
                 flush=True)
     finally:
         net.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if not opts.keep:
+            shutil.rmtree(root, ignore_errors=True)
     report(results)
 
 
