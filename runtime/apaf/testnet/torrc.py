@@ -52,12 +52,6 @@ def join_lines(authorities: list[Authority]) -> list[str]:
         # Microdescriptor policy summaries only count ports open to every address, so an
         # exit to 127.0.0.0/8 looks like no exit at all; full descriptors carry the policy.
         "UseMicrodescriptors 0",
-        # On loopback a circuit builds in tens of ms when the machine is idle, so a learned
-        # build timeout is ~55-100 ms, and tor keeps it in its state file across restarts.
-        # On a busy machine a restarted onion service then abandons most circuits it
-        # builds (its rendezvous ones too: "Giving up building"), and a visitor waits for
-        # a rendezvous that never comes. Hence tor's fixed 60 s, what a first start uses.
-        "LearnCircuitBuildTimeout 0",
     ]
 
 
@@ -118,6 +112,14 @@ def authority(nickname: str, or_port: int, dir_port: int) -> list[str]:
         "TestingDirAuthVoteGuard *",
         "TestingDirAuthVoteExit *",
         "TestingDirAuthVoteHSDir *",
+        # On loopback a circuit builds in tens of ms when the machine is idle, so tor learns
+        # a build timeout of ~55-100 ms, and keeps it in its state file across restarts: a
+        # restarted onion service then abandoned most circuits it built on a busy machine
+        # (its rendezvous ones too: "Giving up building"), and a visitor waited for a
+        # rendezvous that never came. Every tor of the network takes this floor from the
+        # consensus; 2 s is about what tor learns on the real network. (No learning at all
+        # would leave tor's 60 s: a visitor then waits minutes on a lost rendezvous.)
+        "ConsensusParams cbtmintimeout=2000",
         *VOTING,
     ]
 

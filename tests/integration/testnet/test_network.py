@@ -26,6 +26,14 @@ def test_join_lines_let_another_tor_use_the_network(testnet, onion_site):
     assert not tor.alive()
 
 
+def test_every_tor_of_the_network_gets_a_2_s_floor_for_its_circuit_build_timeout(testnet):
+    """Learned on loopback it would be ~55 ms and kept across restarts: a restarted onion
+    service abandoned most circuits of a busy moment, its rendezvous ones too."""
+    consensus = (testnet.client.datadir / "cached-consensus").read_text()
+    params = next(line.split()[1:] for line in consensus.splitlines() if line.startswith("params "))
+    assert "cbtmintimeout=2000" in params
+
+
 def test_relays_exit_to_loopback(testnet):
     server = serve_body(b"loopback through an exit\n")
     try:
