@@ -125,7 +125,15 @@ def authority(nickname: str, or_port: int, dir_port: int) -> list[str]:
 
 
 def client(socks_port: int) -> list[str]:
-    return [f"SocksPort 127.0.0.1:{socks_port}"]
+    return [
+        f"SocksPort 127.0.0.1:{socks_port}",
+        # Until it has timed ~100 circuits (the first ~4 minutes of a network) tor uses 60 s,
+        # and waits 3 x that for the RENDEZVOUS2 after an INTRODUCE_ACK. Right after an onion
+        # service restarts, an introduction point of its previous descriptor can still ACK
+        # (its relay has not yet dropped the dead circuit): the visitor then waited 181 s,
+        # and every retry joined that same circuit. 5 s (16 s for that wait) until learned.
+        "CircuitBuildTimeout 5",
+    ]
 
 
 def render(lines: list[str]) -> str:
