@@ -28,36 +28,22 @@ def _listener(family: int = socket.AF_INET, host: str = "127.0.0.1") -> socket.s
 
 
 @linux
-def test_the_owner_of_a_loopback_client_socket_is_found():
-    server = _listener()
-    client = socket.create_connection(server.getsockname())
+@pytest.mark.parametrize("server_family, server_host, client_family, client_host, seen_as", [
+    (socket.AF_INET, "127.0.0.1", socket.AF_INET, "127.0.0.1", "127.0.0.1"),
+    # an IPv6 client reaching 127.0.0.1: found in tcp6, seen by the server as 127.0.0.1
+    (socket.AF_INET, "127.0.0.1", socket.AF_INET6, "::ffff:127.0.0.1", "127.0.0.1"),
+    (socket.AF_INET6, "::1", socket.AF_INET6, "::1", "::1"),  # an admin UI on IPv6 loopback
+], ids=["ipv4", "ipv4-mapped", "ipv6"])
+def test_the_owner_of_a_loopback_client_socket_is_found(server_family, server_host, client_family,
+                                                         client_host, seen_as):
+    if server_family == socket.AF_INET6 and not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    server = _listener(server_family, server_host)
+    client = socket.socket(client_family, socket.SOCK_STREAM)
+    client.connect((client_host, server.getsockname()[1]))
     accepted, peer = server.accept()
     try:
-        assert proc_net.peer_uid(accepted.getsockname(), peer) == os.geteuid()
-    finally:
-        client.close(), accepted.close(), server.close()
-
-
-@linux
-def test_an_ipv6_client_reaching_127_0_0_1_is_found_in_tcp6():
-    server = _listener()
-    client = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    client.connect(("::ffff:127.0.0.1", server.getsockname()[1]))
-    accepted, peer = server.accept()
-    try:
-        assert peer[0] == "127.0.0.1"          # what the server sees
-        assert proc_net.peer_uid(accepted.getsockname(), peer) == os.geteuid()
-    finally:
-        client.close(), accepted.close(), server.close()
-
-
-@linux
-@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
-def test_a_client_of_an_admin_ui_on_ipv6_loopback_is_found():
-    server = _listener(socket.AF_INET6, "::1")
-    client = socket.create_connection(server.getsockname()[:2])
-    accepted, peer = server.accept()
-    try:
+        assert peer[0] == seen_as
         assert proc_net.peer_uid(accepted.getsockname(), peer) == os.geteuid()
     finally:
         client.close(), accepted.close(), server.close()
