@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from apaf.sandbox.policy import Policy
+from apaf.sandbox.same_user import app_identity, drop_root, loopback_peer_uid  # noqa: F401 (this platform's)
 
 SANDBOX_EXEC = "/usr/bin/sandbox-exec"
 # What any macOS process needs to start: dyld's shared cache, system frameworks, sysctls.
@@ -78,17 +79,3 @@ def tor_owner():
 def watch_launchers(on_gone) -> list[int]:
     """Nothing to watch: the .app is PyInstaller onedir, which runs Python in the process started."""
     return []
-
-
-def app_identity(name: str, dirs) -> dict[str, str]:
-    """Apps run as the user who started the runtime here (see this module's docstring)."""
-    return {}
-
-
-def drop_root(policy: Policy) -> list[str]:
-    return []  # apps run as the user who started the runtime here
-
-
-def loopback_peer_uid(server: tuple, peer: tuple) -> int | None:
-    """None: not known here (see apaf.admin.peer for what the admin UI does then)."""
-    return None

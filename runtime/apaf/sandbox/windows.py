@@ -10,6 +10,7 @@ system_calls as false, and the admin UI shows each privilege as not enforced.
 from __future__ import annotations
 
 from apaf.sandbox.policy import Policy
+from apaf.sandbox.same_user import app_identity, drop_root, loopback_peer_uid  # noqa: F401 (this platform's)
 
 NOT_APPLIED = ("no AppContainer or restricted token: files the user can read are readable; "
                "no network filter: any TCP/UDP connection is possible")
@@ -44,17 +45,3 @@ def watch_launchers(on_gone) -> list[int]:
     """Nothing to watch: PyInstaller's onefile bootloader puts its child in a job object that is
     closed, and the child killed, when the bootloader dies (not run here: no Windows host)."""
     return []
-
-
-def app_identity(name: str, dirs) -> dict[str, str]:
-    """Apps run as the user who started the runtime here (see this module's docstring)."""
-    return {}
-
-
-def drop_root(policy: Policy) -> list[str]:
-    return []  # apps run as the user who started the runtime here
-
-
-def loopback_peer_uid(server: tuple, peer: tuple) -> int | None:
-    """None: not known here (see apaf.admin.peer for what the admin UI does then)."""
-    return None

@@ -1,8 +1,7 @@
 """How a tor we start learns that we died, from its first instant; one class per kind of host.
 
     link = platform_module().tor_owner()   # apaf.sandbox: the one place that picks
-    args, fds = link.child()               # extra tor arguments and pass_fds, before each start
-    link.spawned()                         # after it started
+    proc = await start_owned(link, [tor, "-f", torrc, ...], stdout=..., env=...)
     link.close()                           # tor exits (if it still runs)
 
 `__OwningControllerProcess` alone is polled by tor every 15 s (src/lib/evloop/procmon.c), and
@@ -19,7 +18,17 @@ OwnerPid (Windows: a socket cannot be handed to a child by number): nothing adde
 """
 from __future__ import annotations
 
+import asyncio
 import socket
+
+
+async def start_owned(link, argv: list[str], **kwargs) -> asyncio.subprocess.Process:
+    """asyncio.create_subprocess_exec of tor's argv with the link's arguments and fd added."""
+    args, fds = link.child()
+    try:
+        return await asyncio.create_subprocess_exec(*argv, *args, pass_fds=fds, **kwargs)
+    finally:
+        link.spawned()
 
 
 class OwnerSocket:

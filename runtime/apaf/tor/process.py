@@ -9,8 +9,8 @@
 
 tor exits when we die, even by SIGKILL and even before its control port is up: an owning
 control connection handed to it at start (apaf.tor.owner), `__OwningControllerProcess`, and
-TAKEOWNERSHIP on the control connection. If tor itself dies, the supervisor restarts it with back-off (0.5 s up to 30 s)
-and then awaits `on_restart()` so owners can re-create their state (onion services).
+TAKEOWNERSHIP on the control connection. If tor itself dies, the supervisor restarts it with
+back-off (0.5 s up to 30 s) and then awaits `on_restart()` so owners can re-create their state (onion services).
 `on_change()` is called (in the event loop) whenever bootstrap/running changes; stem events
 of the types in `event_types` go to `on_event(event)` in the event loop as well.
 
@@ -38,6 +38,7 @@ from apaf.stem_import import import_stem
 from apaf.timeline import mark
 from apaf.tor import sandbox, torrc
 from apaf.tor.binary import child_env, find_tor
+from apaf.tor.owner import start_owned
 
 import_stem()  # before this module's `import stem`: without what it never uses (stem_import.py)
 from stem import ControllerError, SocketError  # noqa: E402
@@ -252,16 +253,11 @@ class Tor:
         self._bootstrapped.clear()
         self.bootstrap, self.summary = 0, "starting tor"
         self._log.clear()
-        owner_args, owner_fds = self._owner.child()
-        try:
-            self.proc = await asyncio.create_subprocess_exec(
-                str(self.binary), "-f", str(self.torrc_path), "--defaults-torrc", os.devnull,
-                *owner_args, pass_fds=owner_fds,
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, env=child_env(),
-                start_new_session=True)  # Ctrl-C in a terminal reaches us, and we stop tor in order
-        finally:
-            self._owner.spawned()
+        self.proc = await start_owned(
+            self._owner, [str(self.binary), "-f", str(self.torrc_path), "--defaults-torrc", os.devnull],
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, env=child_env(),
+            start_new_session=True)  # Ctrl-C in a terminal reaches us, and we stop tor in order
         mark("tor-launched")
         self._log_task = asyncio.create_task(self._read_log(self.proc))
 

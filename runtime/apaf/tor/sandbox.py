@@ -23,6 +23,7 @@ from pathlib import Path
 
 from apaf.fsutil import atomic_write
 from apaf.sandbox import platform_module
+from apaf.tor.owner import start_owned
 
 log = logging.getLogger("apaf.tor")
 
@@ -138,14 +139,10 @@ async def _probe(binary: Path, env: dict[str, str] | None) -> tuple[bool, str, b
             "ClientOnly 1", "AvoidDiskWrites 1", "Log notice stdout",
             f"__OwningControllerProcess {os.getpid()}", ""]))
         owner = platform_module().tor_owner()  # a runtime killed mid-probe takes the probe along
-        owner_args, owner_fds = owner.child()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                str(binary), "-f", str(torrc), "--defaults-torrc", os.devnull, *owner_args,
-                pass_fds=owner_fds, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, env=env)
-        finally:
-            owner.spawned()
+        proc = await start_owned(
+            owner, [str(binary), "-f", str(torrc), "--defaults-torrc", os.devnull],
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, env=env)
         lines: list[str] = []
 
         async def started() -> bool:
