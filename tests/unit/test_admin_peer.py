@@ -3,9 +3,11 @@ account that read the link from a browser's command line is refused without usin
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import sys
+import time
 import urllib.parse
 
 import pytest
@@ -110,25 +112,41 @@ needs_root = pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
                                 reason="needs root on Linux to make a request as another account")
 
 
+def _refusals(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "apaf.admin" and r.levelno == logging.WARNING and "refused" in r.getMessage()]
+
+
 @needs_root
-async def test_another_account_is_refused_the_launch_link_and_the_owner_still_gets_in(tmp_path):
+async def test_another_account_is_refused_the_launch_link_and_the_owner_still_gets_in(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="apaf.admin")
     server = await serve(RuntimeControlDouble(), tmp_path)
+    token = server.launch_url.rstrip("/").rsplit("/", 1)[1]
     try:
         assert await _get(NOBODY, server.launch_url) == 403
         assert await _get(NOBODY, server.launch_url) == 403      # again: still not used up
+        # The owner is told, in the runtime's terminal: which link, which account, when.
+        refusals = _refusals(caplog)
+        assert len(refusals) == 2
+        assert "/open/…" in refusals[0] and "uid 65534 (nobody)" in refusals[0]
+        assert time.strftime("%Y-%m-%d") in refusals[0]
+        assert token not in refusals[0]                            # the log does not hand it on
         assert await _get(os.geteuid(), server.launch_url) == 303
         assert await _get(os.geteuid(), server.launch_url) == 404   # used once, by the owner
+        assert len(_refusals(caplog)) == 2                         # the owner's own use is no news
     finally:
         await server.close()
 
 
 @needs_root
-async def test_another_account_is_refused_the_first_boot_link(tmp_path):
+async def test_another_account_is_refused_the_first_boot_link(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="apaf.admin")
     server = await serve(RuntimeControlDouble(), tmp_path)
     try:
         host = urllib.parse.urlsplit(server.url).netloc
         url = server.listen_url + urllib.parse.urlsplit(server.first_boot_url).path.lstrip("/")
         assert await _get(NOBODY, url, host) == 403
+        assert any("/first-boot/…" in m for m in _refusals(caplog))
         assert await _get(os.geteuid(), url, host) == 303           # on to the wizard
         assert await _get(NOBODY, server.listen_url + "login", host) == 200  # the password still works
     finally:

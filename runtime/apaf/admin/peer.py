@@ -12,32 +12,60 @@ is let through as before: refusing there would break opening the browser for eve
 and a second account still has to win a race against the owner's browser; the password
 login is unaffected either way.  On Linux a peer that cannot be found (its socket
 already closed) is refused.
+
+Each refusal is a warning in the runtime's log (its terminal): which link, which account, when.
+The owner learns that another account read the link, which a 403 alone would keep from them.
 """
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
+import time
 
 from aiohttp import web
 
 from apaf.sandbox import platform_module
+
+log = logging.getLogger("apaf.admin")
 
 REFUSED = ("This link works only for the user account apaf runs as, and this request "
            "came from another account on this computer. It has not been used up: open it "
            "from the account that started apaf.")
 
 
-def peer_allowed(server: tuple | None, peer: tuple | None, lookup=None) -> bool:
-    """Whether the connection from ``peer`` to ``server`` may use a one-time link."""
+def refused_account(server: tuple | None, peer: tuple | None, lookup=None) -> str | None:
+    """Who is refused a one-time link on the connection from ``peer`` to ``server`` (for the
+    owner's log: "uid 1001 (bob)"); None when the link may be used."""
     if server is None or peer is None:
-        return False
+        return "an account apaf could not identify (no peer address)"
     lookup = lookup or platform_module().loopback_peer_uid
     try:
         uid = lookup(server, peer)
     except LookupError:
-        return False
-    return uid is None or uid in (0, os.geteuid())
+        return "an account apaf could not identify (its connection was gone from the kernel's table)"
+    if uid is None or uid in (0, os.geteuid()):
+        return None
+    try:
+        import pwd  # only on POSIX; the only platform that names a peer's uid is Linux
+        return f"uid {uid} ({pwd.getpwuid(uid).pw_name})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def peer_allowed(server: tuple | None, peer: tuple | None, lookup=None) -> bool:
+    """Whether the connection from ``peer`` to ``server`` may use a one-time link."""
+    return refused_account(server, peer, lookup) is None
+
+
+def report_refusal(path: str, account: str) -> None:
+    """One warning line for the owner; the link's token is left out (it still works)."""
+    link = path.rsplit("/", 1)[0] + "/…"
+    when = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    log.warning("refused the one-time link %s to %s at %s: only the account apaf runs as may use "
+                "it, so another account on this computer read it (from a browser's command "
+                "line?); it has not been used up and still works for you", link, account, when)
 
 
 def owner_only(handler):
@@ -48,7 +76,9 @@ def owner_only(handler):
         server = transport.get_extra_info("sockname") if transport else None
         peer = transport.get_extra_info("peername") if transport else None
         # A thread: /proc/net/tcp is one row per socket on the machine.
-        if not await asyncio.to_thread(peer_allowed, server, peer):
+        account = await asyncio.to_thread(refused_account, server, peer)
+        if account is not None:
+            report_refusal(request.path, account)
             raise web.HTTPForbidden(text=REFUSED)
         return await handler(request)
     return view
