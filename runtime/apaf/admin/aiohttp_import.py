@@ -1,26 +1,84 @@
-"""Import aiohttp without the system CA store it reads at import: the runtime needs none.
+"""Import aiohttp.web for the runtime without aiohttp's client half and without a CA store.
 
-aiohttp.connector builds its two default TLS client contexts when it is imported, and each
-reads the system's CA bundle: ~3 MB of the runtime's memory and 0.1 s of its start (0.5 s
-on a loaded machine), before the admin UI can answer. The runtime process makes no TLS
-connection: the admin UI is plain HTTP on loopback, and the reachability test fetches
-http:// from a .onion through Tor. So here those two contexts hold no CA, and a TLS
-connection made with aiohttp's defaults in the runtime process fails verification: closed,
-never open. Every other SSLContext, and every app process, loads the CA store as usual.
+The client half: aiohttp's package `__init__` imports the whole client (ClientSession,
+connector, cookie jar, tracing, multipart writer, resolver, ...) for its top-level names;
+aiohttp.web needs none of it. Here the package stays uninitialised while aiohttp.web and
+its modules are imported (~1.8 MB less RSS in the runtime, issue 15). The first time any
+top-level name is asked for (`aiohttp.ClientSession`, `from aiohttp import TCPConnector`,
+which the reachability test does through aiohttp_socks), the real `__init__` runs in the
+same module object, so every name is there from then on, as with a plain `import aiohttp`.
+Only `__version__` is needed earlier (aiohttp.http's Server header): read from the package's
+own code, not copied here.
+
+The CA store: aiohttp.connector builds its two default TLS client contexts when it is
+imported, and each reads the system's CA bundle: ~3 MB of the runtime's memory and 0.1 s
+(0.5 s on a loaded machine). The runtime process makes no TLS connection: the admin UI is
+plain HTTP on loopback, and the reachability test fetches http:// from a .onion through
+Tor. So those two contexts hold no CA here, and a TLS connection made with aiohttp's
+defaults in the runtime process fails verification: closed, never open. Every other
+SSLContext, and every app process, loads the CA store as usual.
 """
 from __future__ import annotations
 
+import dis
+import importlib.util
 import ssl
 import sys
+import threading
+import types
+
+_finishing = threading.Lock()
 
 
 def import_aiohttp() -> None:
-    if "aiohttp" in sys.modules:  # imported already (with its CA store): nothing to save
+    if "aiohttp" in sys.modules:  # imported already (with its client and CA store): nothing to save
         return
+    spec = importlib.util.find_spec("aiohttp")
+    package = importlib.util.module_from_spec(spec)
+    version = _version(spec)
+    if version is None:  # an aiohttp whose __init__ no longer looks as expected: the plain way
+        _without_ca(lambda: importlib.import_module("aiohttp"))
+        return
+
+    def finish(name: str):
+        # Names of submodules not imported yet must stay missing: the import system asks
+        # hasattr(aiohttp, "web") before it imports aiohttp.web for `from aiohttp import web`.
+        if importlib.util.find_spec(f"aiohttp.{name}") is not None:
+            raise AttributeError(name)
+        with _finishing:
+            if vars(package).get("__getattr__") is finish:
+                del package.__getattr__
+                _without_ca(lambda: spec.loader.exec_module(package))
+        return getattr(package, name)
+
+    package.__version__ = version
+    package.__getattr__ = finish  # PEP 562: asked only for names the module lacks
+    sys.modules["aiohttp"] = package
+    try:
+        import aiohttp.web  # noqa: F401
+    except BaseException:
+        for name in [n for n in sys.modules if n == "aiohttp" or n.startswith("aiohttp.")]:
+            del sys.modules[name]
+        raise
+
+
+def _version(spec) -> str | None:
+    """The string aiohttp's __init__ assigns to __version__ (its first statement)."""
+    code = spec.loader.get_code("aiohttp")
+    previous = None
+    for ins in dis.get_instructions(code):
+        if ins.opname == "STORE_NAME" and ins.argval == "__version__":
+            ok = previous is not None and previous.opname == "LOAD_CONST" and isinstance(previous.argval, str)
+            return previous.argval if ok else None
+        previous = ins
+    return None
+
+
+def _without_ca(load) -> types.ModuleType:
     own = vars(ssl.SSLContext).get("set_default_verify_paths")
     ssl.SSLContext.set_default_verify_paths = lambda self: None
     try:
-        import aiohttp.connector  # noqa: F401
+        return load()
     finally:
         if own is None:
             del ssl.SSLContext.set_default_verify_paths  # the inherited C method again
