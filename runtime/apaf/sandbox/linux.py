@@ -1,6 +1,6 @@
-"""Linux: no_new_privs, the app's own uid when started as root (apaf.sandbox.account), Landlock
-(files, TCP ports, signals), and the seccomp filter of apaf.sandbox.seccomp; applied inside the
-app process, in that order.
+"""Linux: resource limits (apaf.sandbox.limits), no_new_privs, the app's own uid when started as
+root (apaf.sandbox.account), Landlock (files, TCP ports, signals), and the seccomp filter of
+apaf.sandbox.seccomp; applied inside the app process, in that order.
 
 Without Landlock (kernel < 5.13 or disabled at boot) the app still runs, with seccomp only,
 and `apaf status --json` says so (sandbox.files / sandbox.network false). With Landlock
@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from apaf.sandbox import account, landlock, seccomp
+from apaf.sandbox import account, landlock, limits, seccomp
 from apaf.sandbox.policy import Policy
 
 _PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_CAP_AMBIENT = 38, 24, 28, 47
@@ -99,7 +99,7 @@ def apply(policy: Policy) -> list[str]:
     Must run before the process starts a thread: Landlock and seccomp bind the calling
     thread and what it creates afterwards.
     """
-    notes = []
+    notes = limits.apply(own_uid=os.geteuid() == 0)  # root: the app gets its own uid below
     libc = ctypes.CDLL(None, use_errno=True)
     _prctl(libc, _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     if os.geteuid() == 0:
@@ -170,8 +170,9 @@ def app_identity(name: str, dirs) -> dict[str, str]:
 
 
 def drop_root(policy: Policy) -> list[str]:
-    """With the sandbox off (debugging): still never root; notes for the app's log."""
-    return become_app_user(policy) if os.geteuid() == 0 else []
+    """With the sandbox off (debugging): still never root, still limited; notes for the app's log."""
+    notes = limits.apply(own_uid=os.geteuid() == 0)
+    return notes + (become_app_user(policy) if os.geteuid() == 0 else [])
 
 
 def loopback_peer_uid(server: tuple, peer: tuple) -> int | None:
