@@ -62,6 +62,17 @@ async def test_tor_runs_under_its_own_filter_and_the_app_is_reachable(rt):
     assert list(json.loads((rt.tor.data_dir / "sandbox-support.json").read_text()).values()) == [[True, ""]]
 
 
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root runtime's tor")
+async def test_a_root_runtimes_tor_holds_no_capability(rt):
+    """Root, tor stays uid 0 but without any capability (apaf.sandbox.linux.tor_child_setup);
+    it bootstrapped and published all the same (the test above reaches the app through it)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{rt.tor.proc.pid}/status").read_text().splitlines())
+    assert fields["Uid"].split()[0] == "0"
+    caps = {k: int(fields[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+    assert set(caps.values()) == {0}, caps
+    assert rt.tor.bootstrap == 100
+
 async def test_torrc_editor_applies_live_under_the_sandbox(rt):
     pid = rt.tor.proc.pid
     assert await rt.apply_torrc_extra("MaxCircuitDirtiness 700\nExitNodes {de}\n") is None

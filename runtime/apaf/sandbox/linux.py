@@ -58,12 +58,16 @@ def _prctl(libc, *args) -> None:
         raise OSError(err, f"prctl{args[:2]}: {os.strerror(err)}")
 
 
-def drop_capabilities(securebits: int = _SECUREBITS, capset: bool = True) -> None:
+def drop_capabilities(securebits: int = _SECUREBITS, capset: bool = True, libc=None,
+                      last: int | None = None) -> None:
     """Uid 0 without any capability: file permissions apply to it as to any owner, no mount,
-    no ptrace of others, no raw sockets, and nothing it executes gets them back."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    no ptrace of others, no raw sockets, and nothing it executes gets them back.
+    `libc` and `last` (the highest capability number) may be found beforehand: between fork and
+    exec (tor_child_setup) neither dlopen nor a file read is safe to start."""
+    libc = libc or ctypes.CDLL(None, use_errno=True)
     _prctl(libc, _PR_SET_SECUREBITS, securebits, 0, 0, 0)
-    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    if last is None:
+        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
     for cap in range(last + 1):
         _prctl(libc, _PR_CAPBSET_DROP, cap, 0, 0, 0)
     _prctl(libc, _PR_CAP_AMBIENT, _AMBIENT_CLEAR_ALL, 0, 0, 0)
@@ -142,9 +146,28 @@ def listener():
 
 
 def tor_owner():
-    """How a tor we start exits with us: __OwningControllerFD (apaf.tor.owner)."""
+    """How a tor we start exits with us: __OwningControllerFD (apaf.tor.owner); a root runtime's
+    tor also starts without capabilities (tor_child_setup)."""
     from apaf.tor.owner import OwnerSocket
-    return OwnerSocket()
+    return OwnerSocket(preexec=tor_child_setup() if os.geteuid() == 0 else None)
+
+
+def tor_child_setup():
+    """The function a root runtime's tor runs before exec: no capability, none to regain.
+
+    tor stays uid 0 (it owns D/tor and reads the bundle's 0700 unpack directory as owner), but
+    without CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_NET_RAW, CAP_SYS_PTRACE, ...: other accounts'
+    files are closed to it, it cannot mount, trace or load modules, and SECBIT_NOROOT keeps a
+    program it executes (a pluggable transport) from getting them back. Its own uid, as apps get,
+    would take more: tor's `User` wants a named account, and the bundle's tor binary lies
+    beneath directories only root may cross."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+
+    def setup() -> None:
+        _prctl(libc, _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        drop_capabilities(libc=libc, last=last)
+    return setup
 
 
 def watch_launchers(on_gone) -> list[int]:

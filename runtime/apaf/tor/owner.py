@@ -15,6 +15,9 @@ at once.
 
 OwnerPid (Windows: a socket cannot be handed to a child by number): nothing added; tor polls
 `__OwningControllerProcess` and TAKEOWNERSHIP covers it once the control port is up.
+
+A link may carry `preexec`, run in the child before tor is executed: Linux under a root
+runtime drops every capability there (apaf.sandbox.linux.tor_child_setup).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ import socket
 async def start_owned(link, argv: list[str], **kwargs) -> asyncio.subprocess.Process:
     """asyncio.create_subprocess_exec of tor's argv with the link's arguments and fd added."""
     args, fds = link.child()
+    if link.preexec is not None:
+        kwargs["preexec_fn"] = link.preexec
     try:
         return await asyncio.create_subprocess_exec(*argv, *args, pass_fds=fds, **kwargs)
     finally:
@@ -32,7 +37,8 @@ async def start_owned(link, argv: list[str], **kwargs) -> asyncio.subprocess.Pro
 
 
 class OwnerSocket:
-    def __init__(self) -> None:
+    def __init__(self, preexec=None) -> None:
+        self.preexec = preexec
         self._ours: socket.socket | None = None
         self._theirs: socket.socket | None = None
 
@@ -55,6 +61,8 @@ class OwnerSocket:
 
 
 class OwnerPid:
+    preexec = None
+
     def child(self) -> tuple[list[str], tuple[int, ...]]:
         return [], ()
 
