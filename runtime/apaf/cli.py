@@ -6,7 +6,6 @@ re-executes itself with `--apaf-launch-app` to start an app process; that is han
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import signal
@@ -14,8 +13,12 @@ import sys
 import threading
 from pathlib import Path
 
-from apaf.apps import LAUNCH_FLAG
-from apaf.errors import ApafError, ConfigError
+from apaf.lazy_ssl import defer_ssl, import_asyncio
+
+asyncio = import_asyncio()  # before anything imports it: without OpenSSL until TLS is used
+
+from apaf.apps import LAUNCH_FLAG  # noqa: E402
+from apaf.errors import ApafError, ConfigError  # noqa: E402
 
 EPILOG = """examples:
   apaf run examples/static-site                 serve a folder's app as an onion service
@@ -191,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="apaf: %(message)s")
+    if args.command == "run":
+        # The runtime makes no TLS connection: stem, http.client and urllib.request, imported
+        # next, get ssl's stand-in (apaf/lazy_ssl.py), and OpenSSL's ssl half stays unloaded.
+        defer_ssl()
     from apaf.stem_import import import_stem
 
     import_stem()  # stem's first import: without the modules it never uses (apaf/stem_import.py)

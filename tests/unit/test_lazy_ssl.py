@@ -63,3 +63,17 @@ def test_asyncio_already_imported_is_left_alone():
                           "import_asyncio\nprint(import_asyncio() is asyncio, 'ssl' in sys.modules)"],
                          check=True, capture_output=True, text=True).stdout.split()
     assert out == ["True", "True"]
+
+
+def test_deferred_ssl_is_loaded_at_first_use_and_given_to_the_modules_that_imported_it():
+    probe = ("import sys\nfrom apaf import lazy_ssl\nlazy_ssl.defer_ssl()\n"
+             "import http.client, urllib.request, stem.socket\n"
+             "before = lazy_ssl.loaded()\n"
+             "from ssl import SSLContext, PROTOCOL_TLS_CLIENT\n"
+             "import ssl\n"
+             "print(before, lazy_ssl.loaded(), stem.socket.ssl is ssl is sys.modules['ssl'],\n"
+             "      http.client.ssl is ssl, hasattr(http.client, 'HTTPSConnection'),\n"
+             "      isinstance(SSLContext(PROTOCOL_TLS_CLIENT), ssl.SSLContext))")
+    out = subprocess.run([sys.executable, "-P", "-c", probe], check=True, capture_output=True,
+                         text=True).stdout.split()
+    assert out == ["False", "True", "True", "True", "True", "True"]

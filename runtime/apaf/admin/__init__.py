@@ -11,7 +11,7 @@ The password hash lives in ``<data_dir>/admin/password`` (see password.py).
 """
 from .aiohttp_import import import_aiohttp
 
-import_aiohttp()  # before anything imports aiohttp: without the CA store (aiohttp_import.py)
+import_aiohttp()  # before anything imports aiohttp: only aiohttp.web, without TLS (aiohttp_import.py)
 
 from .app import create_app  # noqa: E402
 from .control import RuntimeControl  # noqa: E402

@@ -10,34 +10,37 @@ same module object, so every name is there from then on, as with a plain `import
 Only `__version__` is needed earlier (aiohttp.http's Server header): read from the package's
 own code, not copied here.
 
-The CA store: aiohttp.connector builds its two default TLS client contexts when it is
-imported, and each reads the system's CA bundle: ~3 MB of the runtime's memory and 0.1 s
-(0.5 s on a loaded machine). The runtime process makes no TLS connection: the admin UI is
-plain HTTP on loopback, and the reachability test fetches http:// from a .onion through
-Tor. So those two contexts hold no CA here, and a TLS connection made with aiohttp's
-defaults in the runtime process fails verification: closed, never open. Every other
-SSLContext, and every app process, loads the CA store as usual.
+Without TLS: aiohttp is imported, both halves, while `import ssl` fails (apaf.lazy_ssl's
+hidden_ssl), so it takes this process for a Python without ssl: no default TLS client
+contexts, hence no CA store read (~3 MB, 0.1 s), and no OpenSSL ssl half loaded for it
+(~1.4 MB; libcrypto stays, for the password hash and tor's cookie authentication). The
+runtime process makes no TLS connection: the admin UI is plain HTTP on loopback, and the
+reachability test fetches http:// from a .onion through Tor. An https request through the
+runtime's aiohttp fails before it connects: closed, never open. App processes import
+aiohttp as usual.
 """
 from __future__ import annotations
 
 import dis
+import importlib
 import importlib.util
-import ssl
 import sys
 import threading
-import types
+
+from apaf.lazy_ssl import hidden_ssl
 
 _finishing = threading.Lock()
 
 
 def import_aiohttp() -> None:
-    if "aiohttp" in sys.modules:  # imported already (with its client and CA store): nothing to save
+    if "aiohttp" in sys.modules:  # imported already (with its client, maybe TLS): nothing to save
         return
     spec = importlib.util.find_spec("aiohttp")
     package = importlib.util.module_from_spec(spec)
     version = _version(spec)
     if version is None:  # an aiohttp whose __init__ no longer looks as expected: the plain way
-        _without_ca(lambda: importlib.import_module("aiohttp"))
+        with hidden_ssl():
+            importlib.import_module("aiohttp")
         return
 
     def finish(name: str):
@@ -48,14 +51,16 @@ def import_aiohttp() -> None:
         with _finishing:
             if vars(package).get("__getattr__") is finish:
                 del package.__getattr__
-                _without_ca(lambda: spec.loader.exec_module(package))
+                with hidden_ssl():
+                    spec.loader.exec_module(package)
         return getattr(package, name)
 
     package.__version__ = version
     package.__getattr__ = finish  # PEP 562: asked only for names the module lacks
     sys.modules["aiohttp"] = package
     try:
-        import aiohttp.web  # noqa: F401
+        with hidden_ssl():
+            import aiohttp.web  # noqa: F401
     except BaseException:
         for name in [n for n in sys.modules if n == "aiohttp" or n.startswith("aiohttp.")]:
             del sys.modules[name]
@@ -73,14 +78,3 @@ def _version(spec) -> str | None:
         previous = ins
     return None
 
-
-def _without_ca(load) -> types.ModuleType:
-    own = vars(ssl.SSLContext).get("set_default_verify_paths")
-    ssl.SSLContext.set_default_verify_paths = lambda self: None
-    try:
-        return load()
-    finally:
-        if own is None:
-            del ssl.SSLContext.set_default_verify_paths  # the inherited C method again
-        else:
-            ssl.SSLContext.set_default_verify_paths = own
