@@ -151,3 +151,24 @@ async def test_another_account_is_refused_the_first_boot_link(tmp_path, caplog):
         assert await _get(NOBODY, server.listen_url + "login", host) == 200  # the password still works
     finally:
         await server.close()
+
+
+async def test_the_status_page_lists_refused_links_for_the_owner(admin, monkeypatch):
+    """What the terminal says is on the status page too, for an owner who started apaf from a menu."""
+    from apaf.admin import peer
+    from apaf.admin.keys import LAUNCH
+    token = admin.client.app[LAUNCH].token
+    monkeypatch.setattr(peer, "refused_account", lambda server, peer_: "uid 1001 (mallory)")
+    r = await admin.client.get(f"/open/{token}", allow_redirects=False)
+    assert r.status == 403
+    monkeypatch.undo()
+    await admin.login()
+    page = await (await admin.client.get("/status")).text()
+    assert 'id="refused-links"' in page
+    assert "<code>/open/…</code> to uid 1001 (mallory) at " + time.strftime("%Y-%m-%d") in page
+    assert token not in page
+
+
+async def test_the_status_page_says_nothing_when_nothing_was_refused(admin):
+    await admin.login()
+    assert 'id="refused-links"' not in await (await admin.client.get("/status")).text()

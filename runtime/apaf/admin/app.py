@@ -20,8 +20,8 @@ from aiohttp import web
 from . import password as pw
 from .control import RuntimeControl
 from .firstrun import FirstRun
-from .keys import (CONTROL, FIRST_BOOT, FIRST_RUN, LAUNCH, ORIGINS, PASSWORDS, SESSIONS, TEMPLATES,
-                   THROTTLE)
+from .keys import (CONTROL, FIRST_BOOT, FIRST_RUN, LAUNCH, ORIGINS, PASSWORDS, REFUSED_LINKS, SESSIONS,
+                   TEMPLATES, THROTTLE)
 from .keys import FirstBoot, Launch, Origins
 from .render import environment, error_pages
 from .routes import setup_routes
@@ -47,6 +47,7 @@ def create_app(control: RuntimeControl, data_dir: Path, *, port: int, name: str 
     app[ORIGINS] = origins = Origins(port, name) if name else Origins(port)
     app[LAUNCH] = Launch()
     app[FIRST_RUN] = FirstRun(Path(data_dir))
+    app[REFUSED_LINKS] = []
 
     def owner_link(token: str) -> None:
         if announce is not None:

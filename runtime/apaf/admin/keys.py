@@ -83,6 +83,8 @@ FIRST_BOOT = web.AppKey("first_boot", FirstBoot)
 LAUNCH = web.AppKey("launch", Launch)
 FIRST_RUN = web.AppKey("first_run", FirstRun)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+# One-time links refused to another account, newest last (peer.py), for the status page.
+REFUSED_LINKS = web.AppKey("refused_links", list)
 
 # Set by the session middleware on every request (None: no live session).
 SESSION = web.RequestKey("session", Session | None)

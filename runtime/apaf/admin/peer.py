@@ -13,8 +13,9 @@ and a second account still has to win a race against the owner's browser; the pa
 login is unaffected either way.  On Linux a peer that cannot be found (its socket
 already closed) is refused.
 
-Each refusal is a warning in the runtime's log (its terminal): which link, which account, when.
-The owner learns that another account read the link, which a 403 alone would keep from them.
+Each refusal is a warning in the runtime's log (its terminal) and a line on the status page:
+which link, which account, when. The owner learns that another account read the link, which
+a 403 alone would keep from them.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ import time
 from aiohttp import web
 
 from apaf.sandbox import platform_module
+
+from .keys import REFUSED_LINKS
 
 log = logging.getLogger("apaf.admin")
 
@@ -59,10 +62,17 @@ def peer_allowed(server: tuple | None, peer: tuple | None, lookup=None) -> bool:
     return refused_account(server, peer, lookup) is None
 
 
-def report_refusal(path: str, account: str) -> None:
-    """One warning line for the owner; the link's token is left out (it still works)."""
+KEEP = 20  # refusals the status page lists; the log has them all
+
+
+def report_refusal(path: str, account: str, shown: list | None = None) -> None:
+    """One warning line for the owner, and an entry in `shown` (the status page's list); the
+    link's token is left out (it still works)."""
     link = path.rsplit("/", 1)[0] + "/…"
     when = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    if shown is not None:
+        shown.append({"link": link, "account": account, "when": when})
+        del shown[:-KEEP]
     log.warning("refused the one-time link %s to %s at %s: only the account apaf runs as may use "
                 "it, so another account on this computer read it (from a browser's command "
                 "line?); it has not been used up and still works for you", link, account, when)
@@ -78,7 +88,7 @@ def owner_only(handler):
         # A thread: /proc/net/tcp is one row per socket on the machine.
         account = await asyncio.to_thread(refused_account, server, peer)
         if account is not None:
-            report_refusal(request.path, account)
+            report_refusal(request.path, account, request.app.get(REFUSED_LINKS))
             raise web.HTTPForbidden(text=REFUSED)
         return await handler(request)
     return view

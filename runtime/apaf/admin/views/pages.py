@@ -5,7 +5,7 @@ import mimetypes
 
 from aiohttp import web
 
-from ..keys import CONTROL, FIRST_RUN
+from ..keys import CONTROL, FIRST_RUN, REFUSED_LINKS
 from ..render import redirect, render
 
 SPLASH_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -26,7 +26,8 @@ async def bootstrap(request: web.Request) -> web.StreamResponse:
 
 async def status_page(request: web.Request) -> web.StreamResponse:
     status = await request.app[CONTROL].status()
-    return render(request, "status.html", s=status, setup_done=request.app[FIRST_RUN].done())
+    return render(request, "status.html", s=status, setup_done=request.app[FIRST_RUN].done(),
+                  refused_links=request.app[REFUSED_LINKS])
 
 
 async def status_json(request: web.Request) -> web.StreamResponse:
