@@ -8,13 +8,15 @@ import sys
 # In `apaf run`'s order (apaf.cli.main): ssl deferred, then the admin UI, then what the
 # reachability test does (aiohttp's client through aiohttp_socks).
 PROBE = """
-import json, sys
+import json, os, sys
+os.environ["http_proxy"] = "http://127.0.0.1:9/"
 from apaf import lazy_ssl
 asyncio = lazy_ssl.defer_ssl()
 import apaf.admin
 got = {"client_at_start": sorted(m for m in ("aiohttp.client", "aiohttp.connector", "aiohttp.cookiejar")
                                  if m in sys.modules),
-       "openssl_ssl_at_start": lazy_ssl.loaded()}
+       "openssl_ssl_at_start": lazy_ssl.loaded(),
+       "urllib_request_at_start": "urllib.request" in sys.modules}
 import aiohttp
 from aiohttp import web
 from aiohttp_socks import ProxyConnector
@@ -33,6 +35,8 @@ async def https_attempt():
     return error, len(connected)
 
 got["https_error"], got["https_connections"] = asyncio.run(https_attempt())
+import aiohttp.helpers
+got["env_proxies"] = {k: str(v.proxy) for k, v in aiohttp.helpers.proxies_from_env().items()}
 import ssl
 got.update(session=aiohttp.ClientSession.__module__, version=aiohttp.__version__,
            web_app=web.Application is aiohttp.web.Application,
@@ -51,7 +55,10 @@ def test_admin_import_leaves_out_aiohttps_client_and_tls_until_used():
     got = probe()
     assert got["client_at_start"] == [], "aiohttp's client was imported with the admin UI (~1.8 MB)"
     assert got["openssl_ssl_at_start"] is False, "the ssl module (libssl) was loaded at start (~1.4 MB)"
+    assert got["urllib_request_at_start"] is False, "urllib.request and http.client came back (~0.6 MB)"
     assert got["session"] == "aiohttp.client" and got["web_app"]
+    # What aiohttp.helpers took from urllib.request by name still answers: proxies from the environment.
+    assert got["env_proxies"] == {"http": "http://127.0.0.1:9/"}
     from importlib.metadata import version
     assert got["version"] == version("aiohttp")  # the Server header's version, read before __init__ ran
 

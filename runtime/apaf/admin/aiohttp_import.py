@@ -28,6 +28,7 @@ import sys
 import threading
 
 from apaf.lazy_ssl import hidden_ssl
+from apaf.stand_ins import stand_in, withdraw
 
 _finishing = threading.Lock()
 
@@ -60,11 +61,16 @@ def import_aiohttp() -> None:
     sys.modules["aiohttp"] = package
     try:
         with hidden_ssl():
+            # aiohttp.helpers takes these two by name for the client's proxy-from-environment
+            # (trust_env): urllib.request, with http.client, only once one is called (~0.6 MB).
+            stand_in(("urllib.request",), forward=("getproxies", "proxy_bypass"))
             import aiohttp.web  # noqa: F401
     except BaseException:
         for name in [n for n in sys.modules if n == "aiohttp" or n.startswith("aiohttp.")]:
             del sys.modules[name]
         raise
+    finally:
+        withdraw()
 
 
 def _version(spec) -> str | None:
