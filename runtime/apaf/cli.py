@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         # The runtime makes no TLS connection: stem, http.client and urllib.request, imported
         # next, get ssl's stand-in (apaf/lazy_ssl.py), and OpenSSL's ssl half stays unloaded.
         defer_ssl()
+        from apaf import memory
+
+        memory.one_arena()  # before any thread starts (apaf/memory.py)
     from apaf.stem_import import import_stem
 
     import_stem()  # stem's first import: without the modules it never uses (apaf/stem_import.py)
