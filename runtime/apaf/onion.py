@@ -124,6 +124,24 @@ def read_key(path: Path) -> str | None:
     return text
 
 
+def service_id_of(key: str) -> str:
+    """The 56-character service id of an `ED25519-V3:<base64>` key, as tor derives it.
+
+    tor's key blob is the expanded secret key; its first 32 bytes are the clamped scalar,
+    so the public key is that scalar times the base point (rend-spec-v3, "Encoding onion
+    addresses"). stem's ed25519 is pure Python and slow, but one point takes ~1 ms here.
+    """
+    import hashlib
+
+    from stem.util import ed25519
+
+    secret = base64.b64decode(key.split(":", 1)[1])
+    public = ed25519.encodepoint(ed25519.scalarmult_B(int.from_bytes(secret[:32], "little")))
+    version = b"\x03"
+    checksum = hashlib.sha3_256(b".onion checksum" + public + version).digest()[:2]
+    return base64.b32encode(public + checksum + version).decode().lower()
+
+
 class OnionServices:
     def __init__(self, tor: Tor, keys_dir: Path, on_change: Callable[[], None] | None = None):
         self.tor = tor
@@ -141,6 +159,16 @@ class OnionServices:
     async def publish(self, name: str, ports: dict[int, str]) -> str:
         """Add the app's service mapping virtual port -> local "host:port"; returns the .onion address."""
         svc = self.get(name)
+        service_id = await self._add(name, ports)
+        mark(f"onion-added {name}")
+        svc.service_id, svc.active = service_id, True
+        svc.published, svc.round = False, UploadRound()
+        self._published.setdefault(service_id, asyncio.Event()).clear()
+        self.on_change()
+        return svc.onion
+
+    async def _add(self, name: str, ports: dict[int, str]) -> str:
+        """ADD_ONION with the app's key (tor makes one the first time; persisted at once)."""
         path = self.key_path(name)
         key = read_key(path)
         if key is None:
@@ -157,19 +185,24 @@ class OnionServices:
         if key is None:
             # Persist before anything else can learn (and hand out) the new address.
             atomic_write(path, f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
-        mark(f"onion-added {name}")
-        svc.service_id, svc.active = resp.service_id, True
-        svc.published, svc.round = False, UploadRound()
-        self._published.setdefault(resp.service_id, asyncio.Event()).clear()
-        self.on_change()
-        return svc.onion
+        return resp.service_id
 
     async def address(self, name: str) -> str:
-        """The app's .onion without publishing it (adds then removes the service if needed)."""
+        """The app's .onion without publishing it: from its key file, or (first run) tor makes
+        the key, which is persisted, and forgets the service again at once."""
         svc = self.get(name)
         if svc.service_id is None:
-            await self.publish(name, {80: "127.0.0.1:9"})  # discard port; removed straight away
-            await self.unpublish(name)
+            key = read_key(self.key_path(name))
+            if key is not None:
+                svc.service_id = service_id_of(key)
+            else:
+                service_id = await self._add(name, {80: "127.0.0.1:9"})  # discard port, never published
+                try:
+                    await self.tor.call(lambda c: c.remove_ephemeral_hidden_service(service_id))
+                except ControllerError as err:
+                    raise OnionError(f"tor refused to remove the onion service for {name!r}: {err}") from None
+                svc.service_id = service_id
+            self.on_change()
         return svc.onion
 
     async def unpublish(self, name: str) -> None:

@@ -1,7 +1,8 @@
 """The runtime orchestrator: tor + one onion service and one process per enabled app + admin UI.
 
     rt = Runtime([Path("examples/static-site")], data_dir, join_lines=testnet_lines)
-    await rt.start()      # tor up, keys persisted, services added, apps serving, admin up
+    await rt.start()      # tor up, keys persisted, apps serving, admin up; each onion service
+                          # is added once tor has built its first circuit (a task)
     ...
     await rt.stop()
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from apaf import paths
 from apaf.apps import AppProcess
-from apaf.errors import ConfigError, TorrcRejected
+from apaf.errors import ConfigError, OnionError, TorrcRejected
 from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.manifest import Manifest, load_manifest
 from apaf.onion import OnionServices, fetch_onion, now_iso
@@ -66,6 +67,7 @@ class Runtime:
         self._lock = None
         self._write_pending = False
         self._ops = asyncio.Lock()  # one control operation at a time (admin clicks, tor restarts)
+        self._publishing: dict[str, asyncio.Task] = {}  # ADD_ONIONs waiting for tor's first circuit
 
     # -- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -98,6 +100,7 @@ class Runtime:
     async def stop(self) -> None:
         if self._lock is None and paths.fcntl is not None:
             return  # never started (or lost the race for the data dir): touch nothing
+        await asyncio.gather(*(cancel_task(t) for t in self._publishing.values()), return_exceptions=True)
         if self.admin_server is not None:
             await self.admin_server.close()
             self.admin_server = None
@@ -116,11 +119,9 @@ class Runtime:
         app = AppProcess(m, data_dir=self.layout.app_data(name), log_path=self.layout.app_log(name),
                          env={}, on_change=self._changed, tmp_dir=self.layout.app_tmp(name))
         self.apps[name] = app
-        # The onion service first: tor builds its circuits while the app starts.
+        onion = await self.onions.address(name)
         if self.settings.service_running:
-            onion = await self.onions.publish(name, self._ports(name))
-        else:
-            onion = await self.onions.address(name)
+            self._publish_when_tor_is_ready(name)
         app.env = {
             "APAF_ONION_ADDRESS": onion,
             "APAF_SOCKS": self.tor.socks,
@@ -129,6 +130,39 @@ class Runtime:
         }
         await app.start()
         mark(f"app-serving {name}")
+
+    def _publish_when_tor_is_ready(self, name: str) -> None:
+        """ADD_ONION `name` the moment tor has built its first circuit, not before.
+
+        tor runs its onion-service work once a second from the ADD_ONION on, and each run
+        does nothing until tor has built a circuit; the next run, a second later, uploads
+        once the introduction circuits are up. Added before bootstrap ends, the service waits
+        up to a second for the first useful run (a restart: ADD_ONION and bootstrap come
+        within tens of ms, so ~1 s lost every time); added at that moment, tor picks its
+        introduction points at once. Details: apaf/tor/README.md.
+        """
+        task = self._publishing.get(name)
+        if task is None or task.done():
+            self._publishing[name] = asyncio.create_task(self._publish_once_bootstrapped(name))
+
+    async def _publish_once_bootstrapped(self, name: str) -> None:
+        await self.tor.wait_bootstrapped()
+        async with self._ops:
+            # The owner may have stopped the service or the app meanwhile.
+            if not (self.settings.service_running and name in self.apps) or self.onions.get(name).active:
+                return
+            try:
+                await self.onions.publish(name, self._ports(name))
+            except OnionError as err:  # no caller to raise to; the service stays unpublished
+                log.error("%s", err)
+                return
+        self._write_status()
+
+    async def _publication(self, name: str, timeout: float) -> None:
+        """Wait (up to `timeout` s) for a publication _publish_when_tor_is_ready scheduled."""
+        task = self._publishing.get(name)
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=timeout)
 
     def _ports(self, name: str) -> dict[int, str]:
         """Onion virtual port -> the app's "host:port"; every listed port reaches the one server."""
@@ -277,6 +311,7 @@ class Runtime:
         if name not in self.manifests:
             raise ValueError(f"unknown app {name!r}; available: {', '.join(self.manifests)}")
         svc = self.onions.get(name)
+        await self._publication(name, timeout)
         if name not in self.apps or not svc.active:
             result = {"ok": False, "seconds": 0.0, "at": now_iso(),
                       "error": "the onion service is not running; enable the app and start the service"}
