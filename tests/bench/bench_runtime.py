@@ -5,7 +5,8 @@ Contenders, each run N times (`--runs N`, default 10; `invoke bench --only runti
   apaf cold     `apaf run examples/static-site examples/chat`, fresh data dir (new tor state, new keys)
   apaf restart  the same again on that data dir (tor's cached directory, persisted keys); the
                 client still holds the descriptor it fetched in the cold run, as a returning
-                visitor would: it tries the dead introduction points first
+                visitor would: it tries the dead introduction points first (tor's client does
+                that, a Tor Browser alike; the runtime's own part is the next row's)
   restart, new client   once more, after the client forgot every descriptor (NEWNYM): the
                 service's own restart time, as a first-time visitor sees it
   OnionShare    `onionshare-cli --website --public` (PyPI, pinned with hashes in
@@ -23,9 +24,16 @@ aims are set on), PSS (shared pages divided among the processes sharing them) an
 only this process holds: what stopping it gives back). The python binary's and shared
 libraries' pages are in every python process's RSS, which is why RSS sums to more than the
 machine spends. Run: `ci/farm bench --only runtime` (~6 min at 10 runs).
-`--keep DIR` works in DIR and leaves it there, with an info-level tor log of the network's
-client (DIR/tor-logs/client.log) and of every apaf run (DIR/tor-logs/apaf<round>-<case>.log):
-what a failed or slow round needs to be understood (both sides of a rendezvous).
+`--keep DIR` works in DIR and leaves it there, with an info-level tor log (millisecond times)
+of the network's client (DIR/tor-logs/client.log) and of every apaf run
+(DIR/tor-logs/apaf<round>-<case>.log): what a failed or slow round needs to be understood
+(both sides of a rendezvous).
+The client's side of each apaf GET comes from its control events (ClientView): when it asks
+the HSDirs for the descriptor and when it has it. A returning visitor asks only once every
+introduction point of its cached descriptor has failed, so "get-start -> client-asks-hsdir" is
+what the cached descriptor costs. "stale ACKs" counts rendezvous the client waited for in vain
+after an introduction point of the previous service acknowledged its INTRODUCE1 (that relay
+still held the dead service's circuit): each costs 3 x its circuit build timeout + 1 s.
 """
 from __future__ import annotations
 
@@ -70,7 +78,7 @@ AIMS = {"cold": "<= 3.5 s median, <= 5 s worst", "restart": "<= cold",
 # The apaf milestones in the order they should happen, as printed.
 PHASES = ["imports-done", "tor-launched", "tor-control", "onion-added static-site",
           "admin-imported", "admin-ready", "app-serving static-site", "bootstrapped", "first-uploaded static-site",
-          "uploaded static-site", "get"]
+          "uploaded static-site", "get-start", "client-asks-hsdir", "client-has-descriptor", "get"]
 
 
 def memory_mb(pid: int) -> tuple[float, float, float]:
@@ -112,7 +120,7 @@ def logged_testnet(net, log: Path) -> Path:
     folder = log.with_suffix(".testnet")
     folder.mkdir(parents=True, exist_ok=True)
     state = json.loads((Path(net.workdir) / STATE_FILE).read_text())
-    state["torrc"] += [f"Log info file {log}", "SafeLogging 0"]
+    state["torrc"] += [f"Log info file {log}", "SafeLogging 0", "LogTimeGranularity 1"]
     (folder / STATE_FILE).write_text(json.dumps(state))
     return folder
 
@@ -122,12 +130,56 @@ def log_client(net, log: Path) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with Controller.from_port(port=load(net.workdir).client().control_port) as ctl:
         ctl.authenticate()
-        ctl.set_conf("Log", [*ctl.get_conf("Log", multiple=True), f"info file {log}"])
+        ctl.set_options({"Log": [*ctl.get_conf("Log", multiple=True), f"info file {log}"],
+                         "LogTimeGranularity": "1"})
 
 
-def apaf_once(net, data: Path, log: Path | None = None) -> dict:
+class ClientView:
+    """The network client's side of the GETs of one onion, from its control events (HS_DESC,
+    CIRC, CIRC_MINOR): when it asks the HSDirs for the descriptor, when it has it, and how many
+    rendezvous it waited for after an INTRODUCE_ACK and never got (stale ACKs)."""
+
+    def __init__(self, net) -> None:
+        self.ctl = Controller.from_port(port=load(net.workdir).client().control_port)
+        self.ctl.authenticate()
+        self.lock = threading.Lock()
+        self.watch(None)
+        self.ctl.add_event_listener(self._desc, EventType.HS_DESC)
+        self.ctl.add_event_listener(self._circ, EventType.CIRC, EventType.CIRC_MINOR)
+
+    def watch(self, onion: str | None) -> None:
+        """From now on, record what the client does for `onion` (without ".onion")."""
+        with self.lock:
+            self.onion, self.at, self.waiting, self.joined = onion, {}, set(), set()
+
+    def _desc(self, event) -> None:
+        name = {"REQUESTED": "client-asks-hsdir", "RECEIVED": "client-has-descriptor"}.get(event.action)
+        with self.lock:
+            if name and event.address == self.onion:
+                self.at.setdefault(name, time.monotonic())
+
+    def _circ(self, event) -> None:
+        with self.lock:
+            if getattr(event, "rend_query", None) != self.onion:
+                return
+            if event.hs_state == "HSCR_ESTABLISHED_WAITING":  # INTRODUCE_ACK success came
+                self.waiting.add(event.id)
+            elif event.hs_state == "HSCR_JOINED":
+                self.joined.add(event.id)
+
+    def result(self) -> tuple[dict[str, float], int]:
+        """(milestone -> monotonic time, stale ACKs) since watch()."""
+        with self.lock:
+            return dict(self.at), len(self.waiting - self.joined)
+
+    def close(self) -> None:
+        self.ctl.close()
+
+
+def apaf_once(net, data: Path, log: Path | None = None, client: ClientView | None = None) -> dict:
     """One `apaf run`: seconds from launch to each milestone and to the first GET; RSS.
-    With `log`, its tor also writes an info-level log there."""
+    With `log`, its tor also writes an info-level log there; with `client`, the network client's
+    side of the first GET is in the milestones too."""
     timeline = data.with_suffix(".timeline")
     timeline.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
@@ -140,8 +192,12 @@ def apaf_once(net, data: Path, log: Path | None = None) -> dict:
                                       env=env), data)
     try:
         onion = rt.wait_line("static-site: http://", 90).split("http://", 1)[1].rstrip("/")
+        if client:
+            client.watch(onion.removesuffix(".onion"))
+        get_start = time.monotonic()
         status, _ = get_via_tor(net.socks, f"http://{onion}/", timeout=90)
         got = time.monotonic() - t0
+        seen, stale = client.result() if client else ({}, None)
         assert status == 200, status
         rt.wait_line("data: ", 30)
         chat = rt.onion("chat")
@@ -151,7 +207,8 @@ def apaf_once(net, data: Path, log: Path | None = None) -> dict:
     finally:
         rt.close()
     phases = {name: at - t0 for name, at in read(timeline).items()}
-    return {"total": got, "phases": {**phases, "get": got}, "rss": mem}
+    phases.update({name: at - t0 for name, at in seen.items()}, **{"get-start": get_start - t0})
+    return {"total": got, "phases": {**phases, "get": got}, "rss": mem, "stale_acks": stale}
 
 
 # -- OnionShare ----------------------------------------------------------------------------
@@ -284,6 +341,8 @@ def report(results: dict[str, list]) -> None:
     print(f"\nstart -> first GET through the private network ({len(results['apaf cold'])} runs each)")
     for name, runs in results.items():
         aim = AIMS.get(name.removeprefix("apaf ").split(",")[0], "")
+        if name == "apaf restart":  # the service's part is "restart, new client"; the rest is tor's client
+            aim += " (incl. the visitor's tor trying old introduction points: see below)"
         print(f"  {name:<20}{spread([r and r['total'] for r in runs])}   {('aim ' + aim) if aim else ''}")
     for name in results:
         runs = [r for r in results[name] if r]
@@ -296,6 +355,15 @@ def report(results: dict[str, list]) -> None:
             if xs:
                 aim = f"   aim {AIMS['admin']}" if phase == "admin-ready" else ""
                 print(f"  {phase:<28}{statistics.median(xs):6.2f}  {max(xs):6.2f}{aim}")
+        cached = [r["phases"]["client-asks-hsdir"] - r["phases"]["get-start"] for r in runs
+                  if {"client-asks-hsdir", "get-start"} <= r["phases"].keys()]
+        if cached:
+            print(f"  client: get-start -> asks HSDir, median {statistics.median(cached):.2f} s, worst "
+                  f"{max(cached):.2f} (a cached descriptor's dead introduction points tried first)")
+        stale = [r["stale_acks"] for r in runs if r.get("stale_acks") is not None]
+        if stale:
+            print(f"  stale INTRODUCE_ACKs (rendezvous waited for in vain): {sum(stale)} in "
+                  f"{sum(1 for x in stale if x)} of {len(stale)} runs")
         print(f"  memory per process, MB: RSS median; worst (the aims are RSS), PSS, USS median")
         for proc in dict.fromkeys(k for r in runs for k in r["rss"]):
             rss, pss, uss = zip(*(r["rss"][proc] for r in runs if proc in r["rss"]))
@@ -334,6 +402,7 @@ def main() -> None:
     if logs:
         log_client(net, logs / "client.log")
         print(f"tor logs in {logs}", flush=True)
+    client = ClientView(net)
     results = {"apaf cold": [], "apaf restart": [], "restart, new client": [], "OnionShare": [],
                "raw tor": []}
     try:
@@ -341,17 +410,19 @@ def main() -> None:
         for i in range(runs):
             # Interleaved, so a busy moment of the machine does not land on one contender only.
             data = root / f"apaf{i}"
-            results["apaf cold"].append(attempt(apaf_once, net, data, logs and logs / f"apaf{i}-cold.log"))
-            results["apaf restart"].append(attempt(apaf_once, net, data, logs and logs / f"apaf{i}-restart.log"))
+            results["apaf cold"].append(attempt(apaf_once, net, data, logs and logs / f"apaf{i}-cold.log", client))
+            results["apaf restart"].append(
+                attempt(apaf_once, net, data, logs and logs / f"apaf{i}-restart.log", client))
             forget_onions(net)
             results["restart, new client"].append(
-                attempt(apaf_once, net, data, logs and logs / f"apaf{i}-new-client.log"))
+                attempt(apaf_once, net, data, logs and logs / f"apaf{i}-new-client.log", client))
             results["OnionShare"].append(attempt(onionshare_once, net, exe, wrapper, root / "os-home"))
             results["raw tor"].append(attempt(raw_tor_once, net, root / "raw"))
             print(f"  round {i + 1}/{runs}: " + ", ".join(
                 f"{k} {v[-1]['total']:.2f} s" if v[-1] else f"{k} failed" for k, v in results.items()),
                 flush=True)
     finally:
+        client.close()
         net.stop()
         if not opts.keep:
             shutil.rmtree(root, ignore_errors=True)
