@@ -27,12 +27,13 @@ class StandIn(types.ModuleType):
         super().__init__(name)
         for function in forward:
             setattr(self, function, _forwarder(name, function))
-        self._plain_module = bool(forward)
+        self._forwards = bool(forward)
 
     def __getattr__(self, attr: str):  # only called for what the stand-in itself lacks
-        if attr == "__path__" and self._plain_module:
-            # `from x import f` first asks whether x is a package; forwarders are for plain
-            # modules (not packages), and the answer is the same loaded or not.
+        if attr == "__path__" and self._forwards:
+            # `from x import f` first asks whether x is a package, only to import f if it
+            # is a submodule. A forwarded f is not one: "no package" keeps x unloaded and
+            # changes nothing else.
             raise AttributeError(attr)
         # Asked for while the library is still being imported (one that uses it at import
         # time): from then on every import is the real one, or this would find itself.
@@ -49,8 +50,7 @@ def _forwarder(module: str, name: str):
 
 
 def stand_in(names: tuple[str, ...], forward: tuple[str, ...] = ()) -> None:
-    """Place a stand-in for each of `names` not imported yet, with forwarders for `forward`
-    (those names must then be plain modules, not packages)."""
+    """Place a stand-in for each of `names` not imported yet, with forwarders for `forward`."""
     for name in names:
         if name in sys.modules:
             continue

@@ -16,7 +16,9 @@ import apaf.admin
 got = {"client_at_start": sorted(m for m in ("aiohttp.client", "aiohttp.connector", "aiohttp.cookiejar")
                                  if m in sys.modules),
        "openssl_ssl_at_start": lazy_ssl.loaded(),
-       "urllib_request_at_start": "urllib.request" in sys.modules}
+       "urllib_request_at_start": "urllib.request" in sys.modules,
+       "html_at_start": "html" in sys.modules,
+       "mime_table_at_start": sys.modules["mimetypes"].inited}
 import aiohttp
 from aiohttp import web
 from aiohttp_socks import ProxyConnector
@@ -35,7 +37,10 @@ async def https_attempt():
     return error, len(connected)
 
 got["https_error"], got["https_connections"] = asyncio.run(https_attempt())
-import aiohttp.helpers
+import aiohttp.helpers, aiohttp.web_protocol
+got["escaped"] = aiohttp.web_protocol.html_escape("<script>")  # aiohttp's error pages
+import mimetypes, aiohttp.web_fileresponse
+got["types"] = [mimetypes.guess_type("a.css")[0], aiohttp.web_fileresponse.CONTENT_TYPES.guess_type("a.svg")[0]]
 got["env_proxies"] = {k: str(v.proxy) for k, v in aiohttp.helpers.proxies_from_env().items()}
 import ssl
 got.update(session=aiohttp.ClientSession.__module__, version=aiohttp.__version__,
@@ -56,9 +61,13 @@ def test_admin_import_leaves_out_aiohttps_client_and_tls_until_used():
     assert got["client_at_start"] == [], "aiohttp's client was imported with the admin UI (~1.8 MB)"
     assert got["openssl_ssl_at_start"] is False, "the ssl module (libssl) was loaded at start (~1.4 MB)"
     assert got["urllib_request_at_start"] is False, "urllib.request and http.client came back (~0.6 MB)"
+    assert got["html_at_start"] is False, "html and its entity table came back (~0.5 MB)"
+    assert got["mime_table_at_start"] is False, "mimetypes' global table was built at start (~0.45 MB)"
+    assert got["types"] == ["text/css", "image/svg+xml"]  # both tables answer once asked
     assert got["session"] == "aiohttp.client" and got["web_app"]
     # What aiohttp.helpers took from urllib.request by name still answers: proxies from the environment.
     assert got["env_proxies"] == {"http": "http://127.0.0.1:9/"}
+    assert got["escaped"] == "&lt;script&gt;"
     from importlib.metadata import version
     assert got["version"] == version("aiohttp")  # the Server header's version, read before __init__ ran
 

@@ -8,7 +8,9 @@ top-level name is asked for (`aiohttp.ClientSession`, `from aiohttp import TCPCo
 which the reachability test does through aiohttp_socks), the real `__init__` runs in the
 same module object, so every name is there from then on, as with a plain `import aiohttp`.
 Only `__version__` is needed earlier (aiohttp.http's Server header): read from the package's
-own code, not copied here.
+own code, not copied here. Three more things aiohttp.web loads for paths the runtime seldom
+takes wait for their first use: urllib.request (proxies from the environment, for the
+client), html (escaping on error pages) and mimetypes' global table (~1.5 MB in all).
 
 Without TLS: aiohttp is imported, both halves, while `import ssl` fails (apaf.lazy_ssl's
 hidden_ssl), so it takes this process for a Python without ssl: no default TLS client
@@ -59,11 +61,22 @@ def import_aiohttp() -> None:
     package.__version__ = version
     package.__getattr__ = finish  # PEP 562: asked only for names the module lacks
     sys.modules["aiohttp"] = package
+    # aiohttp.web_fileresponse builds its own MimeTypes() from Python's built-in table, and a
+    # MimeTypes() made before mimetypes' global table first builds that one too, reading
+    # /etc/mime.types (~0.45 MB). mimetypes' functions build the global table when first
+    # called (they check the table, not `inited`): its memory is spent then, if ever.
+    import mimetypes
+
+    table_deferred = not mimetypes.inited
+    mimetypes.inited = True
     try:
         with hidden_ssl():
             # aiohttp.helpers takes these two by name for the client's proxy-from-environment
             # (trust_env): urllib.request, with http.client, only once one is called (~0.6 MB).
             stand_in(("urllib.request",), forward=("getproxies", "proxy_bypass"))
+            # html.escape, for aiohttp's error pages and directory listings: html, with its
+            # table of 2,231 entities, only once one is made (~0.5 MB).
+            stand_in(("html",), forward=("escape",))
             import aiohttp.web  # noqa: F401
     except BaseException:
         for name in [n for n in sys.modules if n == "aiohttp" or n.startswith("aiohttp.")]:
@@ -71,6 +84,8 @@ def import_aiohttp() -> None:
         raise
     finally:
         withdraw()
+        if table_deferred:
+            mimetypes.inited = False
 
 
 def _version(spec) -> str | None:
