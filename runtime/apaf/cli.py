@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from apaf.lazy_ssl import defer_ssl, import_asyncio
+from apaf.lazy_ssl import defer_hashlib, defer_ssl, import_asyncio
 
 asyncio = import_asyncio()  # before anything imports it: without OpenSSL until TLS is used
 
@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         # The runtime makes no TLS connection: stem, http.client and urllib.request, imported
         # next, get ssl's stand-in (apaf/lazy_ssl.py), and OpenSSL's ssl half stays unloaded.
         defer_ssl()
+        defer_hashlib()  # and libcrypto until the admin password is first hashed or checked
         from apaf import memory
 
         memory.one_arena()  # before any thread starts (apaf/memory.py)

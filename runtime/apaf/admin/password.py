@@ -18,7 +18,6 @@ login with the new password never races it and nothing overwrites a newer passwo
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import secrets
@@ -26,6 +25,7 @@ import threading
 from pathlib import Path
 
 from apaf.fsutil import atomic_write, ensure_private_dir
+from apaf.lazy_ssl import scrypt
 
 N, R, P = 2**15, 8, 1
 SALT_BYTES, KEY_BYTES = 16, 32
@@ -39,8 +39,8 @@ def _b64(data: bytes) -> str:
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                          maxmem=_MAXMEM, dklen=dklen)
+    # apaf.lazy_ssl's: `apaf run` loads OpenSSL for the first hash, not at start.
+    return scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=dklen)
 
 
 def hash_password(password: str) -> str:
