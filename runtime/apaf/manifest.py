@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -243,9 +244,14 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
     )
 
 
+SPDX_MODULES = ("packaging.licenses", "packaging.licenses._spdx")
+
+
 def spdx_expression(check: _Checker, value: str) -> str:
     """`value` as a canonical SPDX license expression (PEP 639's rules, packaging's SPDX list)."""
-    # Imported here: only a manifest with a licence pays for the SPDX table.
+    # Imported here, and forgotten again if imported here: the SPDX table (~1 MB of a process's
+    # memory) is needed once per manifest, and the runtime and each app process would keep it.
+    fresh = [name for name in SPDX_MODULES if name not in sys.modules]
     from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
     try:
         return str(canonicalize_license_expression(value))
@@ -254,3 +260,9 @@ def spdx_expression(check: _Checker, value: str) -> str:
                          'use identifiers from https://spdx.org/licenses/ such as "MIT" or "GPL-3.0-or-later", '
                          'joined with AND, OR, WITH and parentheses, or "LicenseRef-<name>" for your own terms') \
             from None
+    finally:
+        for name in fresh:
+            module = sys.modules.pop(name, None)
+            parent, _, child = name.rpartition(".")
+            if module is not None and getattr(sys.modules.get(parent), child, None) is module:
+                delattr(sys.modules[parent], child)  # the import system's binding of it

@@ -1,4 +1,8 @@
 """apaf.toml validation: good manifests load, bad ones name the file, the field and the fix."""
+import json
+import subprocess
+import sys
+
 import pytest
 
 from apaf.errors import ManifestError
@@ -94,3 +98,24 @@ def test_maintainer_and_license_are_kept_the_license_in_canonical_spdx_form(tmp_
 def test_own_terms_and_exceptions_are_valid_spdx(tmp_path):
     for lic in ("LicenseRef-Proprietary", "GPL-2.0-only WITH Classpath-exception-2.0"):
         assert load_manifest(write(tmp_path, f'[app]\nname="x"\nversion="1"\nentry="a:b"\nlicense="{lic}"\n')).license == lic
+
+
+def test_the_spdx_table_is_not_kept_after_the_licence_is_checked(tmp_path):
+    # The runtime and each app process load manifests once at start: the SPDX table (~1 MB)
+    # must not stay in their memory; a second manifest is checked as well as the first.
+    for name, licence in (("one", "mit"), ("two", "BAD LICENCE")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "apaf.toml").write_text(
+            f'[app]\nname = "{name}"\nversion = "1.0"\nentry = "app:main"\nlicense = "{licence}"\n')
+    probe = ("import json, sys\nfrom apaf.manifest import load_manifest\nfrom apaf.errors import ManifestError\n"
+             f"first = load_manifest({str(tmp_path / 'one')!r}).license\n"
+             "kept = sorted(m for m in sys.modules if m.startswith('packaging.licenses'))\n"
+             "try:\n"
+             f"    load_manifest({str(tmp_path / 'two')!r}); second = 'accepted'\n"
+             "except ManifestError as err:\n"
+             "    second = str(err)\n"
+             "print(json.dumps([first, kept, second]))")
+    first, kept, second = json.loads(subprocess.run([sys.executable, "-c", probe], check=True,
+                                                    capture_output=True, text=True).stdout)
+    assert first == "MIT" and kept == []
+    assert "[app].license" in second and "not an SPDX license expression" in second
