@@ -195,7 +195,12 @@ def apaf_once(net, data: Path, log: Path | None = None, client: ClientView | Non
         if client:
             client.watch(onion.removesuffix(".onion"))
         get_start = time.monotonic()
-        status, _ = get_via_tor(net.socks, f"http://{onion}/", timeout=90)
+        try:
+            status, _ = get_via_tor(net.socks, f"http://{onion}/", timeout=90)
+        except AssertionError as err:  # what the client did is what a failed round needs said
+            seen, stale = client.result() if client else ({}, None)
+            raise AssertionError(f"{err}; the client waited on {stale} stale INTRODUCE_ACKs and "
+                                 f"{'asked the HSDirs' if seen else 'never asked the HSDirs'}") from None
         got = time.monotonic() - t0
         seen, stale = client.result() if client else ({}, None)
         assert status == 200, status
