@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-import webbrowser
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping, TextIO
@@ -51,6 +50,8 @@ def has_desktop(env: Mapping[str, str] | None = None, platform: str = sys.platfo
 def open_browser(url: str) -> bool:
     """Open url in the default browser (webbrowser: $BROWSER, xdg-open, `open`, the shell);
     False when none could be started."""
+    import webbrowser  # here: most runs never open a browser (--no-browser, no desktop)
+
     try:
         return webbrowser.open(url, new=2)
     except webbrowser.Error:

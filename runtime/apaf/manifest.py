@@ -26,7 +26,6 @@ silently drops a setting.
 """
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 import tomllib
@@ -104,7 +103,7 @@ class _Checker:
 
     def unknown(self, table: str, keys: set[str], known: set[str]) -> None:
         for key in sorted(keys - known):
-            hint = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = _closest(key, sorted(known), n=1)
             fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(sorted(known))}"
             label = f"[{table}].{key}" if table else f"[{key}]"
             raise self.fail(label, "unknown key", fix)
@@ -193,13 +192,13 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
     privileges = check.str_list(app, "privileges")
     for priv in privileges:
         if priv not in PRIVILEGES:
-            hint = difflib.get_close_matches(priv, sorted(PRIVILEGES), n=1)
+            hint = _closest(priv, sorted(PRIVILEGES), n=1)
             fix = f"did you mean '{hint[0]}'?" if hint else f"choose from {', '.join(sorted(PRIVILEGES))}"
             raise check.fail("[app].privileges", f"unknown privilege {priv!r}", fix)
     binaries = check.str_list(app, "extra_binaries")
     for prog in binaries:
         if prog not in PROGRAMS:
-            hint = difflib.get_close_matches(prog, sorted(PROGRAMS), n=1)
+            hint = _closest(prog, sorted(PROGRAMS), n=1)
             fix = (f"did you mean '{hint[0]}'? " if hint else "") + \
                 f"the farm builds: {', '.join(sorted(PROGRAMS))} (a new one needs a recipe)"
             raise check.fail("[app].extra_binaries", f"unknown program {prog!r}", fix)
@@ -245,6 +244,12 @@ def _validate(raw: dict, path: Path, check: _Checker) -> Manifest:
 
 
 SPDX_MODULES = ("packaging.licenses", "packaging.licenses._spdx")
+
+
+def _closest(word: str, options, n: int = 1) -> list[str]:
+    import difflib  # only for an error's hint: not kept by every process that loads a manifest
+
+    return difflib.get_close_matches(word, options, n=n)
 
 
 def spdx_expression(check: _Checker, value: str) -> str:

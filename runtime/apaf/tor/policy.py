@@ -14,7 +14,6 @@ option, never anything tor read from a file.
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
@@ -146,6 +145,8 @@ def refusal(key: str) -> str:
         return (f"'{key}' is refused: tor reads it as an abbreviation of an option of its "
                 f"choosing (any prefix works: {', '.join(expands[:3])}, ...); write the full "
                 "name of an allowed setting")
+    import difflib  # only for a refusal's hint: not kept in the runtime's memory
+
     hint = difflib.get_close_matches(key, [r.name for r in rules().values()], n=1)
     more = f" (did you mean {hint[0]}?)" if hint else ""
     return f"{key} is refused: {GENERIC_REASON}{more}"
