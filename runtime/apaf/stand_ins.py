@@ -14,6 +14,7 @@ libraries import these modules from several of their own.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 
@@ -23,18 +24,20 @@ _placed: dict[str, types.ModuleType] = {}  # the stand-ins in sys.modules now
 class StandIn(types.ModuleType):
     """A module not imported yet: the first attribute asked for imports the real one."""
 
-    def __init__(self, name: str, forward: tuple[str, ...]):
+    def __init__(self, name: str, forward: tuple[str, ...], path: list[str] | None):
         super().__init__(name)
         for function in forward:
             setattr(self, function, _forwarder(name, function))
-        self._forwards = bool(forward)
+        self._forwards, self._path = bool(forward), path
 
     def __getattr__(self, attr: str):  # only called for what the stand-in itself lacks
         if attr == "__path__" and self._forwards:
-            # `from x import f` first asks whether x is a package, only to import f if it
-            # is a submodule. A forwarded f is not one: "no package" keeps x unloaded and
-            # changes nothing else.
-            raise AttributeError(attr)
+            # `from x import f` first asks whether x is a package (to import f if it is a
+            # submodule): answered from x's spec, so a forwarded f keeps x unloaded, and a
+            # submodule of x is still found.
+            if self._path is None:
+                raise AttributeError(attr)
+            return self._path
         # Asked for while the library is still being imported (one that uses it at import
         # time): from then on every import is the real one, or this would find itself.
         withdraw()
@@ -43,6 +46,7 @@ class StandIn(types.ModuleType):
 
 def _forwarder(module: str, name: str):
     def call(*args, **kwargs):
+        withdraw()  # called while the library is being imported: the real module all the same
         return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
@@ -54,7 +58,13 @@ def stand_in(names: tuple[str, ...], forward: tuple[str, ...] = ()) -> None:
     for name in names:
         if name in sys.modules:
             continue
-        module = _placed[name] = StandIn(name, forward)
+        path = None
+        if forward:  # only then asked for (a dotted name's parent is imported for it)
+            spec = importlib.util.find_spec(name)
+            if spec is None:
+                continue  # not there: the library's own import says so, as without us
+            path = spec.submodule_search_locations
+        module = _placed[name] = StandIn(name, forward, path)
         sys.modules[name] = module
         parent, _, child = name.rpartition(".")
         if parent:
