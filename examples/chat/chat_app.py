@@ -1,109 +1,88 @@
-"""The chat example app: aiohttp web server with websockets, run by APAF as an onion service.
+"""The chat example app: websocket chat rooms, run by APAF as an onion service.
+
+Built on APAF's own HTTP server (apaf.staticsite, the one that serves static sites like a
+stock Apache) and its websockets (apaf.web.websocket), not on aiohttp: importing
+aiohttp.web alone takes ~37 MB, and an app process should stay under 25 MB (issue 15).
 
 Entry point `chat_app:main` serves on the socket the runtime holds for it (APAF_LISTEN_FD;
-outside `apaf run`: APAF_BIND_HOST:APAF_PORT, loopback only) with the
-settings from APAF_SETTINGS (`history`, `max_message`).  `create_app(settings)` is the
-factory tests use.  Routes: `/` the page, `/static/*` its script and style, `/rooms`
-the room list (JSON), `/ws?room=R&name=N` the websocket.  Every response carries a
-strict CSP (`default-src 'self'`, no inline code), tor2web requests are refused like
-Apache would (apaf.web.tor2web), and websockets from another origin are refused.
-Everything else (errors, unknown paths, other methods, /ws without a websocket upgrade)
-answers like the stock Apache the static-site app mimics (apaf.web.apache_like).
+outside `apaf run`: APAF_BIND_HOST:APAF_PORT, loopback only) with the settings from
+APAF_SETTINGS (`history`, `max_message`).  `create_site(settings)` is the factory tests
+use.  Routes: `/` the page, `/static/*` its script and style, `/rooms` the room list
+(JSON), `/ws?room=R&name=N` the websocket.  The chat's own answers carry a strict CSP
+(`default-src 'self'`, no inline code); websockets from another origin are refused.
+Everything else (tor2web requests, errors, unknown paths, other methods, OPTIONS, /ws
+without a websocket upgrade) is answered by the server exactly as the stock Apache the
+static-site app mimics.
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
 import sys
 from pathlib import Path
-
-from aiohttp import WSMsgType, web
+from urllib.parse import parse_qsl
 
 from apaf.listen import app_socket
-from apaf.web.apache_like import apache_middleware, setup_apache_like
-from apaf.web.apache_run import run_app
-from apaf.web.tor2web import tor2web_middleware
+from apaf.staticsite.server import serve
+from apaf.staticsite.site import Response, Site, error
+from apaf.web import websocket
+from apaf.web.tor2web import allowed_from_env
 from chat_rooms import ChatError, Hub
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
-HUB = web.AppKey("hub", Hub)
-# A connection that sends no request for this long is closed (aiohttp's keep-alive timer
-# also runs before the first request).  aiohttp's default, 75 s, let idle connections
-# opened through the onion pile up; websockets are not affected (they have a heartbeat).
+# A connection that sends no request for this long is closed; one idle after an answer
+# closes after Apache's 5 s.  Idle connections opened through the onion must not pile up;
+# websockets are not affected (they have a heartbeat).
 IDLE_SECONDS = 15
+HEARTBEAT_SECONDS = 30
 
 
 def csp(host: str) -> str:
     # connect-src names the websocket explicitly: 'self' alone does not cover ws:// in
     # every browser Tor Browser has been based on.
+    ws = f" ws://{host}" if host else ""
     return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-            f"connect-src 'self' ws://{host}; base-uri 'none'; form-action 'self'; "
+            f"connect-src 'self'{ws}; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler):
-    try:
-        resp = await handler(request)
-    except web.HTTPException as exc:
-        resp = exc
-    resp.headers["Content-Security-Policy"] = csp(request.host)
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Referrer-Policy"] = "no-referrer"
-    resp.headers["X-Frame-Options"] = "DENY"
-    if isinstance(resp, web.HTTPException):
-        raise resp
+def secured(req, resp: Response) -> Response:
+    """The chat's own answers get the security headers, before the type as Apache puts
+    its own headers; error pages stay exactly Apache's."""
+    if resp.status < 400:
+        at = next((i for i, h in enumerate(resp.headers)
+                   if h[0] in ("Content-Type", "Content-Language")), len(resp.headers))
+        resp.headers[at:at] = [("Content-Security-Policy", csp(req.host)),
+                               ("X-Content-Type-Options", "nosniff"),
+                               ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY")]
     return resp
 
 
-async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "index.html")
+def same_origin(req) -> bool:
+    origin = req.headers.get("origin")
+    return origin is None or origin in (f"http://{req.host}", f"https://{req.host}")
 
 
-async def static_file(request: web.Request) -> web.FileResponse:
-    # The page's own files only: a missing one is the middleware's Apache 404, where
-    # add_static would answer aiohttp's empty one.
-    name = request.match_info["name"]
-    if name not in STATIC_FILES:
-        raise web.HTTPNotFound()
-    return web.FileResponse(STATIC / name)
+def query(req, name: str) -> str:
+    return next((v for k, v in parse_qsl(req.query) if k == name), "")
 
 
-async def rooms(request: web.Request) -> web.Response:
-    return web.json_response(request.app[HUB].rooms_summary())
-
-
-def same_origin(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    return origin is None or origin in (f"http://{request.host}", f"https://{request.host}")
-
-
-async def websocket(request: web.Request) -> web.WebSocketResponse:
-    if not same_origin(request):
-        raise web.HTTPForbidden(text="cross-origin websocket refused")
-    hub = request.app[HUB]
-    # A frame carries one JSON message: at most max_message characters, each at most a
-    # 6-byte \uXXXX escape; anything bigger closes the socket.
-    ws = web.WebSocketResponse(max_msg_size=6 * hub.max_message + 256, heartbeat=30)
-    if not ws.can_prepare(request).ok:
-        raise web.HTTPNotFound()  # to a plain request, as to Apache, there is no /ws
-    await ws.prepare(request)
+async def talk(hub: Hub, ws: websocket.WebSocket, room: str, name: str) -> None:
+    """One member's session: join, then each text message is a JSON {"text": ...}."""
     try:
-        member = await hub.join(request.query.get("room", ""), request.query.get("name", ""),
-                                ws.send_json)
+        member = await hub.join(room, name, ws.send_json)
     except ChatError as err:
         await ws.send_json({"type": "error", "error": str(err)})
-        await ws.close()
-        return ws
+        return
     try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                break
+        async for message in ws:
+            if not isinstance(message, str):
+                break  # binary frames are not the chat's: close
             try:
-                text = json.loads(msg.data).get("text")
+                text = json.loads(message).get("text")
             except (ValueError, AttributeError):
                 await ws.send_json({"type": "error", "error": 'send JSON like {"text": "hi"}'})
                 continue
@@ -113,7 +92,6 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json({"type": "error", "error": str(err)})
     finally:
         await hub.leave(member)
-    return ws
 
 
 def setting(settings: dict, key: str, default: int, top: int) -> int:
@@ -124,24 +102,37 @@ def setting(settings: dict, key: str, default: int, top: int) -> int:
     return value
 
 
-def create_app(settings: dict | None = None) -> web.Application:
-    """The app; raises ValueError naming the bad [settings] entry."""
+def create_site(settings: dict | None = None, allow_tor2web: bool = False) -> Site:
+    """The chat as a Site to serve; raises ValueError naming the bad [settings] entry."""
     settings = settings or {}
     hub = Hub(history=setting(settings, "history", 100, 10_000),
               max_message=setting(settings, "max_message", 500, 2000))
-    app = web.Application(middlewares=[tor2web_middleware(), apache_middleware(),
-                                       security_headers], client_max_size=16 * 1024)
-    app[HUB] = hub
-    setup_apache_like(app)
-    app.router.add_get("/", index, name="index")
-    app.router.add_get("/rooms", rooms, name="rooms")
-    app.router.add_get("/ws", websocket, name="ws")
-    app.router.add_get("/static/{name}", static_file, name="static")
-    # Apache serves a file to POST as to GET (and /ws, no websocket, is its 404).
-    for path, handler in (("/", index), ("/rooms", rooms), ("/ws", websocket),
-                          ("/static/{name}", static_file)):
-        app.router.add_post(path, handler)
-    return app
+    # A frame carries one JSON message: at most max_message characters, each at most a
+    # 6-byte \uXXXX escape; anything bigger closes the socket.
+    max_frame = 6 * hub.max_message + 256
+
+    def page(path: Path):
+        return lambda req, now: secured(req, site.file(req, path, now))
+
+    def rooms(req, now):
+        body = json.dumps(hub.rooms_summary()).encode()
+        return secured(req, Response(200, [("Content-Length", str(len(body))),
+                                           ("Content-Type", "application/json; charset=utf-8")],
+                                     body))
+
+    def ws(req, now):
+        if not same_origin(req):
+            return error(403)
+        room, name = query(req, "room"), query(req, "name")
+        upgraded = websocket.upgrade(req, lambda sock: talk(hub, sock, room, name),
+                                     max_size=max_frame, heartbeat=HEARTBEAT_SECONDS)
+        return upgraded or error(404)  # to a plain request, as to Apache, there is no /ws
+
+    routes = {"/": page(STATIC / "index.html"), "/rooms": rooms, "/ws": ws}
+    routes.update({f"/static/{p.name}": page(p) for p in STATIC.iterdir() if p.is_file()})
+    # No docroot: every other path is Apache's 404 (or 403 for /.ht*, /server-status).
+    site = Site(None, allow_tor2web=allow_tor2web, routes=routes)
+    return site  # page() reads `site` when a request comes
 
 
 def main() -> None:
@@ -159,11 +150,14 @@ def main() -> None:
         sys.exit(f"chat: APAF_PORT and APAF_SETTINGS must be set by the runtime ({err}); "
                  "start the app with `apaf run examples/chat`")
     try:
-        app = create_app(settings)
+        site = create_site(settings, allow_tor2web=allowed_from_env())
     except ValueError as err:
         sys.exit(f"chat: {err}")
-    # The socket the runtime holds for the app (apps may not bind); outside `apaf run`, its port.
-    run_app(app, app_socket(host, port), keepalive_timeout=IDLE_SECONDS)
+    try:
+        # The socket the runtime holds for the app (apps may not bind); outside `apaf run`, its port.
+        asyncio.run(serve(site, app_socket(host, port), header_timeout=IDLE_SECONDS))
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 """The chat example answers like the stock Apache wherever it is not the chat itself.
 
 Requests of the fingerprint battery that reach nothing the chat serves (missing
-paths, other methods, /.ht* and /server-status, OPTIONS, TRACE, malformed requests
-that aiohttp's parser refuses), and /ws without a websocket upgrade, go to the chat process and to the reference apache2 serving the
-fingerprint docroot (which has no /ws either); the answers must be equal, as in
-test_staticsite_fingerprint.  The chat's own pages are the chat's.  Each request
-asks for `Connection: close` and the client does not half-close: aiohttp drops a
-connection whose client half-closed before it answers (Apache answers; a known
-difference, see runtime/README.md).
-Wall time: ~2 s (one chat start; the reference Apache is shared with the static site's test).
+paths, other methods, /.ht* and /server-status, OPTIONS, TRACE, malformed requests,
+HTTP/0.9), and /ws without a websocket upgrade, go to the chat process and to the
+reference apache2 serving the fingerprint docroot (which has no /ws either); the answers
+must be equal, as in test_staticsite_fingerprint.  The chat's own pages are the chat's.
+Each request asks for `Connection: close`; a second pass half-closes after the request,
+as the static site's battery does (the chat once ran on aiohttp, which dropped those).
+Wall time: ~3 s (one chat start; the reference Apache is shared with the static site's test).
 """
 import json
 import os
@@ -22,10 +21,11 @@ import pytest
 from fingerprint_battery import BATTERY, get
 from fixtures.apache import free_port, stop, wait_for_port
 from test_staticsite_fingerprint import differences
+from test_staticsite_fingerprint import exchange as half_closing_exchange
 
 CHAT = Path(__file__).resolve().parents[2] / "examples" / "chat"
 # Battery requests whose answer cannot depend on the files Apache serves, malformed
-# ones included (aiohttp's parser refusals answered by apaf.web.apache_run).
+# ones included.
 APPLY = [
     "language-options", "file-trailing-slash", "file-path-info", "not-found",
     "not-found-dir", "htaccess", "htpasswd-sub", "traversal", "traversal-encoded",
@@ -94,9 +94,19 @@ def test_the_chat_answers_what_it_does_not_serve_like_apache(chat_port, apache_s
         mismatches)
 
 
+def test_half_closing_and_http09_clients_get_apaches_answers(chat_port, apache_server,
+                                                             fingerprint_docroot):
+    apache = apache_server(fingerprint_docroot)
+    probes = PROBES + [(name, dict(BATTERY)[name])
+                       for name in ("http09-missing", "http09-post", "http09-head")]
+    mismatches = differences(probes, apache, chat_port, send=half_closing_exchange)
+    assert not mismatches, f"{len(mismatches)} of {len(probes)} differ:\n" + "\n".join(
+        mismatches)
+
+
 def test_the_chat_never_names_aiohttp_or_python(chat_port):
-    """Its own pages and what aiohttp's parser refuses (a folded header, which Apache
-    takes, included): Server is Apache's, and no body or header mentions the stack."""
+    """Its own pages and malformed requests (a folded header, which Apache takes,
+    included): Server is Apache's, and no body or header mentions the stack."""
     for data in (get(b"/"), get(b"/rooms"), get(b"/ws"), get(b"/nope", method=b"DELETE"),
                  get(b"/", method=b"FOO"), b"garbage\r\n\r\n", get(b"/", b"X-A: one", b" two")):
         raw = exchange(chat_port, data)

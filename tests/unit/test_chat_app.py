@@ -1,9 +1,15 @@
-"""The chat example with aiohttp's test client: rooms, history, escaping, limits, headers."""
+"""The chat example served by its real server on loopback, with aiohttp's client (a websocket
+client of another stack): rooms, history, escaping, limits, headers."""
+import asyncio
 import re
+import socket
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
+
+from apaf.staticsite.server import serve
 
 CHAT_DIR = Path(__file__).resolve().parents[2] / "examples" / "chat"
 sys.path.insert(0, str(CHAT_DIR))
@@ -11,9 +17,31 @@ sys.path.insert(0, str(CHAT_DIR))
 import chat_app  # noqa: E402
 
 
+class Client:
+    """aiohttp.ClientSession bound to the chat's address."""
+
+    def __init__(self, session, base):
+        self.session, self.base = session, base
+
+    async def get(self, path, headers=None):
+        resp = await self.session.get(self.base + path, headers=headers)
+        await resp.read()
+        return resp
+
+    async def ws_connect(self, path, **kwargs):
+        return await self.session.ws_connect(self.base + path, **kwargs)
+
+
 @pytest.fixture
-async def client(aiohttp_client):
-    return await aiohttp_client(chat_app.create_app({"history": 3, "max_message": 50}))
+async def client():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = asyncio.create_task(serve(chat_app.create_site({"history": 3, "max_message": 50}),
+                                       sock))
+    async with aiohttp.ClientSession() as session:
+        yield Client(session, f"http://127.0.0.1:{sock.getsockname()[1]}")
+    server.cancel()
 
 
 async def join(client, name, room="lobby"):
@@ -145,6 +173,6 @@ async def test_a_flooding_user_is_slowed_down(client):
 ])
 def test_bad_settings_name_the_entry(settings, words):
     with pytest.raises(ValueError) as e:
-        chat_app.create_app(settings)
+        chat_app.create_site(settings)
     for word in words:
         assert word in str(e.value)

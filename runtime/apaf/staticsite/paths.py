@@ -71,10 +71,13 @@ def normalize(raw_path):
 
 
 class Resolver:
-    """Resolve URL paths against one docroot (cached; call `resolve(raw_path)`)."""
+    """Resolve URL paths against one docroot (cached; call `resolve(raw_path)`).
+
+    root=None: no files at all (an app that answers only its own routes): every path that
+    is not refused is NOT_FOUND."""
 
     def __init__(self, root):
-        self.root = os.path.realpath(root)
+        self.root = os.path.realpath(root) if root is not None else None
         self._cache = {}
 
     def resolve(self, raw_path):
@@ -101,6 +104,8 @@ class Resolver:
         last = names[-1] if names else ""
         if last.startswith(".ht") or names[:1] == [LOCAL_ONLY]:
             return Resolved(FORBIDDEN, name=last)
+        if self.root is None:
+            return Resolved(NOT_FOUND, name=last)
         path = self.root
         for i, name in enumerate(names):
             path = os.path.join(path, name)

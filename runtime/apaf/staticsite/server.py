@@ -14,6 +14,10 @@ closing with unread input makes the kernel send a reset that destroys the answer
 in flight (through tor a long request's 414 was never seen).  At MAX_CONNECTIONS the
 oldest connection that has not sent a byte makes room for the new one, so idle
 connections held open by one client cannot lock everyone else out.
+
+A response with an `upgrade` (a 101 to a websocket handshake, apaf.web.websocket) hands
+the connection to the protocol it returns: from then on bytes, EOF and flow control go
+to it, and none of the HTTP timers apply.
 """
 import asyncio
 import logging
@@ -43,9 +47,11 @@ SEND_TIMEOUT = 300.0
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, site, clock):
+    def __init__(self, site, clock, header_timeout=HEADER_TIMEOUT):
         self.site = site
         self.clock = clock
+        self.header_timeout = header_timeout
+        self.upgraded = None      # the protocol a 101 handed the connection to
         self.buf = bytearray()
         self.transport = None
         self.served = 0
@@ -80,9 +86,11 @@ class Connection(asyncio.Protocol):
             oldest.closing = True
             oldest.transport.abort()
         self.clock.connections.add(self)
-        self._arm(HEADER_TIMEOUT)
+        self._arm(self.header_timeout)
 
     def connection_lost(self, exc):
+        if self.upgraded is not None:
+            self.upgraded.connection_lost(exc)
         self.clock.connections.discard(self)
         self.closing = True
         self.deadline = None
@@ -91,6 +99,9 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data):
         self.received = True
+        if self.upgraded is not None:
+            self.upgraded.data_received(data)
+            return
         if self.linger_start is not None:  # closing: drop it, wait a little longer for EOF
             if self._now() - self.linger_start > LINGER_MAX:
                 self.transport.abort()
@@ -102,7 +113,7 @@ class Connection(asyncio.Protocol):
         if self.head_started is None:
             self.head_started, self.head_bytes = loop.time(), 0
         self.head_bytes += len(data)
-        allowed = min(HEADER_TIMEOUT + self.head_bytes / HEADER_MINRATE, HEADER_TIMEOUT_MAX)
+        allowed = min(self.header_timeout + self.head_bytes / HEADER_MINRATE, HEADER_TIMEOUT_MAX)
         self._arm(max(0.0, self.head_started + allowed - loop.time()))
         if b"\n" not in data and len(self.buf) - self.buf.rfind(b"\n") <= 8192 and (
                 not self.discard and self.pending is None):
@@ -111,6 +122,8 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self):
         self.peer_eof = True
+        if self.upgraded is not None:
+            return self.upgraded.eof_received()
         if self.linger_start is not None:
             self.transport.close()
             return True
@@ -122,11 +135,17 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self):
         self.paused = True
+        if self.upgraded is not None:
+            self.upgraded.pause_writing()
+            return
         if self.linger_start is None:
             self.transport.pause_reading()
 
     def resume_writing(self):
         self.paused = False
+        if self.upgraded is not None:
+            self.upgraded.resume_writing()
+            return
         if self.drain is not None and not self.drain.done():
             self.drain.set_result(None)
         if not self.closing and not self.busy:
@@ -156,7 +175,7 @@ class Connection(asyncio.Protocol):
         self._close()
 
     def _process(self):
-        while not self.closing and not self.busy and not self.paused:
+        while not self.closing and not self.busy and not self.paused and self.upgraded is None:
             if self.discard:
                 n = min(self.discard, len(self.buf))
                 del self.buf[:n]
@@ -194,7 +213,7 @@ class Connection(asyncio.Protocol):
                 log.exception("static site failed on %r", req.path)
                 resp = error(500)
             self._send(resp, req)
-            if not self.busy and not self.closing:
+            if not self.busy and not self.closing and self.upgraded is None:
                 self._arm(KEEPALIVE_TIMEOUT)
 
     def _take_body(self, req):
@@ -225,9 +244,10 @@ class Connection(asyncio.Protocol):
         if framed and (head_request or req is None or req.version < (1, 1)):
             headers.remove(CHUNKED)
             framed = False
-        keep = not (close or resp.close or req is None) and self._keepalive(req, resp)
+        upgrade = resp.upgrade is not None  # its Connection and Upgrade headers are its own
+        keep = upgrade or (not (close or resp.close or req is None) and self._keepalive(req, resp))
         conn = []
-        if keep:
+        if keep and not upgrade:
             self.served += 1
             if "keep-alive" in _tokens(req.headers.get("connection", "")):
                 conn = [("Keep-Alive", f"timeout={int(KEEPALIVE_TIMEOUT)}, "
@@ -261,8 +281,17 @@ class Connection(asyncio.Protocol):
             self._stream([file], head, close=not keep, chunked=False)
             return
         self.transport.write(head + body)
-        if not keep:
+        if upgrade:
+            self._upgrade(resp.upgrade)
+        elif not keep:
             self._close()
+
+    def _upgrade(self, upgrade):
+        self.deadline = None
+        self.upgraded = upgrade(self.transport)
+        early, self.buf = bytes(self.buf), bytearray()
+        if early:  # the client's first frames came with the handshake
+            self.upgraded.data_received(early)
 
     def _keepalive(self, req, resp):
         # Apache closes after `Expect: 100-continue` when it has not read the body.
@@ -358,11 +387,15 @@ def _tokens(value):
     return {t.strip().lower() for t in value.split(",")}
 
 
-async def serve(site, sock):
-    """Serve `site` on the listening socket `sock` until cancelled."""
+async def serve(site, sock, header_timeout=HEADER_TIMEOUT):
+    """Serve `site` on the listening socket `sock` until cancelled.
+
+    header_timeout: seconds a connection may take to send its first request head (and
+    each later one, from its start); Apache's 20 unless the app wants idle ones gone sooner."""
     clock = Clock()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Connection(site, clock), sock=sock, backlog=1024)
+    server = await loop.create_server(lambda: Connection(site, clock, header_timeout),
+                                      sock=sock, backlog=1024)
     listen.mark_ready()
     sweeper = loop.create_task(clock.sweep())
     memory.trim()  # listening: what start-up freed goes back to the system

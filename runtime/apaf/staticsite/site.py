@@ -5,6 +5,13 @@ status, headers in Apache's order (Date, Server and the connection headers are a
 by the connection, which knows about keep-alive), a body or a file slice to send.
 The order of checks follows Apache's request phases, which decides e.g. that
 `FOO /missing` is 501 but `DELETE /missing` is 405 and `POST /dir-without-index/` 404.
+
+An app serves its own answers with `routes`: {"/path": handler(request, now) -> Response}.
+A route is reached only by GET, HEAD and POST, after every check above, so what the app
+does not answer on purpose (other methods, OPTIONS, TRACE, /.ht*, bad paths, tor2web) is
+Apache's answer; `site.file(request, path, now)` answers with a file as Apache serves
+it.  root=None serves no files beyond the routes.  A handler may return a 101 Response
+whose `upgrade` takes the connection over (apaf.web.websocket).
 """
 import os
 from urllib.parse import quote
@@ -24,13 +31,15 @@ CHUNKED = ("Transfer-Encoding", "chunked")
 # Statuses after which Apache closes the connection (ap_status_drops_connection).
 DROPS_CONNECTION = frozenset((400, 408, 411, 413, 414, 500, 501, 503))
 _PATH_SAFE = "/$-_.+!*'(),:@&=~;"
+ROUTE = "route"  # a Resolved kind: a path the app answers (its `path` is the route's key)
 
 
 class Response:
-    __slots__ = ("status", "headers", "body", "file", "close", "chunked", "page", "stream")
+    __slots__ = ("status", "headers", "body", "file", "close", "chunked", "page", "stream",
+                 "upgrade")
 
     def __init__(self, status, headers, body=b"", file=None, chunked=False, page=False,
-                 stream=None):
+                 stream=None, upgrade=None):
         self.status = status
         self.headers = headers
         self.body = body
@@ -42,6 +51,9 @@ class Response:
         # and GzipStream items.  Its headers say "Transfer-Encoding: chunked" where there
         # is no Content-Length; the connection frames it (or closes, for HTTP/1.0).
         self.stream = stream
+        # A 101's new protocol: upgrade(transport) returns an object with asyncio.Protocol's
+        # data_received, eof_received, connection_lost, pause_writing and resume_writing.
+        self.upgrade = upgrade
 
 
 def error(status, method="", location="", expect="", extra="", allow=None):
@@ -63,8 +75,9 @@ def accepts_gzip(value):
 
 
 class Site:
-    def __init__(self, root, server_name="localhost", allow_tor2web=False):
+    def __init__(self, root, server_name="localhost", allow_tor2web=False, routes=None):
         self.resolver = paths.Resolver(root)
+        self.routes = dict(routes or {})
         self.files = FileCache()
         self.server_name = server_name
         self.allow_tor2web = allow_tor2web
@@ -83,7 +96,7 @@ class Site:
             return Response(200, [("Content-Length", "0")])
         if req.method == "CONNECT":
             return error(405, method="CONNECT", allow=ALLOW)
-        res = self.resolver.resolve(req.path)
+        res = self._resolve(req.path)
         kind, method = res.kind, req.method
         if kind == paths.BAD_REQUEST:
             return error(400)
@@ -102,6 +115,8 @@ class Site:
             return error(501, method=method, allow=ALLOW)
         if method not in ("GET", "HEAD", "POST"):
             return error(405, method=method, allow=ALLOW)
+        if kind == ROUTE:
+            return self.routes[res.path](req, now)
         if kind == paths.NOT_FOUND:
             return error(404)
         if kind == paths.NO_INDEX:
@@ -109,6 +124,28 @@ class Site:
         try:
             return self._file(req, res, now)
         except FileNotFoundError:  # removed since it was resolved (cached up to 1 s)
+            return error(404)
+        except PermissionError:
+            return error(403)
+
+    def _resolve(self, raw_path):
+        if self.routes:
+            norm = paths.normalize(raw_path)
+            if not isinstance(norm, paths.Resolved):
+                segments, trailing = norm
+                names = [os.fsdecode(s) for s in segments]
+                key = "/" + "/".join(names) + ("/" if trailing and names else "")
+                if key in self.routes:
+                    # OPTIONS types a route by its last name, as Apache would the file
+                    return paths.Resolved(ROUTE, key, name=names[-1] if names else "index.html")
+        return self.resolver.resolve(raw_path)
+
+    def file(self, req, path, now):
+        """Apache's answer to req with the file at path (validators, ranges, gzip)."""
+        try:
+            res = paths.Resolved(paths.FILE, path, os.stat(path), os.path.basename(path))
+            return self._file(req, res, now)
+        except FileNotFoundError:
             return error(404)
         except PermissionError:
             return error(403)

@@ -17,7 +17,7 @@ def _escape(text):
     return text.translate(_ESCAPES)
 
 REASONS = {
-    200: "OK", 206: "Partial Content", 301: "Moved Permanently", 302: "Found",
+    101: "Switching Protocols", 200: "OK", 206: "Partial Content", 301: "Moved Permanently", 302: "Found",
     304: "Not Modified", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 408: "Request Timeout", 412: "Precondition Failed",
     413: "Request Entity Too Large", 414: "Request-URI Too Long",
