@@ -39,6 +39,20 @@ async def rt(testnet, tmp_path_factory):
     await runtime.stop()
 
 
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def tor_answering(request):
+    """Each test starts on a tor that answers: a test that failed while tor was restarting
+    (e.g. after the kill test) must not fail the next one too."""
+    if "rt" in request.fixturenames:
+        rt = request.getfixturevalue("rt")
+        deadline = asyncio.get_running_loop().time() + 120
+        while not (rt.tor.running and rt.tor.controller is not None):
+            assert asyncio.get_running_loop().time() < deadline, "tor did not come back in 120 s"
+            await asyncio.sleep(0.1)
+        await rt.tor.wait_bootstrapped(120)
+    yield
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def ui(rt, tmp_path_factory):
     """The admin UI's HTTP interface on that runtime, logged in (what the browser posts)."""
