@@ -22,7 +22,7 @@ or header, or a method aiohttp's parser does not accept such as `FOO`, still get
 aiohttp's plain-text 400 with an aiohttp Server header), and aiohttp drops a connection
 whose client half-closes before the answer, where Apache answers.  A missing file
 under an `add_static` route is aiohttp's empty 404 (FileResponse decides it while
-sending, after the middleware): serve known files from a handler instead (the chat does).
+sending, after the middleware): serve known files from a handler instead.
 """
 import logging
 import posixpath

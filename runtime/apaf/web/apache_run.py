@@ -12,7 +12,7 @@ and `Expect` is answered as Apache does (see _expect_like_apache).
 
 This reaches into aiohttp's request handler (handle_error, finish_response) and a
 response's _write_headers; the version is pinned in ci/requirements.txt and
-tests/integration/test_chat_fingerprint.py checks the result.
+tests/integration/test_aiohttp_apache_like.py checks the result.
 """
 import asyncio
 import re
