@@ -216,3 +216,50 @@ async def test_a_peer_that_stops_reading_is_dropped(ws_server, monkeypatch):
     except ConnectionResetError:
         pass
     assert got < 32 << 20, f"the server held {got} bytes for a peer that did not read"
+
+
+async def test_a_peer_that_pings_and_never_reads_is_dropped(ws_server, monkeypatch):
+    """Pongs are answers too: 8 MB of pings from a peer that reads nothing must not pile up
+    as 8 MB of pongs in the server's memory."""
+    monkeypatch.setattr(websocket, "MAX_BUFFERED", 64 * 1024)
+    reader, writer, _ = await ws_server(HANDSHAKE.replace(b"/ws", b"/quiet"))
+    ping = client_frame(PING, b"p" * 125)
+    sent = 0
+    try:
+        for _ in range(64):
+            writer.write(ping * 1024)
+            sent += len(ping) * 1024
+            await asyncio.wait_for(writer.drain(), 10)
+    except (ConnectionError, BrokenPipeError):
+        pass
+    got = 0
+    try:
+        while chunk := await asyncio.wait_for(reader.read(1 << 20), 2):
+            got += len(chunk)
+    except (ConnectionResetError, TimeoutError):
+        pass
+    assert got < sent // 2, f"the server held {got} bytes of pongs for a peer that did not read"
+
+
+async def test_empty_fragments_do_not_grow_the_servers_memory(ws_server):
+    """max_size bounds a message's bytes; 200,000 empty fragments of one message must not
+    cost the server memory either (each is 6 bytes on the wire)."""
+    import tracemalloc
+
+    reader, writer, _ = await ws_server(HANDSHAKE.replace(b"/ws", b"/quiet"))
+    writer.write(client_frame(TEXT, b"", final=False))
+    empty = client_frame(CONTINUATION, b"", final=False)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(20):
+            writer.write(empty * 10_000)
+            await writer.drain()
+        writer.write(client_frame(PING, b"done?"))
+        assert await asyncio.wait_for(read_frame(reader), 30) == (PONG, b"done?")
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 800_000, f"{grown} bytes held for 200,000 empty fragments"
+    writer.write(client_frame(CONTINUATION, b"end"))
+    assert await read_frame(reader) == (TEXT, b'{"got": "end"}')

@@ -143,8 +143,9 @@ class WebSocket:
         self.task = None
         self.close_code: int | None = None   # the peer's close code, once it sent one
         self._buf = bytearray()
-        self._parts: list[bytes] = []        # fragments of the message being received
-        self._size = 0
+        # The message being received, its fragments joined as they come: a list of them
+        # would grow by a pointer per empty fragment, which max_size does not count.
+        self._message = bytearray()
         self._opcode: int | None = None      # opcode of the fragmented message in progress
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._reading = True                 # input still parsed (until a close or a failure)
@@ -257,7 +258,7 @@ class WebSocket:
                 if opcode not in (CONTINUATION, TEXT, BINARY) or (
                         (opcode == CONTINUATION) != (self._opcode is not None)):
                     raise _Fail(PROTOCOL_ERROR)
-                if self._size + length > self.max_size:
+                if len(self._message) + length > self.max_size:
                     raise _Fail(TOO_BIG)
             end = pos + 4 + length
             if len(buf) < end:
@@ -272,12 +273,12 @@ class WebSocket:
     def _data(self, opcode: int, final: bool, payload: bytes) -> None:
         if opcode != CONTINUATION:
             self._opcode = opcode
-        self._parts.append(payload)
-        self._size += len(payload)
+        self._message += payload
         if not final:
             return
-        message, kind = b"".join(self._parts), self._opcode
-        self._parts, self._size, self._opcode = [], 0, None
+        message, kind = bytes(self._message), self._opcode
+        self._message.clear()
+        self._opcode = None
         if kind == TEXT:
             try:
                 message = message.decode("utf-8")
@@ -292,6 +293,10 @@ class WebSocket:
         if opcode == PING:
             if not self._close_sent:
                 self.transport.write(frame(PONG, payload))
+                if self.transport.get_write_buffer_size() > MAX_BUFFERED:
+                    # pongs to a peer that pings and never reads would pile up here
+                    self.transport.abort()
+                    self._end()
             return
         if opcode == PONG:
             return
