@@ -172,3 +172,23 @@ async def test_the_status_page_lists_refused_links_for_the_owner(admin, monkeypa
 async def test_the_status_page_says_nothing_when_nothing_was_refused(admin):
     await admin.login()
     assert 'id="refused-links"' not in await (await admin.client.get("/status")).text()
+
+
+async def test_a_refused_link_cannot_write_into_the_owners_terminal(admin, monkeypatch, caplog):
+    """The other account chooses the path: an encoded "/" in the token must not carry decoded
+    escapes or new lines into the log line or the status page."""
+    import yarl
+
+    from apaf.admin import peer
+    caplog.set_level(logging.WARNING, logger="apaf.admin")
+    monkeypatch.setattr(peer, "refused_account", lambda server, peer_: "uid 1001 (mallory)")
+    path = "/open/x%2F%1b%5b2J%0aWARNING%20apaf:%20open%20http:%2F%2Fevil.example%2Fx"
+    r = await admin.client.get(yarl.URL(path, encoded=True), allow_redirects=False)
+    assert r.status == 403
+    monkeypatch.undo()
+    [message] = _refusals(caplog)
+    assert "/open/…" in message and "\x1b" not in message and "\n" not in message
+    assert "evil" not in message
+    await admin.login()
+    page = await (await admin.client.get("/status")).text()
+    assert "<code>/open/…</code> to uid 1001 (mallory)" in page and "evil" not in page

@@ -88,7 +88,10 @@ def owner_only(handler):
         # A thread: /proc/net/tcp is one row per socket on the machine.
         account = await asyncio.to_thread(refused_account, server, peer)
         if account is not None:
-            report_refusal(request.path, account, request.app.get(REFUSED_LINKS))
+            # The route's own path, not the request's: a token with an encoded "/" would put
+            # decoded control characters (terminal escapes, new lines) into the owner's log.
+            report_refusal(request.match_info.route.resource.canonical, account,
+                           request.app.get(REFUSED_LINKS))
             raise web.HTTPForbidden(text=REFUSED)
         return await handler(request)
     return view
