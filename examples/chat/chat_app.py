@@ -77,6 +77,8 @@ async def talk(hub: Hub, ws: websocket.WebSocket, room: str, name: str) -> None:
     except ChatError as err:
         await ws.send_json({"type": "error", "error": str(err)})
         return
+    except ConnectionResetError:
+        return  # left during the join: nothing to tell, and no traceback in the log
     try:
         async for message in ws:
             if not isinstance(message, str):

@@ -87,7 +87,13 @@ class Hub:
             raise ChatError(f"someone called {name!r} is already in {room!r}; pick another name")
         member = Member(room, name, send)
         r.members.append(member)
-        await send({"type": "history", "room": room, "messages": list(r.history)})
+        try:
+            await send({"type": "history", "room": room, "messages": list(r.history)})
+        except BaseException:
+            # Gone before its history went out (a close frame sent with the handshake does
+            # it): kept, it would hold a place in the room and its name for good.
+            r.members.remove(member)
+            raise
         await self._broadcast(r, {"type": "join", "name": name, "users": self._names(r)})
         return member
 

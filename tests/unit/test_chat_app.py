@@ -176,3 +176,21 @@ def test_bad_settings_name_the_entry(settings, words):
         chat_app.create_site(settings)
     for word in words:
         assert word in str(e.value)
+
+
+async def test_a_visitor_gone_before_its_history_leaves_no_member_behind(client):
+    """A close frame sent with the handshake ends the socket before the history goes out;
+    such visitors must not fill the room or keep their names."""
+    port = int(client.base.rsplit(":", 1)[1])
+    close = b"\x88\x82" + b"\0\0\0\0" + (1000).to_bytes(2, "big")  # masked (with a zero key)
+    for i in range(5):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET /ws?room=lobby&name=ghost{i} HTTP/1.1\r\nHost: x\r\n"
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode() + close)
+        assert (await asyncio.wait_for(reader.read(), 5)).startswith(b"HTTP/1.1 101 ")
+        writer.close()
+    await asyncio.sleep(0.2)  # the handlers run after the 101
+    assert await (await client.get("/rooms")).json() in ([], [{"room": "lobby", "users": 0}])
+    ws, _ = await join(client, "ghost0")  # the name is free
+    await ws.close()
