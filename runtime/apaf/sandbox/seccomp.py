@@ -1,5 +1,5 @@
 """A seccomp-BPF filter written directly: a deny list of system calls, and allow lists for the
-arguments of socket(), socketpair(), clone(), prctl() and personality().
+arguments of socket(), socketpair(), clone(), prctl(), personality() and prlimit64().
 
 Why not libseccomp: its Python bindings (Debian's python3-seccomp, pyseccomp) need
 libseccomp.so at run time, which the static bundle does not carry; the filter we need is a
@@ -48,14 +48,14 @@ _ARCHES = {
         "bpf": 321, "perf_event_open": 298, "kexec_load": 246, "init_module": 175,
         "finit_module": 313, "delete_module": 176, "unshare": 272, "setns": 308,
         "userfaultfd": 323, "execveat": 322, "socket": 41, "socketpair": 53, "clone": 56,
-        "prctl": 157, "personality": 135}),
+        "prctl": 157, "personality": 135, "prlimit64": 302}),
     "aarch64": (0xC00000B7, {
         "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40,
         "umount2": 39, "pivot_root": 41, "keyctl": 219, "add_key": 217, "request_key": 218,
         "bpf": 280, "perf_event_open": 241, "kexec_load": 104, "init_module": 105,
         "finit_module": 273, "delete_module": 106, "unshare": 97, "setns": 268,
         "userfaultfd": 282, "execveat": 281, "socket": 198, "socketpair": 199, "clone": 220,
-        "prctl": 167, "personality": 92}),
+        "prctl": 167, "personality": 92, "prlimit64": 261}),
 }
 # Same numbers on every architecture (added after the tables were unified).
 _COMMON = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
@@ -99,6 +99,10 @@ PRCTL_ALLOWED = (
     0x41555856,         # PR_GET_AUXV
 )
 _PR_SET_DUMPABLE = 4    # allowed with 0 only: a process may make itself less inspectable
+# prlimit64(): only on the caller itself (pid 0, what glibc's getrlimit and setrlimit pass).
+# With another pid it reaches any process of the same uid, which under a user's runtime is the
+# runtime itself (the app's parent) and tor: RLIMIT_CPU 1 would have the kernel kill them, a
+# raised RLIMIT_CORE would let their memory (onion keys) reach a core file.
 
 
 def supported() -> bool:
@@ -116,7 +120,8 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
         code.append((o, jt, jf, k))
 
     # Layout: [arch check][nr checks][socket checks][clone checks][socketpair checks][prctl
-    # checks][personality checks][ALLOW][DENY][NOSYS]; jumps target labelled instructions.
+    # checks][personality checks][prlimit64 check][ALLOW][DENY][NOSYS]; jumps target labelled
+    # instructions.
     ALLOW, DENY, NOSYS = "allow", "deny", "nosys"
     labels: list[tuple[int, object, object]] = []  # (index, jt label, jf label)
 
@@ -135,6 +140,7 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     jump(_JEQ_K, numbers["socketpair"], "pair", None)
     jump(_JEQ_K, numbers["prctl"], "prctl", None)
     jump(_JEQ_K, numbers["personality"], "persona", None)
+    jump(_JEQ_K, numbers["prlimit64"], "limits", None)
     jump(_JEQ_K, numbers["socket"], None, ALLOW)
     op(_LD_W_ABS, _ARG0)
     for i, fam in enumerate(SOCKET_FAMILIES):
@@ -170,6 +176,9 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     op(_LD_W_ABS, _ARG0)                         # persona (an unsigned int: the low half)
     for i, persona in enumerate(PERSONALITIES):
         jump(_JEQ_K, persona, ALLOW, DENY if i == len(PERSONALITIES) - 1 else None)
+    limits_at = len(code)
+    op(_LD_W_ABS, _ARG0)                         # pid (a pid_t: the low half)
+    jump(_JEQ_K, 0, ALLOW, DENY)
     allow_at = len(code)
     op(_RET_K, _RET_ALLOW)
     deny_at = len(code)
@@ -178,7 +187,7 @@ def program(deny: tuple[str, ...] = DENIED, machine: str | None = None, deny_err
     op(_RET_K, _RET_ERRNO | _CLONE3_ERRNO)
 
     targets = {ALLOW: allow_at, DENY: deny_at, NOSYS: nosys_at, "type": type_at, "clone": clone_at,
-               "pair": pair_at, "prctl": prctl_at, "persona": persona_at}
+               "pair": pair_at, "prctl": prctl_at, "persona": persona_at, "limits": limits_at}
     out = []
     for i, (o, jt, jf, k) in enumerate(code):
         for at, tl, fl in labels:

@@ -222,3 +222,29 @@ def test_seccomp_filter_refuses_persona_changes_and_dangerous_prctl_but_python_r
                  "no_new_privs", "asyncio"):
         assert got[name] == "ok", (name, got)
     assert got["subprocess"] == 0, got
+
+
+def test_seccomp_filter_keeps_an_app_off_its_runtimes_resource_limits():
+    """Under a user's runtime the app shares the runtime's uid, so prlimit() on its parent
+    worked: RLIMIT_CPU 1 there and the kernel kills the runtime. Its own limits stay its own."""
+    got = run_child("""
+        import json, os, resource
+        from apaf.sandbox import seccomp
+        parent = os.getppid()
+        def on_parent():
+            try:
+                core = resource.prlimit(parent, resource.RLIMIT_CORE)
+                resource.prlimit(parent, resource.RLIMIT_CORE, core)  # the same values: harmless
+                return "ok"
+            except PermissionError:
+                return "EPERM"
+        before = on_parent()
+        seccomp.install()
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 64), hard))
+        print(json.dumps({"before": before, "after": on_parent(),
+                          "own": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+                          "own_by_pid_0": resource.prlimit(0, resource.RLIMIT_NOFILE)[0]}))
+    """)
+    assert got["before"] == "ok" and got["after"] == "EPERM", got
+    assert got["own"] == got["own_by_pid_0"] <= 64, got
