@@ -61,11 +61,6 @@ def secured(req, resp: Response) -> Response:
     return resp
 
 
-def same_origin(req) -> bool:
-    origin = req.headers.get("origin")
-    return origin is None or origin in (f"http://{req.host}", f"https://{req.host}")
-
-
 def query(req, name: str) -> str:
     return next((v for k, v in parse_qsl(req.query) if k == name), "")
 
@@ -123,8 +118,8 @@ def create_site(settings: dict | None = None, allow_tor2web: bool = False) -> Si
                                      body))
 
     def ws(req, now):
-        if not same_origin(req):
-            return error(403)
+        if not websocket.same_origin(req):
+            return error(403)  # a plain request to /ws too, not only a handshake (upgrade())
         room, name = query(req, "room"), query(req, "name")
         upgraded = websocket.upgrade(req, lambda sock: talk(hub, sock, room, name),
                                      max_size=max_frame, heartbeat=HEARTBEAT_SECONDS)

@@ -12,6 +12,7 @@ import pytest
 from apaf.staticsite import server
 from apaf.staticsite.site import Site, error
 from apaf.web import websocket
+from apaf.web.apache_pages import error_page
 from apaf.web.websocket import BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's example key, and its accept value below
@@ -97,6 +98,7 @@ async def test_the_handshake_answers_rfc_6455s_accept_value(ws_server):
     assert head.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
     assert b"\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in head
     assert b"\r\nServer: Apache\r\n" in head and b"Keep-Alive" not in head
+    assert head.count(b"\r\nConnection:") == 1 and b"\r\nConnection: Upgrade\r\n" in head
     writer.write(client_frame(TEXT, "héllo".encode()))
     assert await read_frame(reader) == (TEXT, '{"got": "h\\u00e9llo"}'.encode())
 
@@ -263,3 +265,78 @@ async def test_empty_fragments_do_not_grow_the_servers_memory(ws_server):
     assert grown < 800_000, f"{grown} bytes held for 200,000 empty fragments"
     writer.write(client_frame(CONTINUATION, b"end"))
     assert await read_frame(reader) == (TEXT, b'{"got": "end"}')
+
+
+async def test_websockets_leave_room_for_plain_requests(ws_server, monkeypatch):
+    """Websockets send bytes all the time, so the server's eviction of idle connections never
+    frees one: at most MAX_UPGRADED of them, later handshakes get Apache's 503, and a plain
+    request still gets its answer (before: 8 websockets at MAX_CONNECTIONS 8, and a GET got b'')."""
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 8)
+    monkeypatch.setattr(server, "MAX_UPGRADED", 4, raising=False)
+    opened = [await ws_server(HANDSHAKE.replace(b"/ws", b"/quiet")) for _ in range(8)]
+    statuses = [head.split(b"\r\n")[0] for _, _, head in opened]
+    assert statuses == [b"HTTP/1.1 101 Switching Protocols"] * 4 + [
+        b"HTTP/1.1 503 Service Unavailable"] * 4
+    reader, _, head = opened[-1]
+    assert b"\r\nServer: Apache\r\n" in head and b"\r\nConnection: close\r\n" in head
+    assert head.endswith(b"\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n")
+    assert await asyncio.wait_for(reader.read(), 5) == error_page(503)
+    assert b"<title>503 Service Unavailable</title>" in error_page(503)
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", opened[0][1].get_extra_info(
+        "peername")[1])
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 404 Not Found\r\n")
+
+    opened[0][1].close()  # a websocket that ends frees its place
+    for _ in range(50):
+        await asyncio.sleep(0.05)
+        _, _, head = await ws_server(HANDSHAKE.replace(b"/ws", b"/quiet"))
+        if head.startswith(b"HTTP/1.1 101 "):
+            break
+    assert head.startswith(b"HTTP/1.1 101 ")
+
+
+async def test_bytes_of_an_unfinished_frame_do_not_keep_a_peer_alive(ws_server):
+    """Only whole frames count for the heartbeat: a byte every 0.1 s (a 66-byte frame over
+    6.6 s) is dropped at the second beat (0.6 s)."""
+    reader, writer, _ = await ws_server()
+    data = client_frame(TEXT, b"x" * 60)
+
+    async def drip():
+        for byte in data:
+            writer.write(bytes([byte]))
+            await asyncio.sleep(0.1)
+
+    dripping = asyncio.create_task(drip())
+    try:
+        assert await asyncio.wait_for(read_frame(reader), 5) == (PING, b"")
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        assert not dripping.done(), "dropped only after the frame was complete"
+    finally:
+        dripping.cancel()
+
+
+@pytest.mark.parametrize("origin,status", [
+    (b"http://x", 101), (b"https://x", 101), (b"HTTP://X", 101),
+    (b"http://evil.example", 403), (b"null", 403), (b"http://x.evil.example", 403),
+])
+async def test_only_the_pages_own_origin_may_open_a_websocket(ws_server, origin, status):
+    reader, _, head = await ws_server(HANDSHAKE.replace(b"\r\n\r\n", b"\r\nOrigin: " + origin
+                                                        + b"\r\n\r\n"))
+    assert head.startswith(b"HTTP/1.1 %d " % status)
+    if status == 403:
+        body = error_page(403)  # and the connection stays open, as Apache keeps it after a 403
+        assert await asyncio.wait_for(reader.readexactly(len(body)), 5) == body
+
+
+def test_origins_widens_the_default_explicitly():
+    from apaf.staticsite.request import parse_head
+
+    req = parse_head(HANDSHAKE.replace(b"\r\n\r\n", b"\r\nOrigin: http://other.onion\r\n\r\n"))
+    assert websocket.upgrade(req, echo, max_size=64).status == 403
+    assert websocket.upgrade(req, echo, max_size=64, origins="http://other.onion").status == 101
+    assert websocket.upgrade(req, echo, max_size=64, origins=("http://other",)).status == 403
+    assert websocket.upgrade(req, echo, max_size=64, origins=("*",)).status == 101

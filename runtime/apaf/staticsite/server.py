@@ -13,7 +13,10 @@ client still sends (2 s without data, 30 s at most) before closing the socket, b
 closing with unread input makes the kernel send a reset that destroys the answer still
 in flight (through tor a long request's 414 was never seen).  At MAX_CONNECTIONS the
 oldest connection that has not sent a byte makes room for the new one, so idle
-connections held open by one client cannot lock everyone else out.
+connections held open by one client cannot lock everyone else out.  Upgraded connections
+(websockets) send bytes all the time, so that never picks them: at most MAX_UPGRADED of
+them are open at once, and a further upgrade gets Apache's 503 (and stays HTTP), so plain
+requests always find room.
 
 A response with an `upgrade` (a 101 to a websocket handshake, apaf.web.websocket) hands
 the connection to the protocol it returns: from then on bytes, EOF and flow control go
@@ -38,6 +41,7 @@ HEADER_TIMEOUT = 20.0
 HEADER_TIMEOUT_MAX = 40.0
 HEADER_MINRATE = 500.0
 MAX_CONNECTIONS = 1024
+MAX_UPGRADED = MAX_CONNECTIONS // 2
 MAX_KEEPALIVE = 100
 # Apache's lingering close (SECONDS_TO_LINGER, MAX_SECS_TO_LINGER) and its Timeout for
 # a response the client reads too slowly.
@@ -212,9 +216,14 @@ class Connection(asyncio.Protocol):
             except Exception:  # never show a traceback to the network
                 log.exception("static site failed on %r", req.path)
                 resp = error(500)
+            if resp.upgrade is not None and self._upgrades_full():
+                resp = error(503)  # refused: the 101 never goes out, nor starts its handler
             self._send(resp, req)
             if not self.busy and not self.closing and self.upgraded is None:
                 self._arm(KEEPALIVE_TIMEOUT)
+
+    def _upgrades_full(self):
+        return sum(c.upgraded is not None for c in self.clock.connections) >= MAX_UPGRADED
 
     def _take_body(self, req):
         h = req.headers
@@ -253,7 +262,7 @@ class Connection(asyncio.Protocol):
                 conn = [("Keep-Alive", f"timeout={int(KEEPALIVE_TIMEOUT)}, "
                                        f"max={MAX_KEEPALIVE - self.served + 1}"),
                         ("Connection", "Keep-Alive")]
-        else:
+        elif not upgrade:
             conn = [("Connection", "close")]
         body, file = resp.body, resp.file
         if head_only or (req is not None and req.method == "HEAD"):

@@ -59,6 +59,8 @@ _MESSAGES = {
           " actions you performed just before this error.</p>\n<p>More information about"
           " this error may be available\nin the server error log.</p>"),
     501: "<p>{method} not supported for current URL.<br />\n</p>",
+    503: ("<p>The server is temporarily unable to service your\nrequest due to maintenance"
+          " downtime or capacity\nproblems. Please try again later.</p>"),
     301: '<p>The document has moved <a href="{location}">here</a>.</p>',
     302: '<p>The document has moved <a href="{location}">here</a>.</p>',
 }

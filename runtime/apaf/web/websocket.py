@@ -9,8 +9,11 @@
 
 `upgrade()` returns the 101 answer to a valid handshake (GET, HTTP/1.1, Upgrade:
 websocket, Connection: upgrade, version 13, a 16-byte key, no body) and None to anything
-else, so the caller answers what Apache would.  The handler runs as a task once the 101
-is sent; when it returns, the socket is closed (1000; 1011 if it raised).
+else, so the caller answers what Apache would.  A handshake from another origin gets
+Apache's 403 instead: a page elsewhere could otherwise open a websocket in a visitor's
+browser; no Origin header (not a browser) and the page's own origin are accepted, and
+`origins=` names more (`("*",)` for any, on purpose).  The handler runs as a task once
+the 101 is sent; when it returns, the socket is closed (1000; 1011 if it raised).
 
 Hand-written rather than wsproto: wsproto imports h11 and hashlib, which loads OpenSSL's
 libcrypto for one SHA-1; measured in the chat's process that is +5.0 MB RSS (1.8 MB
@@ -25,9 +28,15 @@ the connection with a close frame carrying the RFC's code:
 - text that is not UTF-8, a close code RFC 6455 does not allow on the wire: 1007, 1002.
 A close frame is answered with one (echoing its code) and the TCP connection closed;
 `close()` sends ours and gives the peer CLOSE_TIMEOUT to answer.  Pings get pongs; every
-`heartbeat` seconds a ping goes out, and a peer that sent nothing since the last one (not
-even its pong) is dropped.  A peer that does not read is dropped once MAX_BUFFERED bytes
-wait for it, so one stalled reader cannot hold the server's memory.
+`heartbeat` seconds a ping goes out, and a peer that sent no whole frame since the last one
+(not even its pong; bytes of an unfinished frame do not count) is dropped.  A peer that does
+not read is dropped once MAX_BUFFERED bytes wait for it, so one stalled reader cannot hold
+the server's memory.
+
+Known bound: MAX_BUFFERED (1 MB) is per socket.  Peers that all stop reading can make the
+app hold up to 1 MB each before they are dropped: 512 MB at the server's MAX_UPGRADED (512
+websockets, half of its MAX_CONNECTIONS, 1024), far above the ~25 MB an app process is
+meant to use.
 """
 from __future__ import annotations
 
@@ -36,7 +45,7 @@ import binascii
 import json
 import logging
 
-from apaf.staticsite.site import Response
+from apaf.staticsite.site import Response, error
 
 try:
     # CPython's own SHA-1 (what hashlib falls back to): hashlib would map OpenSSL's libcrypto,
@@ -86,12 +95,29 @@ def handshake(req) -> str | None:
     return accept_key(key)
 
 
-def upgrade(req, handler, *, max_size: int, heartbeat: float = 30.0, headers=()):
-    """The 101 Response starting `await handler(ws)` on this connection, or None when req
-    is not a websocket handshake. headers: more (name, value) pairs for the 101."""
+def same_origin(req, origins=()) -> bool:
+    """True when req has no Origin header (not a browser), its Origin is the page's own
+    (http or https, req's Host), or one of `origins` ("*": any)."""
+    origin = req.headers.get("origin")
+    if origin is None or "*" in origins:
+        return True
+    origin = origin.lower()
+    return (origin in (f"http://{req.host}", f"https://{req.host}")
+            or origin in {o.lower() for o in origins})
+
+
+def upgrade(req, handler, *, max_size: int, heartbeat: float = 30.0, headers=(), origins=()):
+    """The 101 Response starting `await handler(ws)` on this connection, None when req is
+    not a websocket handshake, Apache's 403 when it comes from another origin.
+    headers: more (name, value) pairs for the 101; origins: more origins to accept, as
+    browsers send them ("http://example.onion"), or ("*",) for any."""
+    if isinstance(origins, str):
+        origins = (origins,)  # one origin, not its characters
     accept = handshake(req)
     if accept is None:
         return None
+    if not same_origin(req, origins):
+        return error(403)
 
     def start(transport):
         ws = WebSocket(transport, max_size, heartbeat)
@@ -208,7 +234,6 @@ class WebSocket:
 
     # --- the connection's side (called by apaf.staticsite.server.Connection) -------------
     def data_received(self, data: bytes) -> None:
-        self._heard = True
         if not self._reading:
             return
         self._buf += data
@@ -265,6 +290,7 @@ class WebSocket:
                 return
             payload = unmask(bytes(buf[pos + 4:end]), bytes(buf[pos:pos + 4]))
             del buf[:end]
+            self._heard = True  # a whole frame: a byte at a time would keep a dead peer alive
             if opcode >= CLOSE:
                 self._control(opcode, payload)
             else:
