@@ -19,7 +19,7 @@ import logging
 import os
 from pathlib import Path
 
-from apaf import paths
+from apaf import coredumps, paths
 from apaf.apps import AppProcess
 from apaf.errors import ConfigError, OnionError, TorrcRejected
 from apaf.fsutil import atomic_write, ensure_private_dir
@@ -71,6 +71,7 @@ class Runtime:
 
     # -- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
+        coredumps.disable()  # before any key is read and before tor and the apps start
         L = self.layout
         L.prepare()
         self._lock = paths.lock_data_dir(L)
