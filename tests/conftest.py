@@ -37,3 +37,25 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("timeout")
         own = float(marker.args[0]) if marker and marker.args else default
         item.add_marker(pytest.mark.timeout(own + extra), append=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pytest_keeps_its_core_limit():
+    """Runtimes started in this process call apaf.coredumps.disable(), which lowers the hard
+    limit for good: pytest's own, inherited by every later child. test_coredumps (a runtime in a
+    child, showing the limit drop) would then have nothing to show and skip. Here, in-process
+    runtimes lower only the soft limit; the real disable() is what test_coredumps runs."""
+    try:
+        import resource
+    except ImportError:  # Windows: no RLIMIT_CORE, nothing to keep
+        yield
+        return
+    from apaf import coredumps
+
+    def soft_only() -> bool:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+        return True
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coredumps, "disable", soft_only)
+        yield
