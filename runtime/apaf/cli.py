@@ -1,7 +1,8 @@
 """The `apaf` command: `apaf run APP_DIR...` serves apps as onion services; `apaf status` reports.
 
 Exit codes come from apaf.errors (each ApafError subclass has its own). A frozen bundle
-re-executes itself with `--apaf-launch-app` to start an app process; that is handled first.
+re-executes itself with `--apaf-launch-app` to start an app process and with `--apaf-scrypt`
+to hash the admin password (apaf/scrypt_child.py); both are handled first.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ asyncio = import_asyncio()  # before anything imports it: without OpenSSL until 
 
 from apaf.apps import LAUNCH_FLAG  # noqa: E402
 from apaf.errors import ApafError, ConfigError  # noqa: E402
+from apaf.scrypt_child import FLAG as SCRYPT_FLAG  # noqa: E402
 
 EPILOG = """examples:
   apaf run examples/static-site                 serve a folder's app as an onion service
@@ -191,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         from apaf.apps.launch import main as launch_main
         launch_main()
         return 0
+    if argv[:1] == [SCRYPT_FLAG]:  # frozen bundle re-executed to hash the admin password
+        from apaf.scrypt_child import main as scrypt_main
+        return scrypt_main()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="apaf: %(message)s")
@@ -198,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         # The runtime makes no TLS connection: stem, http.client and urllib.request, imported
         # next, get ssl's stand-in (apaf/lazy_ssl.py), and OpenSSL's ssl half stays unloaded.
         defer_ssl()
-        defer_hashlib()  # and libcrypto until the admin password is first hashed or checked
+        defer_hashlib()  # and libcrypto: the admin password's scrypt runs in a child process
         from apaf import memory
 
         memory.one_arena()  # before any thread starts (apaf/memory.py)

@@ -18,8 +18,8 @@ take ssl's absence as "no TLS" (the runtime's aiohttp, apaf/admin/aiohttp_import
 
 `defer_hashlib()` (the runtime process) keeps OpenSSL's libcrypto out too (~3.5 MB of RSS):
 hashlib and hmac, imported after it, use Python's built-in hashes (the same digests; hmac's
-compare_digest stays constant-time), and `scrypt()`, which only OpenSSL provides, loads it at
-its first call: the admin password's first-boot hash or first login.
+compare_digest stays constant-time). What only OpenSSL provides is then missing from hashlib:
+the admin password's scrypt runs in a child process instead (apaf/scrypt_child.py).
 """
 from __future__ import annotations
 
@@ -115,25 +115,10 @@ def defer_ssl() -> types.ModuleType:
 
 
 def defer_hashlib() -> None:
-    """Before anything imports hashlib or hmac: they use Python's built-in hashes, and
-    OpenSSL's libcrypto is loaded only by the first scrypt() (else this does nothing)."""
+    """Before anything imports hashlib or hmac: they use Python's built-in hashes and never
+    load OpenSSL's libcrypto (else this does nothing). hashlib.scrypt is then absent."""
     if not any(name in sys.modules for name in ("hashlib", "hmac", "_hashlib")):
         sys.modules["_hashlib"] = None  # `import _hashlib` fails: both fall back, by design
-
-
-def scrypt(password: bytes, *, salt: bytes, n: int, r: int, p: int, maxmem: int = 0,
-           dklen: int = 64) -> bytes:
-    """hashlib.scrypt, which exists only with OpenSSL: loaded now if defer_hashlib() held it."""
-    import hashlib
-
-    function = getattr(hashlib, "scrypt", None)
-    if function is None:
-        with _lock:
-            if "_hashlib" in sys.modules and sys.modules["_hashlib"] is None:
-                del sys.modules["_hashlib"]
-            import _hashlib
-        function = _hashlib.scrypt
-    return function(password, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=dklen)
 
 
 @contextlib.contextmanager

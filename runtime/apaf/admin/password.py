@@ -7,13 +7,19 @@ Hash format (one line in ``D/admin/password``)::
 Parameters: n=2**15, r=8, p=1, 16-byte random salt, 32-byte key (about 32 MiB of
 memory and a few tens of milliseconds per check: slow for an attacker with the file,
 fast enough for a login).  They are stored with each hash, so they can be raised
-later without invalidating old hashes.  Checking is CPU-bound: async callers should
-run ``verify`` in an executor.
+later without invalidating old hashes.  Checking waits for a child process: async
+callers should run ``verify`` in an executor.
 
 At first boot the admin UI must answer before the hash is written (hashing takes 0.1 s
 on an idle machine, several tenths under load): ``PasswordStore.set_soon`` hashes in a
 thread, and every later ``check``, ``set`` and ``wait`` waits for that write first, so a
 login with the new password never races it and nothing overwrites a newer password.
+
+scrypt runs in a short-lived child process (apaf/scrypt_child.py): only OpenSSL provides it,
+and its libcrypto (~3.5 MB of RSS, never unloaded) and the 32 MiB it works in then never
+enter the runtime. The password reaches the child on stdin; the key comes back on stdout and
+is compared here, in constant time. A child that fails (killed, out of memory, no binary,
+``CHILD_TIMEOUT`` exceeded) raises ``PasswordHashError``, never a match.
 """
 from __future__ import annotations
 
@@ -21,11 +27,15 @@ import base64
 import hmac
 import os
 import secrets
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
+from apaf import scrypt_child
+from apaf.errors import ApafError
 from apaf.fsutil import atomic_write, ensure_private_dir
-from apaf.lazy_ssl import scrypt
 
 N, R, P = 2**15, 8, 1
 SALT_BYTES, KEY_BYTES = 16, 32
@@ -38,9 +48,72 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+class PasswordHashError(ApafError):
+    """The scrypt child process failed: no password can be set or checked until it works."""
+
+
+# Far above a check's 0.1-1 s, even on a loaded machine: a child this late is stuck, and a
+# login must not wait for it forever.
+CHILD_TIMEOUT = 60.0
+# What a bundle's re-executed self needs of our environment (apaf/apps/process.py INHERITED
+# says why): its bootloaders' variables, and Windows' own. Nothing else: the child needs none.
+_CHILD_ENV = ("LD_LIBRARY_PATH", "LD_LIBRARY_PATH_ORIG", "SYSTEMROOT", "WINDIR")
+_CHILD_ENV_PREFIXES = ("_PYI_", "STATICX_")
+
+
+def child_command() -> list[str]:
+    """The argv of one scrypt child: the frozen bundle itself, or this Python on the file."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, scrypt_child.FLAG]
+    # -I: no PYTHON* variables, no user site, not even the script's folder on sys.path; -S: no
+    # site at all. The child needs only the standard library, and starts ~20 ms sooner.
+    return [sys.executable, "-I", "-S", scrypt_child.__file__]
+
+
+def _child_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if k in _CHILD_ENV or k.startswith(_CHILD_ENV_PREFIXES)}
+
+
+def _failure(proc: subprocess.CompletedProcess) -> str:
+    if proc.returncode < 0:
+        try:
+            how = f"was killed by {signal.Signals(-proc.returncode).name}"
+        except ValueError:
+            how = f"was killed by signal {-proc.returncode}"
+        if proc.returncode == -signal.SIGKILL:
+            how += " (out of memory? scrypt needs about 40 MB)"
+    else:
+        how = f"exited with status {proc.returncode}"
+    last = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+    return f"the admin password's scrypt process {how}{': ' + last[0] if last else ''}"
+
+
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
-    # apaf.lazy_ssl's: `apaf run` loads OpenSSL for the first hash, not at start.
-    return scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=dklen)
+    request = f"{n} {r} {p} {_MAXMEM} {dklen} {salt.hex()}\n".encode("ascii") + password.encode("utf-8")
+    command = child_command()
+    try:
+        proc = subprocess.run(command, input=request, capture_output=True, timeout=CHILD_TIMEOUT,
+                              env=_child_environment())
+    except subprocess.TimeoutExpired:
+        raise PasswordHashError(f"the admin password's scrypt process ({command[0]}) did not answer "
+                                f"in {CHILD_TIMEOUT:.0f} s and was killed; is the machine "
+                                "overloaded or out of memory? Try again once it is not.") from None
+    except OSError as err:
+        raise PasswordHashError(f"cannot start the admin password's scrypt process {command}: {err}; "
+                                "reinstall apaf (or the bundle) if it is missing") from None
+    if proc.returncode == scrypt_child.BAD_PARAMETERS:
+        raise ValueError(proc.stderr.decode("utf-8", "replace").strip())
+    if proc.returncode != 0:
+        raise PasswordHashError(_failure(proc))
+    try:
+        key = bytes.fromhex(proc.stdout.decode("ascii"))
+    except ValueError:
+        key = b""
+    if len(key) != dklen:  # never compared: a short or garbled answer is a failure, not a key
+        raise PasswordHashError(f"the admin password's scrypt process gave {len(proc.stdout)} bytes "
+                                f"that are not a {dklen}-byte key")
+    return key
 
 
 def hash_password(password: str) -> str:
@@ -89,7 +162,7 @@ class PasswordStore:
         return self._pending is not None or self.path.is_file()
 
     def set_soon(self, password: str) -> None:
-        """Start hashing and saving ``password`` in a thread (scrypt releases the GIL)."""
+        """Start hashing and saving ``password`` in a thread (it waits on the scrypt child)."""
         ensure_private_dir(self.path.parent)  # a folder we cannot write fails here, at start
 
         def write() -> None:

@@ -2,14 +2,16 @@
 
 `<app> [--testnet] [--data-dir D] [--admin-port P] ...` is `apaf run ... <bundled apps>`;
 `<app> status [--json]` is `apaf status`; `<app> --apaf-launch-app` is the runtime
-re-executing the bundle to start one app process (apaf.apps.launch_command).
+re-executing the bundle to start one app process (apaf.apps.launch_command), and
+`<app> --apaf-scrypt` to hash the admin password (apaf/scrypt_child.py).
 """
 import sys
 from pathlib import Path
 
 from apaf.apps import LAUNCH_FLAG
+from apaf.scrypt_child import FLAG as SCRYPT_FLAG
 
-PASSTHROUGH = {LAUNCH_FLAG, "run", "status"}
+PASSTHROUGH = {LAUNCH_FLAG, SCRYPT_FLAG, "run", "status"}
 
 
 def bundled_apps() -> list[str]:
@@ -33,6 +35,11 @@ if __name__ == "__main__":
 
         launch()
         sys.exit(0)
+    if sys.argv[1:2] == [SCRYPT_FLAG]:
+        # The admin password's scrypt, in a process that exits right after: only hashlib.
+        from apaf.scrypt_child import main as scrypt
+
+        sys.exit(scrypt())
     from apaf.cli import main
 
     sys.exit(main(argv(sys.argv[1:])))

@@ -1,0 +1,158 @@
+"""The admin password's scrypt runs in a child process (apaf/scrypt_child.py): the runtime never
+maps OpenSSL's libcrypto, the password never shows in the child's command line or environment,
+and a child that fails is an error, never a match."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from apaf.admin import password as pw
+
+SECRET = "correct horse battery staple 7Qx"
+
+
+def _children() -> list[int]:
+    me, kids = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and \
+                    int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == me:
+                kids.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            pass
+    return kids
+
+
+def _while_checking(stored: str, act) -> tuple[object, object]:
+    """Run ``pw.verify(SECRET, stored)`` in a thread; call ``act(pid)`` on the child it
+    starts; return (what act returned, what verify returned or raised)."""
+    before = set(_children())
+    outcome: list = []
+
+    def check():
+        try:
+            outcome.append(pw.verify(SECRET, stored))
+        except Exception as err:  # the test looks at it
+            outcome.append(err)
+
+    thread = threading.Thread(target=check)
+    thread.start()
+    deadline, seen = time.monotonic() + 30, None
+    while seen is None and time.monotonic() < deadline and thread.is_alive():
+        new = set(_children()) - before
+        if new:
+            seen = act(new.pop())
+        time.sleep(0.002)
+    thread.join(60)
+    assert seen is not None, "no scrypt child process was seen"
+    return seen, outcome[0]
+
+
+# A hash whose check takes several tenths of a second (p=6: six times the work, the same
+# memory): long enough to look at the child.
+@pytest.fixture(scope="module")
+def slow_hash() -> str:
+    salt = b"0123456789abcdef"
+    key = pw._scrypt(SECRET, salt, 2**15, 8, 6, 32)
+    return f"scrypt${2**15}$8$6${pw._b64(salt)}${pw._b64(key)}"
+
+
+RFC7914 = ("fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
+           "2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640")
+
+
+def test_rfc7914_vector_through_the_child():
+    assert pw._scrypt("password", b"NaCl", 1024, 8, 16, 64).hex() == RFC7914
+
+
+# What a frozen bundle runs for the child (`<bundle> --apaf-scrypt`): its entry point, and
+# apaf.cli's dispatch of the same flag.
+BUNDLE_MAIN = Path(__file__).resolve().parents[2] / "toolchains" / "recipes" / "freeze" / "bundle_main.py"
+
+
+@pytest.mark.parametrize("entry", [[str(BUNDLE_MAIN)], ["-m", "apaf.cli"]], ids=["bundle_main", "cli"])
+def test_the_bundle_entry_points_answer_the_scrypt_flag(entry):
+    from apaf.scrypt_child import FLAG
+
+    request = b"1024 8 16 0 64 " + b"NaCl".hex().encode() + b"\npassword"
+    proc = subprocess.run([sys.executable, "-P", *entry, FLAG], input=request, capture_output=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().strip() == RFC7914
+
+
+def test_the_runtime_hashes_and_checks_without_mapping_libcrypto(tmp_path):
+    # In `apaf run`'s order: ssl and hashlib without OpenSSL (apaf.cli), then the first-boot
+    # hash and a login (PasswordStore), then the process's own maps.
+    probe = ("import json, sys\nfrom apaf import lazy_ssl\nlazy_ssl.defer_ssl()\n"
+             "lazy_ssl.defer_hashlib()\n"
+             "from apaf.admin.password import PasswordStore\n"
+             f"store = PasswordStore({str(tmp_path)!r})\n"
+             f"store.set_soon({SECRET!r}); store.wait()\n"
+             f"got = {{'right': store.check({SECRET!r}), 'wrong': store.check('guess')}}\n"
+             "got['libcrypto'] = 'libcrypto' in open('/proc/self/maps').read()\n"
+             "print(json.dumps(got))")
+    got = json.loads(subprocess.run([sys.executable, "-P", "-c", probe], check=True,
+                                    capture_output=True, text=True, timeout=60).stdout)
+    assert got == {"right": True, "wrong": False, "libcrypto": False}
+
+
+def test_the_password_reaches_the_child_only_on_stdin(slow_hash, monkeypatch):
+    monkeypatch.setenv("APAF_TEST_TOKEN", "a secret of the runtime's environment")
+
+    def look(pid: int) -> tuple[bytes, bytes]:
+        proc = Path(f"/proc/{pid}")
+        return (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+
+    (cmdline, environ), matched = _while_checking(slow_hash, look)
+    assert matched is True
+    assert b"scrypt_child" in cmdline  # it was the child, seen while it ran
+    assert SECRET.encode() not in cmdline and SECRET.encode() not in environ
+    # Only what a bundle's bootloaders need: nothing of the runtime's environment reaches it.
+    names = {v.split(b"=", 1)[0] for v in environ.split(b"\0") if v}
+    assert b"APAF_TEST_TOKEN" not in names and b"HOME" not in names and b"PATH" not in names
+
+
+def test_a_killed_child_is_an_error_never_a_match(slow_hash):
+    def kill(pid: int) -> int:
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    _, outcome = _while_checking(slow_hash, kill)
+    assert isinstance(outcome, pw.PasswordHashError), outcome
+    assert "killed by SIGKILL" in str(outcome)
+
+
+def test_a_missing_or_late_child_is_an_error(monkeypatch, tmp_path):
+    stored = pw.hash_password(SECRET)
+    monkeypatch.setattr(pw, "child_command", lambda: [str(tmp_path / "no-such-python")])
+    with pytest.raises(pw.PasswordHashError, match="cannot start"):
+        pw.verify(SECRET, stored)
+    monkeypatch.undo()
+    monkeypatch.setattr(pw, "CHILD_TIMEOUT", 0.001)
+    with pytest.raises(pw.PasswordHashError, match="did not answer"):
+        pw.verify(SECRET, stored)
+
+
+def test_a_child_answering_garbage_is_an_error(monkeypatch):
+    stored = pw.hash_password(SECRET)
+    monkeypatch.setattr(pw, "child_command", lambda: [sys.executable, "-c", "print('00' * 31)"])
+    with pytest.raises(pw.PasswordHashError, match="not a 32-byte key"):
+        pw.verify(SECRET, stored)
+
+
+def test_a_failed_first_boot_hash_is_raised_by_wait_and_check(monkeypatch, tmp_path):
+    monkeypatch.setattr(pw, "child_command", lambda: [sys.executable, "-c", "raise SystemExit(1)"])
+    store = pw.PasswordStore(tmp_path)
+    store.set_soon(SECRET)
+    with pytest.raises(pw.PasswordHashError, match="exited with status 1"):
+        store.wait()
+    assert not store.path.exists()
