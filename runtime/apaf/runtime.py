@@ -31,7 +31,6 @@ from apaf.settings import Settings
 from apaf.timeline import mark
 from apaf.tor import Tor, find_tor, policy
 from apaf.tor.sandbox import TRANSPORTS
-from apaf.apps.process import free_port
 
 log = logging.getLogger("apaf.runtime")
 
@@ -80,7 +79,7 @@ class Runtime:
         if self.allow_tor2web is not None:
             self.settings.allow_tor2web = self.allow_tor2web
         self.settings.save(L.settings)
-        self.tor = Tor(L.tor, socks_port=free_port(), binary=self.tor_binary,
+        self.tor = Tor(L.tor, binary=self.tor_binary,
                        join_lines=self.join_lines, extra=self._startup_extra(),
                        event_types=("HS_DESC",), on_event=self._tor_event,
                        on_change=self._changed, on_restart=self._tor_restarted)

@@ -128,12 +128,11 @@ def test_kill_9_of_the_real_runtime_during_startup_never_changes_the_address(tes
 _LAUNCH_ONLY = """
 import asyncio, sys
 from pathlib import Path
-from apaf.apps.process import free_port
 from apaf.tor import torrc
 from apaf.tor.process import Tor
 
 async def main():
-    tor = Tor(Path(sys.argv[1]), socks_port=free_port())
+    tor = Tor(Path(sys.argv[1]))
     await tor.launch()  # tor runs and, as below, opens its control port; we never connect
     while not (Path(sys.argv[1]) / torrc.CONTROL_PORT_FILE).exists():
         await asyncio.sleep(0.02)

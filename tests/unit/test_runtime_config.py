@@ -16,10 +16,11 @@ KEY = "ED25519-V3:" + "A" * 86 + "=="
 
 
 def test_torrc_is_loopback_cookie_owned_and_user_lines_last(tmp_path):
-    text = torrc.render(tmp_path / "tor", 9999, owner_pid=1234, join_lines=["TestingTorNetwork 1"],
+    text = torrc.render(tmp_path / "tor", owner_pid=1234, join_lines=["TestingTorNetwork 1"],
                         extra="ExitNodes {de}\n")
     lines = text.splitlines()
-    assert "SocksPort 127.0.0.1:9999" in lines
+    # tor binds its own SOCKS port (no moment where another user could take it first)
+    assert "SocksPort 127.0.0.1:auto" in lines
     assert "ControlPort 127.0.0.1:auto" in lines and "CookieAuthentication 1" in lines
     assert "__OwningControllerProcess 1234" in lines and f"DataDirectory {tmp_path / 'tor'}" in lines
     assert lines.index("TestingTorNetwork 1") < lines.index("ExitNodes {de}") == len(lines) - 1
@@ -27,7 +28,7 @@ def test_torrc_is_loopback_cookie_owned_and_user_lines_last(tmp_path):
 
 async def test_verify_config_reports_tors_own_complaint(tmp_path):
     tor = binary.find_tor()
-    base = torrc.render(tmp_path, 9999)
+    base = torrc.render(tmp_path)
     await torrc.verify(tor, base)  # accepted: no exception
     from apaf.errors import TorrcRejected
     with pytest.raises(TorrcRejected, match="Unknown option 'NoSuchOption'"):

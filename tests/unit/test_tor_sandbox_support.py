@@ -31,8 +31,8 @@ def runs(tmp_path, name="tor") -> int:
 
 
 def test_sandbox_line_only_when_asked(tmp_path):
-    assert "Sandbox 1" not in torrc.render(tmp_path, 9999).splitlines()
-    lines = torrc.render(tmp_path, 9999, sandbox=True, extra="UseBridges 0\n").splitlines()
+    assert "Sandbox 1" not in torrc.render(tmp_path).splitlines()
+    lines = torrc.render(tmp_path, sandbox=True, extra="UseBridges 0\n").splitlines()
     assert "Sandbox 1" in lines and lines.index("Sandbox 1") < lines.index("UseBridges 0")
 
 

@@ -1,6 +1,7 @@
 """A tor daemon owned and supervised by this process, driven through stem.
 
-    tor = Tor(data_dir / "tor", socks_port=free_port(), join_lines=[...], extra="...")
+    tor = Tor(data_dir / "tor", join_lines=[...], extra="...")
+    tor.socks                         # "127.0.0.1:P": held by us for tor's whole life (relay.py)
     await tor.start()                 # returns once the control port answers (not bootstrapped)
                                       # (or `await tor.launch()` first, work, then `start()`)
     await tor.wait_bootstrapped()
@@ -11,6 +12,9 @@ tor exits when we die, even by SIGKILL and even before its control port is up: a
 control connection handed to it at start (apaf.tor.owner), `__OwningControllerProcess`, and
 TAKEOWNERSHIP on the control connection. If tor itself dies, the supervisor restarts it with
 back-off (0.5 s up to 30 s) and then awaits `on_restart()` so owners can re-create their state (onion services).
+Apps get `tor.socks`, a port this process holds from construction to `stop()` and relays to
+tor's own `SocksPort 127.0.0.1:auto` (read back after every start): a tor restart never frees
+the port apps use (apaf.tor.relay, README.md).
 `on_change()` is called (in the event loop) whenever bootstrap/running changes; stem events
 of the types in `event_types` go to `on_event(event)` in the event loop as well.
 
@@ -39,6 +43,7 @@ from apaf.timeline import mark
 from apaf.tor import sandbox, torrc
 from apaf.tor.binary import child_env, find_tor
 from apaf.tor.owner import start_owned
+from apaf.tor.relay import SocksRelay
 
 import_stem()  # before this module's `import stem`: without what it never uses (stem_import.py)
 from stem import ControllerError, SocketError  # noqa: E402
@@ -49,7 +54,7 @@ SANDBOX_CACHE = "sandbox-support.json"  # in tor's data dir: the probe's answer 
 
 
 class Tor:
-    def __init__(self, data_dir: Path, *, socks_port: int, binary: Path | None = None,
+    def __init__(self, data_dir: Path, *, binary: Path | None = None,
                  join_lines: list[str] | tuple[str, ...] = (), extra: str = "",
                  event_types: tuple[str, ...] = (),
                  on_event: Callable[[object], None] | None = None,
@@ -58,13 +63,14 @@ class Tor:
                  start_timeout: float = 30.0):
         self.data_dir = Path(data_dir)
         self.binary = binary or find_tor()
-        self.socks_port = socks_port
+        self.relay = SocksRelay.bind()
         self.join_lines = list(join_lines)
         self.extra = extra
         self.event_types = event_types
         self.on_event, self.on_change, self.on_restart = on_event, on_change, on_restart
         self.start_timeout = start_timeout
         self.controller: Controller | None = None
+        self._socks_listener: int | None = None
         self.proc: asyncio.subprocess.Process | None = None
         self.version = ""
         self.bootstrap = 0
@@ -82,7 +88,7 @@ class Tor:
     # -- public -------------------------------------------------------------------------
     @property
     def socks(self) -> str:
-        return f"127.0.0.1:{self.socks_port}"
+        return self.relay.address
 
     @property
     def running(self) -> bool:
@@ -94,7 +100,7 @@ class Tor:
 
     def torrc_text(self, extra: str | None = None) -> str:
         extra = self.extra if extra is None else extra
-        return torrc.render(self.data_dir, self.socks_port, owner_pid=os.getpid(),
+        return torrc.render(self.data_dir, owner_pid=os.getpid(),
                             join_lines=self.join_lines, extra=extra, sandbox=self.sandbox_wanted(extra))
 
     def sandbox_wanted(self, extra: str | None = None) -> bool:
@@ -119,6 +125,7 @@ class Tor:
                 self.binary, self.data_dir / SANDBOX_CACHE, env=child_env())
             if not self.sandbox_supported:
                 log.info("tor runs without its own sandbox: %s", self.sandbox_unsupported_why)
+        await self.relay.start()
         await self._spawn()
 
     async def start(self) -> None:
@@ -230,6 +237,7 @@ class Tor:
         await cancel_task(self._supervisor)
         self._supervisor = None
         await self._terminate()
+        await self.relay.close()
         self.summary = "stopped"
         self._changed()
 
@@ -276,6 +284,7 @@ class Tor:
         except (SocketError, OSError) as err:
             await self._terminate()
             raise TorStartError(f"could not talk to tor on its control port: {err}\n{self.log_tail()}") from None
+        self.relay.set_backend(self._socks_listener)
         mark("tor-control")
         self._changed()
 
@@ -287,6 +296,7 @@ class Tor:
         ctl.add_event_listener(self._stem_event, EventType.STATUS_CLIENT,
                                *[getattr(EventType, t) for t in self.event_types])
         self._set_bootstrap(ctl.get_info("status/bootstrap-phase", ""))
+        self._socks_listener = _socks_port(ctl)
         return ctl
 
     def _stem_event(self, event) -> None:
@@ -327,6 +337,7 @@ class Tor:
             log.debug("%s", line)
 
     async def _terminate(self) -> None:
+        self.relay.set_backend(None)  # before tor's port closes and could be taken
         ctl, self.controller = self.controller, None
         if ctl is not None:
             await asyncio.to_thread(ctl.close)  # TAKEOWNERSHIP: tor starts shutting down now
@@ -344,6 +355,7 @@ class Tor:
 
     async def _supervise(self) -> None:
         async def exited(code: int) -> None:
+            self.relay.set_backend(None)
             ctl, self.controller = self.controller, None
             if ctl is not None:
                 await asyncio.to_thread(ctl.close)
@@ -366,6 +378,17 @@ class Tor:
                     log.exception("on_restart failed")
 
         await supervise("tor", lambda: self.proc, lambda: self._stopping, exited, relaunch)
+
+
+def _socks_port(ctl: Controller) -> int:
+    """The port tor bound for `SocksPort 127.0.0.1:auto`."""
+    listeners = ctl.get_info("net/listeners/socks", "").split()
+    if len(listeners) != 1:
+        raise SocketError(f"tor reports SOCKS listeners {listeners!r}; expected one on 127.0.0.1")
+    host, port = listeners[0].strip('"').rsplit(":", 1)
+    if host != "127.0.0.1":
+        raise SocketError(f"tor's SOCKS listener is on {host}, not 127.0.0.1")
+    return int(port)
 
 
 def _loadconf(ctl: Controller, torrc_text: str) -> str | None:

@@ -1,0 +1,238 @@
+"""The SOCKS port apps are given: a loopback TCP relay the runtime holds for its whole life.
+
+    relay = SocksRelay.bind()          # 127.0.0.1:P is ours from here on (apps get P)
+    await relay.start()                # accept; connections wait until a backend is set
+    relay.set_backend(9051)            # tor's own SOCKS listener (`SocksPort 127.0.0.1:auto`)
+    relay.set_backend(None)            # tor is down or restarting: new connections wait
+    await relay.close()
+
+Why (apaf/tor/README.md): tor cannot inherit a listening socket, so if tor bound P itself,
+P would be free for a moment at every tor restart and another local user could take it and
+receive every app's "connection over Tor". The relay never lets P go; tor binds a fresh
+port of its own (no window), read back after each start.
+
+A connection accepted while no backend is set waits up to `wait_for_tor` seconds, then is
+closed (the client's SOCKS handshake fails: it sees EOF). At most `max_connections` are
+relayed at once; more are closed at once. Bytes are copied with asyncio flow control (a
+side whose peer cannot keep up stops being read), so nothing is buffered without bound.
+EOF is passed on as a half-close (shutdown SHUT_WR) in both directions.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+log = logging.getLogger("apaf.tor.relay")
+
+MAX_CONNECTIONS = 256
+WAIT_FOR_TOR = 15.0  # a crashed tor is restarted after 0.5 s and opens its SOCKS port in ~1 s
+# Per direction at most ~2x this is queued in our process before the source is paused.
+WRITE_HIGH_WATER = 64 * 1024
+
+
+class SocksRelay:
+    def __init__(self, sock: socket.socket, *, max_connections: int = MAX_CONNECTIONS,
+                 wait_for_tor: float = WAIT_FOR_TOR):
+        self._sock = sock
+        self.host, self.port = sock.getsockname()[:2]
+        self.max_connections = max_connections
+        self.wait_for_tor = wait_for_tor
+        self._backend: int | None = None
+        self._generation = 0  # bumped on every set_backend: a connect that straddles one is dropped
+        self._ready = asyncio.Event()
+        self._server: asyncio.base_events.Server | None = None
+        self._pairs: set[_Pair] = set()
+        self._pending: set[asyncio.Task] = set()
+        self._refused_logged = False
+
+    @classmethod
+    def bind(cls, host: str = "127.0.0.1", **kwargs) -> "SocksRelay":
+        """Bind a free loopback port now and keep it (until close())."""
+        if host not in ("127.0.0.1", "::1"):
+            raise ValueError(f"the SOCKS relay listens on loopback only, not {host!r}")
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            # No SO_REUSEADDR: on Linux it would let another socket of ours share a TIME_WAIT
+            # port, and it buys nothing for a port that is never given up.
+            sock.bind((host, 0))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return cls(sock, **kwargs)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def backend(self) -> int | None:
+        return self._backend
+
+    @property
+    def active(self) -> int:
+        """Connections accepted and not yet closed (waiting for tor or relayed)."""
+        return len(self._pairs)
+
+    def set_backend(self, port: int | None) -> None:
+        """Relay new connections to 127.0.0.1:`port` (tor's SOCKS listener); None: hold them."""
+        self._backend = port
+        self._generation += 1
+        if port is None:
+            self._ready.clear()
+        else:
+            self._ready.set()
+
+    async def start(self) -> None:
+        if self._server is None:
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_server(lambda: _Client(self), sock=self._sock)
+
+    async def close(self) -> None:
+        """Stop listening (the port is released only now) and drop every connection."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        else:
+            self._sock.close()
+        self.set_backend(None)
+        for task in list(self._pending):
+            task.cancel()
+        for pair in list(self._pairs):
+            pair.abort()
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
+
+    # -- internals ----------------------------------------------------------------------
+    def _accepted(self, pair: "_Pair") -> bool:
+        if len(self._pairs) >= self.max_connections:
+            if not self._refused_logged:
+                log.warning("more than %d connections to the Tor SOCKS port at once; closing "
+                            "new ones until some end", self.max_connections)
+                self._refused_logged = True
+            return False
+        self._pairs.add(pair)
+        task = asyncio.get_running_loop().create_task(self._connect(pair))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return True
+
+    async def _connect(self, pair: "_Pair") -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(self._ready.wait(), self.wait_for_tor)
+            port, generation = self._backend, self._generation
+            if port is None:
+                raise ConnectionError("tor went away again")
+            await loop.create_connection(lambda: _Backend(pair), "127.0.0.1", port)
+            # tor restarted while we connected: the old port may already be someone else's.
+            if generation != self._generation:
+                raise ConnectionError("tor restarted during the connect")
+        except (asyncio.TimeoutError, OSError) as err:
+            log.info("closing a SOCKS client: tor's SOCKS port is not available (%s)",
+                     err or "tor did not come back in time")
+            pair.abort()
+            return
+        pair.connected()
+
+    def _gone(self, pair: "_Pair") -> None:
+        self._pairs.discard(pair)
+        if len(self._pairs) < self.max_connections:
+            self._refused_logged = False
+
+
+class _Pair:
+    """One client connection and its backend connection to tor."""
+
+    def __init__(self, relay: SocksRelay):
+        self.relay = relay
+        self.client: asyncio.Transport | None = None
+        self.tor: asyncio.Transport | None = None
+        self.eofs = 0
+        self.closed = False
+
+    def peer(self, side: asyncio.Transport) -> asyncio.Transport | None:
+        return self.tor if side is self.client else self.client
+
+    def connected(self) -> None:
+        if self.closed:  # the client left while we were connecting
+            self.tor.close()
+            return
+        self.client.resume_reading()  # its SOCKS greeting waited in the kernel
+
+    def abort(self) -> None:
+        for t in (self.client, self.tor):
+            if t is not None:
+                t.abort()
+        self._gone()
+
+    def lost(self, side: asyncio.Transport) -> None:
+        """One side closed: let the other flush what it holds, then close."""
+        peer = self.peer(side)
+        if peer is not None and not peer.is_closing():
+            peer.close()
+        self._gone()
+
+    def _gone(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.relay._gone(self)
+
+
+class _Side(asyncio.Protocol):
+    def __init__(self, pair: _Pair):
+        self.pair = pair
+        self.transport: asyncio.Transport | None = None
+
+    def _start(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+
+    def data_received(self, data: bytes) -> None:
+        peer = self.pair.peer(self.transport)
+        if peer is not None and not peer.is_closing():
+            peer.write(data)
+
+    def eof_received(self) -> bool:
+        peer = self.pair.peer(self.transport)
+        self.pair.eofs += 1
+        if self.pair.eofs == 2 or peer is None:
+            return False  # both directions are done: close
+        if peer.can_write_eof() and not peer.is_closing():
+            peer.write_eof()  # after what is still buffered
+        return True  # keep our write side open for the other direction
+
+    # The peer's send buffer passed its high-water mark: stop reading from this side's peer.
+    def pause_writing(self) -> None:
+        peer = self.pair.peer(self.transport)
+        if peer is not None and not peer.is_closing():
+            peer.pause_reading()
+
+    def resume_writing(self) -> None:
+        peer = self.pair.peer(self.transport)
+        if peer is not None and not peer.is_closing():
+            peer.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pair.lost(self.transport)
+
+
+class _Client(_Side):
+    def __init__(self, relay: SocksRelay):
+        super().__init__(_Pair(relay))
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self._start(transport)
+        self.pair.client = transport
+        transport.pause_reading()  # until tor is connected; the kernel holds what is sent
+        if not self.pair.relay._accepted(self.pair):
+            transport.abort()
+
+
+class _Backend(_Side):
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self._start(transport)
+        self.pair.tor = transport
