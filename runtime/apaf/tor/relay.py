@@ -134,7 +134,7 @@ class SocksRelay:
         except (asyncio.TimeoutError, OSError) as err:
             log.info("closing a SOCKS client: tor's SOCKS port is not available (%s)",
                      err or "tor did not come back in time")
-            pair.abort()
+            pair.refuse()
             return
         pair.connected()
 
@@ -152,7 +152,7 @@ class _Pair:
         self.client: asyncio.Transport | None = None
         self.tor: asyncio.Transport | None = None
         self.eofs = 0
-        self.closed = False
+        self.closed = False  # counted out of the relay's connections
 
     def peer(self, side: asyncio.Transport) -> asyncio.Transport | None:
         return self.tor if side is self.client else self.client
@@ -169,8 +169,24 @@ class _Pair:
                 t.abort()
         self._gone()
 
+    def refuse(self) -> None:
+        """No tor to relay to: end the client with a FIN, so its SOCKS library reports a
+        proxy that closed the connection (python-socks: ProxyError), not a reset."""
+        tor, self.tor = self.tor, None
+        if tor is not None:
+            tor.abort()
+        client = self.client
+        if client is None or client.is_closing():
+            self._gone()
+            return
+        client.write_eof()
+        client.resume_reading()  # bytes left unread at close would turn the FIN into a reset
+        asyncio.get_running_loop().call_later(5, client.abort)  # a client that never closes
+
     def lost(self, side: asyncio.Transport) -> None:
         """One side closed: let the other flush what it holds, then close."""
+        if side is not self.client and side is not self.tor:
+            return  # a tor connection refuse() dropped
         peer = self.peer(side)
         if peer is not None and not peer.is_closing():
             peer.close()

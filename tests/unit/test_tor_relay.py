@@ -1,0 +1,224 @@
+"""apaf.tor.relay: the SOCKS port the runtime holds and relays to tor's own port.
+
+Plain loopback servers stand in for tor's SOCKS listener where only the byte stream matters;
+the last tests run the real tor (no network needed: a SOCKS greeting is answered at once).
+"""
+import asyncio
+import errno
+import os
+import signal
+import socket
+import time
+
+import pytest
+from python_socks import ProxyError
+from python_socks.async_.asyncio import Proxy
+
+from apaf.tor.process import Tor
+from apaf.tor.relay import WRITE_HIGH_WATER, SocksRelay
+
+
+async def serve(handler):
+    """A loopback server standing in for tor: (server, port)."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def relay_to(port, **kwargs) -> SocksRelay:
+    relay = SocksRelay.bind(**kwargs)
+    await relay.start()
+    relay.set_backend(port)
+    return relay
+
+
+async def test_bytes_and_half_closes_pass_both_ways():
+    async def tor(reader, writer):
+        writer.write(b"hello ")
+        writer.write_eof()              # tor's side done first: the client can still send
+        got = await reader.read()       # ... until the client half-closes too
+        tor.got = got
+        writer.close()
+
+    server, port = await serve(tor)
+    relay = await relay_to(port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+    assert await asyncio.wait_for(reader.read(), 5) == b"hello "  # EOF reached the client
+    writer.write(b"x" * 300_000 + b"end")                         # after that EOF, still relayed
+    writer.write_eof()
+    for _ in range(50):
+        if getattr(tor, "got", None) is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert tor.got == b"x" * 300_000 + b"end"
+    writer.close()
+    await relay.close()
+    server.close()
+
+
+async def test_client_half_close_reaches_tor_and_the_answer_comes_back():
+    async def tor(reader, writer):
+        request = await reader.read()   # until the client's EOF
+        writer.write(request[::-1])
+        await writer.drain()
+        writer.close()
+
+    server, port = await serve(tor)
+    relay = await relay_to(port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+    writer.write(b"abc")
+    writer.write_eof()
+    assert await asyncio.wait_for(reader.read(), 5) == b"cba"
+    writer.close()
+    await relay.close()
+    server.close()
+
+
+async def test_at_most_max_connections_then_new_ones_are_closed():
+    held = []
+
+    async def tor(reader, writer):
+        held.append(writer)
+        await reader.read()
+        writer.close()  # tor ends a stream whose client has gone
+
+    server, port = await serve(tor)
+    relay = await relay_to(port, max_connections=2)
+    clients = [await asyncio.open_connection("127.0.0.1", relay.port) for _ in range(2)]
+    for _ in range(50):
+        if len(held) == 2:
+            break
+        await asyncio.sleep(0.02)
+    reader, _ = await asyncio.open_connection("127.0.0.1", relay.port)
+    assert await asyncio.wait_for(reader.read(), 5) == b""    # the third: closed at once
+    assert relay.active == 2 and len(held) == 2
+    clients[0][1].close()                                     # one ends: room for a new one
+    for _ in range(50):
+        if relay.active == 1:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.open_connection("127.0.0.1", relay.port)
+    for _ in range(50):
+        if len(held) == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert len(held) == 3
+    await relay.close()
+    server.close()
+
+
+async def test_a_slow_reader_pauses_the_sender_instead_of_filling_memory():
+    """tor not reading: the relay stops reading the client, whose writes then block."""
+    stalled = asyncio.Event()
+
+    async def tor(reader, writer):
+        await stalled.wait()
+
+    server, port = await serve(tor)
+    relay = await relay_to(port)
+    _, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+    chunk = b"y" * 65536
+    sent = 0
+    with pytest.raises(asyncio.TimeoutError):
+        while sent < 200 * 2**20:            # far more than any socket buffer
+            writer.write(chunk)
+            await asyncio.wait_for(writer.drain(), 1)
+            sent += len(chunk)
+    pair = next(iter(relay._pairs))
+    buffered = pair.tor.get_write_buffer_size()
+    print(f"client blocked after {sent / 2**20:.1f} MiB (kernel buffers); relay holds {buffered} bytes")
+    assert buffered <= WRITE_HIGH_WATER + 256 * 1024  # the high-water mark plus one read
+    stalled.set()
+    writer.close()
+    await relay.close()
+    server.close()
+
+
+async def test_tor_down_makes_the_socks_connect_fail_cleanly():
+    relay = SocksRelay.bind(wait_for_tor=0.3)
+    await relay.start()                                     # no backend: tor not (yet) up
+    proxy = Proxy.from_url(f"socks5://{relay.address}", rdns=True)
+    started = time.monotonic()
+    with pytest.raises(ProxyError, match="closed"):  # the proxy said no: not a reset
+        await proxy.connect(dest_host="example.onion", dest_port=80, timeout=10)
+    assert 0.25 < time.monotonic() - started < 3
+    # A backend port where nothing listens (tor died before we noticed): fails at once.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    relay.set_backend(dead)
+    started = time.monotonic()
+    with pytest.raises(ProxyError, match="closed"):  # the proxy said no: not a reset
+        await proxy.connect(dest_host="example.onion", dest_port=80, timeout=10)
+    assert time.monotonic() - started < 1
+    for _ in range(50):                        # and the relay let go of it
+        if relay.active == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert relay.active == 0
+    await relay.close()
+
+
+async def test_a_connection_made_while_tor_restarts_waits_for_it():
+    async def tor(reader, writer):
+        writer.write(await reader.readexactly(4))
+        await writer.drain()
+        writer.close()
+
+    relay = SocksRelay.bind(wait_for_tor=5)
+    await relay.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+    writer.write(b"ping")                     # held in the kernel until tor is there
+    await asyncio.sleep(0.3)
+    server, port = await serve(tor)
+    relay.set_backend(port)
+    assert await asyncio.wait_for(reader.read(), 5) == b"ping"
+    writer.close()
+    await relay.close()
+    server.close()
+
+
+async def test_loopback_only_and_the_port_is_held_until_close():
+    with pytest.raises(ValueError, match="loopback only"):
+        SocksRelay.bind("0.0.0.0")
+    relay = SocksRelay.bind()
+    other = socket.socket()
+    with pytest.raises(OSError) as err:
+        other.bind(("127.0.0.1", relay.port))   # before start(): already ours
+    assert err.value.errno == errno.EADDRINUSE
+    await relay.start()
+    await relay.close()
+    other.bind(("127.0.0.1", relay.port))         # released by close() only
+    other.close()
+
+
+async def test_real_tor_behind_the_relay_across_a_crash(tmp_path):
+    """The port apps use stays ours while tor is killed and restarted, and then reaches
+    the new tor (whose own port changed)."""
+    tor = Tor(tmp_path / "tor")
+    try:
+        await tor.start()
+        port, first = tor.relay.port, tor.relay.backend
+        assert tor.socks == f"127.0.0.1:{port}" and first and first != port
+        assert await socks_greeting(port) == b"\x05\x00"
+        os.kill(tor.proc.pid, signal.SIGKILL)
+        await asyncio.sleep(0.05)               # tor's port is gone; ours is not
+        assert tor.relay.backend is None
+        with pytest.raises(OSError):
+            socket.create_server(("127.0.0.1", port)).close()
+        started = time.monotonic()
+        assert await socks_greeting(port) == b"\x05\x00"  # waited for the new tor
+        print(f"greeting answered {time.monotonic() - started:.2f} s after the kill")
+        assert tor.relay.backend not in (None, first) and tor.socks == f"127.0.0.1:{port}"
+        assert tor.restarts == 1
+    finally:
+        await tor.stop()
+    socket.create_server(("127.0.0.1", port)).close()   # stop() gave the port back
+
+
+async def socks_greeting(port: int) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"\x05\x01\x00")   # SOCKS5, one method: no authentication
+    try:
+        return await asyncio.wait_for(reader.readexactly(2), 20)
+    finally:
+        writer.close()
