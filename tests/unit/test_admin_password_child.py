@@ -3,6 +3,7 @@ maps OpenSSL's libcrypto, the password never shows in the child's command line o
 and a child that fails is an error, never a match."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from apaf.admin import password as pw
+from apaf.admin.keys import PASSWORDS
 
 SECRET = "correct horse battery staple 7Qx"
 
@@ -156,3 +158,11 @@ def test_a_failed_first_boot_hash_is_raised_by_wait_and_check(monkeypatch, tmp_p
     with pytest.raises(pw.PasswordHashError, match="exited with status 1"):
         store.wait()
     assert not store.path.exists()
+
+
+async def test_the_login_page_answers_an_error_not_a_session_when_the_child_fails(admin, monkeypatch):
+    await asyncio.to_thread(admin.client.app[PASSWORDS].wait)  # the first boot's hash, by a working child
+    monkeypatch.setattr(pw, "child_command", lambda: [sys.executable, "-c", "import os; os.abort()"])
+    r = await admin.post("/login", {"password": admin.first_boot_password}, csrf=await admin.csrf())
+    assert r.status == 500 and "set-cookie" not in {k.lower() for k in r.headers}
+    assert (await admin.client.get("/status", allow_redirects=False)).status == 303  # still logged out

@@ -15,7 +15,7 @@ client), html (escaping on error pages) and mimetypes' global table (~1.5 MB in 
 Without TLS: aiohttp is imported, both halves, while `import ssl` fails (apaf.lazy_ssl's
 hidden_ssl), so it takes this process for a Python without ssl: no default TLS client
 contexts, hence no CA store read (~3 MB, 0.1 s), and no OpenSSL ssl half loaded for it
-(~1.4 MB; libcrypto stays, for the password hash and tor's cookie authentication). The
+(~1.4 MB; libcrypto stays out too: apaf.lazy_ssl.defer_hashlib, apaf/scrypt_child.py). The
 runtime process makes no TLS connection: the admin UI is plain HTTP on loopback, and the
 reachability test fetches http:// from a .onion through Tor. An https request through the
 runtime's aiohttp fails before it connects: closed, never open. App processes import
