@@ -134,3 +134,40 @@ async def test_a_client_that_stops_reading_is_cut_off(port, tmp_path, monkeypatc
     except ConnectionResetError:
         pass
     assert got < size                           # cut off, not finished once we read again
+
+
+async def test_visitors_that_never_read_hold_the_process_budget_at_most(tmp_path, monkeypatch):
+    """Answers up to 256 KiB are written whole; 24 visitors that ask for one and never read
+    held 24 of them (~6 MiB here; 1024 could hold 256 MiB).  Now all together hold at most the
+    budget (1 MiB here), the largest backlogs are dropped, and a visitor that reads still gets
+    the whole file."""
+    from test_staticsite_backlog import non_reader, served_to_end, small_buffer_listener, unsent
+
+    from apaf.staticsite import backlog
+    monkeypatch.setattr(backlog.BUDGET, "limit", 1 << 20)
+    monkeypatch.setattr(backlog.BUDGET, "low", 768 << 10)
+    body = bytes(range(256)) * 1024  # 256 KiB: served from memory (files.BODY_CACHE_MAX)
+    (tmp_path / "photo.bin").write_bytes(body)
+    sock = small_buffer_listener()
+    port = sock.getsockname()[1]
+    task = asyncio.create_task(server.serve(Site(str(tmp_path)), sock))
+    request = b"GET /photo.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+    try:
+        stalled = []
+        for _ in range(24):
+            stalled.append(non_reader(port, request))
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        held = unsent(port)
+        assert held <= 1 << 20, f"{held} bytes held for 24 visitors that do not read"
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        answer = await read_all(reader)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(body)
+        got = [await served_to_end(s) for s in stalled]
+        assert sum(n < len(body) for n in got) >= 20, "the non-readers were not dropped"
+        for s in stalled:
+            s.close()
+    finally:
+        task.cancel()

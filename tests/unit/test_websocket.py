@@ -340,3 +340,54 @@ def test_origins_widens_the_default_explicitly():
     assert websocket.upgrade(req, echo, max_size=64, origins="http://other.onion").status == 101
     assert websocket.upgrade(req, echo, max_size=64, origins=("http://other",)).status == 403
     assert websocket.upgrade(req, echo, max_size=64, origins=("*",)).status == 101
+
+
+async def test_peers_that_never_read_hold_the_process_budget_at_most(monkeypatch, caplog):
+    """Each peer under its own MAX_BUFFERED, 16 of them held 16 backlogs (~12 MiB here, 507 MiB
+    for 512 sockets flooded by the chat).  Now all together hold at most the budget (2 MiB
+    here): the largest backlogs are dropped, each drop logged once without the peer's data,
+    and a peer that reads keeps its socket and gets its answers."""
+    from test_staticsite_backlog import non_reader, served_to_end, small_buffer_listener, unsent
+
+    from apaf.staticsite import backlog
+    monkeypatch.setattr(backlog.BUDGET, "limit", 2 << 20)
+    monkeypatch.setattr(backlog.BUDGET, "low", 3 << 19)
+
+    async def fill(ws):
+        async for message in ws:
+            if message == "fill":  # 768 KiB of broadcasts: under MAX_BUFFERED (1 MiB)
+                for i in range(12):
+                    await ws.send_text("%02d" % i + "y" * 65534)
+            else:
+                await ws.send_text("echo " + message)
+
+    def route(req, now):
+        return websocket.upgrade(req, fill, max_size=64, heartbeat=0) or error(404)
+
+    sock = small_buffer_listener()
+    port = sock.getsockname()[1]
+    task = asyncio.create_task(server.serve(Site(None, routes={"/ws": route}), sock))
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(HANDSHAKE)
+        await reader.readuntil(b"\r\n\r\n")
+        stalled = []
+        for i in range(16):
+            stalled.append(non_reader(port, HANDSHAKE + client_frame(TEXT, b"fill")))
+            await asyncio.sleep(0.05)
+            writer.write(client_frame(TEXT, b"%d" % i))
+            assert await asyncio.wait_for(read_frame(reader), 5) == (TEXT, b"echo %d" % i)
+        held = unsent(port)
+        assert held <= 2 << 20, f"{held} bytes held for 16 peers that do not read"
+        got = [await served_to_end(s) for s in stalled]
+        dropped = sum(n < 12 * 65536 for n in got)
+        assert dropped >= 12, f"only {dropped} of 16 non-readers were dropped"
+        logged = [r.getMessage() for r in caplog.records if "dropped a websocket" in r.getMessage()]
+        assert len(logged) == dropped and all("y" * 16 not in m for m in logged)
+        writer.write(client_frame(TEXT, b"still here"))
+        assert await asyncio.wait_for(read_frame(reader), 5) == (TEXT, b"echo still here")
+        writer.close()
+        for s in stalled:
+            s.close()
+    finally:
+        task.cancel()

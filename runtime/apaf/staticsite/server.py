@@ -6,7 +6,12 @@ order (pipelining works), the connection headers follow Apache's rules (Keep-Ali
 when closing; at most 100 requests per connection), idle connections close after 5 s
 and a request head that stays incomplete for 20 s gets Apache's 408.  Bodies of
 requests (POST) are read and discarded as they arrive.  Files larger than the in-memory
-limit go out with sendfile; multipart ranges and large gzip bodies are streamed.
+limit go out with sendfile (no copy in the process); multipart ranges and large gzip bodies
+are streamed, each piece only once the previous ones left; other answers (at most 256 KiB,
+files.BODY_CACHE_MAX) are written whole.  What a connection has written and its peer not yet
+read counts against one budget for the whole process (apaf.staticsite.backlog): past it the
+connections with the largest backlogs are dropped, so 1024 visitors that never read cannot
+make the process hold 1024 answers.
 
 Closing is Apache's lingering close: shut down our side, then read and drop what the
 client still sends (2 s without data, 30 s at most) before closing the socket, because
@@ -29,8 +34,8 @@ from apaf import listen, memory
 from apaf.staticsite.clock import Clock
 from apaf.staticsite.files import GzipStream
 from apaf.staticsite.request import ChunkedBody, HttpError, find_head_end, parse_head
-from apaf.staticsite.site import CHUNKED, Response, error
-from apaf.web.apache_pages import REASONS
+from apaf.staticsite import backlog, wire
+from apaf.staticsite.site import Response, error
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +95,11 @@ class Connection(asyncio.Protocol):
             oldest.closing = True
             oldest.transport.abort()
         self.clock.connections.add(self)
+        backlog.add(transport, self._drop)
         self._arm(self.header_timeout)
 
     def connection_lost(self, exc):
+        backlog.remove(self.transport)
         if self.upgraded is not None:
             self.upgraded.connection_lost(exc)
         self.clock.connections.discard(self)
@@ -147,6 +154,7 @@ class Connection(asyncio.Protocol):
 
     def resume_writing(self):
         self.paused = False
+        backlog.charge(self.transport)  # drained: what it holds now counts, not its peak
         if self.upgraded is not None:
             self.upgraded.resume_writing()
             return
@@ -244,45 +252,19 @@ class Connection(asyncio.Protocol):
                 self._stream(resp.stream or [resp.file], b"", close=True, chunked=False)
             else:
                 self.transport.write(resp.body)
+                backlog.charge(self.transport)
                 self._close()
             return
         self.clock.now()
-        headers = list(resp.headers)
-        head_request = head_only or (req is not None and req.method == "HEAD")
-        framed = CHUNKED in headers  # a streamed body without a length
-        if framed and (head_request or req is None or req.version < (1, 1)):
-            headers.remove(CHUNKED)
-            framed = False
-        upgrade = resp.upgrade is not None  # its Connection and Upgrade headers are its own
-        keep = upgrade or (not (close or resp.close or req is None) and self._keepalive(req, resp))
-        conn = []
+        upgrade = resp.upgrade is not None
+        keep = upgrade or (not (close or resp.close or req is None)
+                           and wire.keepalive(req, resp, self.served, MAX_KEEPALIVE))
         if keep and not upgrade:
             self.served += 1
-            if "keep-alive" in _tokens(req.headers.get("connection", "")):
-                conn = [("Keep-Alive", f"timeout={int(KEEPALIVE_TIMEOUT)}, "
-                                       f"max={MAX_KEEPALIVE - self.served + 1}"),
-                        ("Connection", "Keep-Alive")]
-        elif not upgrade:
-            conn = [("Connection", "close")]
-        body, file = resp.body, resp.file
-        if head_only or (req is not None and req.method == "HEAD"):
-            body, file = b"", None
-            if resp.page:
-                headers = [h for h in headers if h[0] != "Content-Length"]
-        elif resp.chunked:
-            if req is None or req.version >= (1, 1):
-                headers.insert(0, ("Transfer-Encoding", "chunked"))
-                body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
-        # Apache writes Content-Type (and Content-Language) last, after Connection.
-        at = next((i for i, h in enumerate(headers)
-                   if h[0] in ("Content-Type", "Content-Language")), len(headers))
-        headers[at:at] = conn
-        lines = [b"HTTP/1.1 %d %s\r\nDate: %s\r\nServer: Apache\r\n"
-                 % (resp.status, REASONS[resp.status].encode(), self.clock.date)]
-        lines += [f"{k}: {v}\r\n".encode("latin-1") for k, v in headers]
-        lines.append(b"\r\n")
-        head = b"".join(lines)
-
+        head, body, file, framed = wire.render(resp, req, self.clock.date, keep,
+                                               MAX_KEEPALIVE - self.served + 1, head_only,
+                                               KEEPALIVE_TIMEOUT)
+        head_request = head_only or (req is not None and req.method == "HEAD")
         if resp.stream is not None and not head_request:
             self._stream(resp.stream, head, close=not keep, chunked=framed)
             return
@@ -290,6 +272,7 @@ class Connection(asyncio.Protocol):
             self._stream([file], head, close=not keep, chunked=False)
             return
         self.transport.write(head + body)
+        backlog.charge(self.transport)
         if upgrade:
             self._upgrade(resp.upgrade)
         elif not keep:
@@ -301,20 +284,6 @@ class Connection(asyncio.Protocol):
         early, self.buf = bytes(self.buf), bytearray()
         if early:  # the client's first frames came with the handshake
             self.upgraded.data_received(early)
-
-    def _keepalive(self, req, resp):
-        # Apache closes after `Expect: 100-continue` when it has not read the body.
-        if req.http09 or req.headers.get("expect", "").lower() == "100-continue":
-            return False
-        if resp.chunked and req.version < (1, 1):
-            return False
-        if CHUNKED in resp.headers and req.version < (1, 1) and req.method != "HEAD":
-            return False  # no length and no chunking: the end of the body is the close
-        if "transfer-encoding" in req.headers and "content-length" in req.headers:
-            return False  # a smuggling attempt: Apache answers, then closes
-        tokens = _tokens(req.headers.get("connection", ""))
-        wanted = "close" not in tokens if req.version >= (1, 1) else "keep-alive" in tokens
-        return wanted and self.served < MAX_KEEPALIVE
 
     def _stream(self, parts, head, close, chunked):
         self.busy = True
@@ -331,6 +300,7 @@ class Connection(asyncio.Protocol):
         try:
             if head:
                 self.transport.write(head)
+                backlog.charge(self.transport)
             for part in parts:
                 if isinstance(part, tuple):
                     path, offset, count = part
@@ -371,9 +341,21 @@ class Connection(asyncio.Protocol):
         if self.transport.is_closing():
             raise ConnectionResetError("connection closed")
         self.transport.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+        backlog.charge(self.transport)
         if self.paused:
             self.drain = asyncio.get_running_loop().create_future()
             await asyncio.wait_for(self.drain, SEND_TIMEOUT)
+
+    def _drop(self, unsent):
+        """backlog's verdict: this peer reads slowest while the process holds too much for
+        all of them.  Nothing can reach it ahead of what it has not read, so no close frame
+        or error page: the connection ends (a browser reports a websocket's end as 1006)."""
+        log.warning("dropped a %s connection whose peer had not read %d bytes: all "
+                    "connections together held more than the process's budget (%d bytes)",
+                    "websocket" if self.upgraded is not None else "HTTP", unsent,
+                    backlog.BUDGET.limit)
+        self.closing = True
+        self.transport.abort()
 
     def _close(self):
         """Lingering close (see the module docstring); immediate when the client has
@@ -390,10 +372,6 @@ class Connection(asyncio.Protocol):
         self.transport.write_eof()  # after what is buffered has gone out
         self.transport.resume_reading()
         self._arm(LINGER_IDLE)
-
-
-def _tokens(value):
-    return {t.strip().lower() for t in value.split(",")}
 
 
 async def serve(site, sock, header_timeout=HEADER_TIMEOUT):

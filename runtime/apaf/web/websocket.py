@@ -29,14 +29,15 @@ the connection with a close frame carrying the RFC's code:
 A close frame is answered with one (echoing its code) and the TCP connection closed;
 `close()` sends ours and gives the peer CLOSE_TIMEOUT to answer.  Pings get pongs; every
 `heartbeat` seconds a ping goes out, and a peer that sent no whole frame since the last one
-(not even its pong; bytes of an unfinished frame do not count) is dropped.  A peer that does
-not read is dropped once MAX_BUFFERED bytes wait for it, so one stalled reader cannot hold
-the server's memory.
+(not even its pong; bytes of an unfinished frame do not count) is dropped.
 
-Known bound: MAX_BUFFERED (1 MB) is per socket.  Peers that all stop reading can make the
-app hold up to 1 MB each before they are dropped: 512 MB at the server's MAX_UPGRADED (512
-websockets, half of its MAX_CONNECTIONS, 1024), far above the ~25 MB an app process is
-meant to use.
+A peer that does not read is dropped once MAX_BUFFERED (1 MiB) waits for it, so one stalled
+reader cannot hold the server's memory; many cannot either: all connections of the process
+share one budget (apaf.staticsite.backlog, 16 MiB), and past it the largest backlogs are
+dropped.  Before it, 512 websockets (the server's MAX_UPGRADED) that never read held 507 MiB
+of the chat's broadcasts, each under its own 1 MiB.  A dropped peer gets no close frame (it
+would wait behind everything the peer does not read): the connection ends, which a browser
+reports as 1006, and the drop is logged.
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ import binascii
 import json
 import logging
 
+from apaf.staticsite import backlog
 from apaf.staticsite.site import Response, error
 
 try:
@@ -221,16 +223,29 @@ class WebSocket:
         if self._close_sent or self.transport.is_closing():
             return
         self._close_sent = True
-        self.transport.write(frame(CLOSE, code.to_bytes(2, "big")))
+        self._write(frame(CLOSE, code.to_bytes(2, "big")))
         asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self.transport.abort)
 
     def _send(self, data: bytes) -> None:
         if self._close_sent or self.transport.is_closing():
             raise ConnectionResetError("websocket closed")
-        self.transport.write(data)
-        if self.transport.get_write_buffer_size() > MAX_BUFFERED:
-            self.transport.abort()  # the peer stopped reading
+        if not self._write(data):
             raise ConnectionResetError("websocket peer does not read")
+
+    def _write(self, data: bytes) -> bool:
+        """Write data; False when that dropped the peer: past MAX_BUFFERED unread here, or
+        the largest backlog while all connections together passed the process's budget."""
+        self.transport.write(data)
+        unsent = self.transport.get_write_buffer_size()
+        if unsent > MAX_BUFFERED:
+            # Our close frame would wait behind what it does not read: just end it (the
+            # browser reports 1006).
+            log.warning("dropped a websocket whose peer had not read %d bytes (MAX_BUFFERED "
+                        "%d)", unsent, MAX_BUFFERED)
+            self.transport.abort()
+            return False
+        backlog.charge(self.transport)
+        return not self.transport.is_closing()
 
     # --- the connection's side (called by apaf.staticsite.server.Connection) -------------
     def data_received(self, data: bytes) -> None:
@@ -317,12 +332,9 @@ class WebSocket:
 
     def _control(self, opcode: int, payload: bytes) -> None:
         if opcode == PING:
-            if not self._close_sent:
-                self.transport.write(frame(PONG, payload))
-                if self.transport.get_write_buffer_size() > MAX_BUFFERED:
-                    # pongs to a peer that pings and never reads would pile up here
-                    self.transport.abort()
-                    self._end()
+            # pongs to a peer that pings and never reads would pile up: _write drops it
+            if not self._close_sent and not self._write(frame(PONG, payload)):
+                self._end()
             return
         if opcode == PONG:
             return
@@ -338,14 +350,14 @@ class WebSocket:
         self.close_code = code
         if not self._close_sent:  # the peer began the closing handshake: echo its code
             self._close_sent = True
-            self.transport.write(frame(CLOSE, payload[:2]))
+            self._write(frame(CLOSE, payload[:2]))
         self._end()
         self.transport.close()  # the server closes the TCP connection first (RFC 6455 7.1.1)
 
     def _fail(self, code: int) -> None:
         if not self._close_sent and not self.transport.is_closing():
             self._close_sent = True
-            self.transport.write(frame(CLOSE, code.to_bytes(2, "big")))
+            self._write(frame(CLOSE, code.to_bytes(2, "big")))
         self._end()
         self.transport.close()
 
@@ -362,5 +374,6 @@ class WebSocket:
             self.transport.abort()  # silent for a whole heartbeat, even to our ping
             return
         self._heard = False
-        self.transport.write(frame(PING))
+        if not self._write(frame(PING)):
+            return
         self._timer = asyncio.get_running_loop().call_later(self.heartbeat, self._beat)
