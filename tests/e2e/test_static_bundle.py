@@ -7,8 +7,11 @@ after the session's bundle and testnet exist.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +19,11 @@ import pytest
 
 from fixtures.bundle import empty_root, run_in_root
 from fixtures.runtime import alive, descendants, get_via_tor
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
 
 # The first test to use the session's bundle may build the toolchain and the bundle (~10 min cold).
 pytestmark = pytest.mark.timeout(2400)
@@ -45,6 +53,17 @@ def test_static_executable_serves_the_app_over_tor_from_an_empty_root(chat_bundl
                                          headers={"Host": name_port})
         with urllib.request.urlopen(request, timeout=10) as resp:
             assert resp.status == 200
+            page, cookie = resp.read().decode(), resp.headers["Set-Cookie"].split(";", 1)[0]
+        # The printed password logs in: checked by the bundle re-executed as its scrypt child
+        # (`--apaf-scrypt`, apaf/scrypt_child.py), in a root with no Python of its own.
+        password = next(line.split(": ", 1)[1] for line in rt.lines if line.startswith("admin password "))
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        login = urllib.request.Request(
+            request.full_url, data=urllib.parse.urlencode({"csrf": csrf, "password": password}).encode(),
+            headers={"Host": name_port, "Origin": f"http://{name_port}", "Cookie": cookie})
+        with pytest.raises(urllib.error.HTTPError) as answer:  # a redirect, not followed
+            urllib.request.build_opener(_NoRedirect).open(login, timeout=30)
+        assert answer.value.code == 303 and not answer.value.headers["Location"].endswith("/login")
         assert (root / "tmp" / "data" / "keys" / "chat.key").stat().st_mode & 0o777 == 0o600
         # kill -9 of the file the user started (staticx's launcher) cannot be passed down the
         # chain: the runtime watches its launchers, and it, its tor and its apps go too.
