@@ -16,7 +16,7 @@ standard library's hashlib is imported. Nothing here may import apaf.
 import sys
 
 FLAG = "--apaf-scrypt"
-BAD_PARAMETERS = 3
+BAD_PARAMETERS = 65  # sysexits EX_DATAERR: no Python or apaf failure exits with it
 
 
 def main() -> int:
