@@ -25,8 +25,16 @@ size is read again (at most 1024 connections) before anyone is dropped.
 """
 from __future__ import annotations
 
+import asyncio
+
+from apaf import memory
+
 LIMIT = 16 << 20
 LOW = LIMIT * 3 // 4
+# What dropped peers held is free but stays in glibc's heap: after 512 websockets were shed,
+# the chat sat at 78 MiB of RSS with none open, 28 MiB after malloc_trim.  This long after a
+# drop it goes back to the system (once per TRIM_AFTER at most: a trim walks the heap).
+TRIM_AFTER = 1.0
 
 
 class Budget:
@@ -36,6 +44,7 @@ class Budget:
         self.total = 0       # sum of self._sizes: at least what is really unsent
         self._sizes = {}     # transport -> its write buffer's size when last seen
         self._drops = {}     # transport -> drop(unsent: int)
+        self._trim = None    # the pending memory.trim() after drops
 
     def add(self, transport, drop) -> None:
         self._sizes[transport] = 0
@@ -70,6 +79,19 @@ class Budget:
             drop = self._drops[t]
             self.remove(t)
             drop(unsent)
+        self._trim_later()
+
+    def _trim_later(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop: nothing serves, nothing to give back
+            return
+        if self._trim is None:  # at most one a TRIM_AFTER, however many drops
+            self._trim = loop.call_later(TRIM_AFTER, self._trimmed)
+
+    def _trimmed(self) -> None:
+        self._trim = None
+        memory.trim()
 
 
 BUDGET = Budget()
