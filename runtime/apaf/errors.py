@@ -10,7 +10,8 @@
     │   ├── TorStartError     tor exited or did not open its control port while starting
     │   └── TorrcRejected     the editor's allowlist or tor refused the user's extra torrc lines
     ├── OnionError            ADD_ONION/DEL_ONION failed, or a key file is unusable
-    └── AppError              an app could not be started (bad entry point, crashed at start)
+    ├── AppError              an app could not be started (bad entry point, crashed at start)
+    └── PasswordHashError     the admin password's scrypt child failed (apaf.admin.password)
 
 Callers catch `ApafError` at the top (the CLI prints `str(err)` and exits with
 `err.exit_code`); everything else is a bug and keeps its traceback.
