@@ -15,7 +15,11 @@ from python_socks import ProxyError
 from python_socks.async_.asyncio import Proxy
 
 from apaf.tor.process import Tor
-from apaf.tor.relay import WRITE_HIGH_WATER, SocksRelay
+from apaf.tor.relay import WRITE_HIGH_WATER, SocksRelay, tor_socks_port
+
+# tor's only way out is a bridge on loopback where nothing listens: nothing leaves the
+# machine, yet tor opens its SOCKS port (DisableNetwork 1 would open none).
+OFFLINE = ["UseBridges 1", "Bridge 127.0.0.1:9"]
 
 
 async def serve(handler):
@@ -194,7 +198,7 @@ async def test_loopback_only_and_the_port_is_held_until_close():
 async def test_real_tor_behind_the_relay_across_a_crash(tmp_path):
     """The port apps use stays ours while tor is killed and restarted, and then reaches
     the new tor (whose own port changed)."""
-    tor = Tor(tmp_path / "tor")
+    tor = Tor(tmp_path / "tor", join_lines=OFFLINE)
     try:
         await tor.start()
         port, first = tor.relay.port, tor.relay.backend
@@ -222,3 +226,69 @@ async def socks_greeting(port: int) -> bytes:
         return await asyncio.wait_for(reader.readexactly(2), 20)
     finally:
         writer.close()
+
+
+def test_tors_listener_answer_is_read_strictly():
+    assert tor_socks_port('"127.0.0.1:41909"') == 41909
+    assert tor_socks_port("") is None                    # DisableNetwork 1: no listener yet
+    for odd in ('"0.0.0.0:9050"', '"127.0.0.1:1" "127.0.0.1:2"', '"unix:/x"', '"127.0.0.1:auto"'):
+        with pytest.raises(ValueError, match="expected one on 127.0.0.1"):
+            tor_socks_port(odd)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the other user's program")
+async def test_tors_old_port_taken_before_we_saw_tor_die_gets_nothing(tmp_path):
+    """tor dies; before the runtime's event loop has seen it, another uid binds tor's old
+    port and an app connects. The relay must not hand that app to the other uid."""
+    tor = Tor(tmp_path / "tor", join_lines=OFFLINE)
+    report_r, report_w = os.pipe()
+    go_r, go_w = os.pipe()
+    pid = None
+    try:
+        await tor.start()
+        old = tor.relay.backend
+        pid = os.fork()
+        if pid == 0:  # the other user: wait for the word, take tor's old port, report bytes
+            try:
+                os.setgroups([])
+                os.setgid(60998)
+                os.setuid(60998)
+                os.read(go_r, 1)
+                deadline = time.monotonic() + 5
+                while True:
+                    try:
+                        srv = socket.create_server(("127.0.0.1", old))
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise
+                os.write(report_w, b"bound\n")
+                srv.settimeout(2)
+                conn, _ = srv.accept()
+                conn.settimeout(5)
+                os.write(report_w, b"got:" + conn.recv(100) + b"\n")
+            finally:
+                os._exit(0)
+        os.close(report_w)
+        report = os.fdopen(report_r, "rb")
+        # The event loop is blocked from here to the app's connect: it cannot see tor's exit.
+        os.kill(tor.proc.pid, signal.SIGKILL)
+        os.write(go_w, b"x")
+        assert report.readline() == b"bound\n"
+        # tor is dead (its port was free) and the loop has not been told (returncode unset);
+        # the owner link already says so, and the relay asks it before using a connection.
+        assert tor.proc.returncode is None and not tor._alive()
+        app = socket.create_connection(("127.0.0.1", tor.relay.port))
+        app.sendall(b"\x05\x01\x00")          # a SOCKS5 greeting; a CONNECT would follow
+        app.setblocking(False)
+        reader, writer = await asyncio.open_connection(sock=app)
+        # Either refused (FIN) or, once the new tor is up, its answer: never the other uid's.
+        answer = await asyncio.wait_for(reader.read(2), 20)
+        assert answer in (b"", b"\x05\x00")
+        writer.close()
+        assert await asyncio.to_thread(report.read) in (b"", b"got:\n")  # not one byte
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        await tor.stop()

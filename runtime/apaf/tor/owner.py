@@ -2,6 +2,7 @@
 
     link = platform_module().tor_owner()   # apaf.sandbox: the one place that picks
     proc = await start_owned(link, [tor, "-f", torrc, ...], stdout=..., env=...)
+    link.alive()                           # False once tor has died (where it can tell)
     link.close()                           # tor exits (if it still runs)
 
 `__OwningControllerProcess` alone is polled by tor every 15 s (src/lib/evloop/procmon.c), and
@@ -53,6 +54,18 @@ class OwnerSocket:
             self._theirs.close()
             self._theirs = None
 
+    def alive(self) -> bool:
+        """False once tor has exited: the kernel closed its end, ours reads EOF (tor never
+        writes on this link). Non-blocking; the SOCKS relay asks before using a connection."""
+        if self._ours is None:
+            return False
+        try:
+            return self._ours.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
     def close(self) -> None:
         for sock in (self._ours, self._theirs):
             if sock is not None:
@@ -68,6 +81,9 @@ class OwnerPid:
 
     def spawned(self) -> None:
         pass
+
+    def alive(self) -> bool:
+        return True  # cannot tell without waiting: the child watcher says when tor exits
 
     def close(self) -> None:
         pass

@@ -43,7 +43,7 @@ from apaf.timeline import mark
 from apaf.tor import sandbox, torrc
 from apaf.tor.binary import child_env, find_tor
 from apaf.tor.owner import start_owned
-from apaf.tor.relay import SocksRelay
+from apaf.tor.relay import SocksRelay, tor_socks_port
 
 import_stem()  # before this module's `import stem`: without what it never uses (stem_import.py)
 from stem import ControllerError, SocketError  # noqa: E402
@@ -63,7 +63,7 @@ class Tor:
                  start_timeout: float = 30.0):
         self.data_dir = Path(data_dir)
         self.binary = binary or find_tor()
-        self.relay = SocksRelay.bind()
+        self.relay = SocksRelay.bind(tor_alive=self._alive)
         self.join_lines = list(join_lines)
         self.extra = extra
         self.event_types = event_types
@@ -176,6 +176,12 @@ class Tor:
             raise TorrcRejected(problem)
         self.extra = extra
         atomic_write(self.torrc_path, text)
+        # tor keeps an `auto` listener across LOADCONF; read it back in case that ever changes.
+        try:
+            self.relay.set_backend(tor_socks_port(
+                await self.call(lambda c: c.get_info("net/listeners/socks", ""))))
+        except (ControllerError, OSError, TorStartError):
+            pass  # tor died just now: the supervisor restarts it and sets the port
 
     async def _apply_by_restart(self, extra: str, confirm: Callable[[Controller], str | None],
                                 restarted: Callable[[], Awaitable[None]] | None) -> None:
@@ -245,6 +251,11 @@ class Tor:
         return "\n".join(self._log)
 
     # -- internals ----------------------------------------------------------------------
+    def _alive(self) -> bool:
+        """tor has not exited, as far as can be told without waiting (the owner link's EOF
+        comes with tor's death; the child watcher may take longer)."""
+        return self.proc is not None and self.proc.returncode is None and self._owner.alive()
+
     def _changed(self) -> None:
         if self.on_change:
             self.on_change()
@@ -281,7 +292,7 @@ class Tor:
         host, port = port_file.read_text().strip().split("=", 1)[1].rsplit(":", 1)
         try:
             self.controller = await asyncio.to_thread(self._connect, host, int(port))
-        except (SocketError, OSError) as err:
+        except (SocketError, OSError, ValueError) as err:
             await self._terminate()
             raise TorStartError(f"could not talk to tor on its control port: {err}\n{self.log_tail()}") from None
         self.relay.set_backend(self._socks_listener)
@@ -296,7 +307,7 @@ class Tor:
         ctl.add_event_listener(self._stem_event, EventType.STATUS_CLIENT,
                                *[getattr(EventType, t) for t in self.event_types])
         self._set_bootstrap(ctl.get_info("status/bootstrap-phase", ""))
-        self._socks_listener = _socks_port(ctl)
+        self._socks_listener = tor_socks_port(ctl.get_info("net/listeners/socks", ""))
         return ctl
 
     def _stem_event(self, event) -> None:
@@ -378,17 +389,6 @@ class Tor:
                     log.exception("on_restart failed")
 
         await supervise("tor", lambda: self.proc, lambda: self._stopping, exited, relaunch)
-
-
-def _socks_port(ctl: Controller) -> int:
-    """The port tor bound for `SocksPort 127.0.0.1:auto`."""
-    listeners = ctl.get_info("net/listeners/socks", "").split()
-    if len(listeners) != 1:
-        raise SocketError(f"tor reports SOCKS listeners {listeners!r}; expected one on 127.0.0.1")
-    host, port = listeners[0].strip('"').rsplit(":", 1)
-    if host != "127.0.0.1":
-        raise SocketError(f"tor's SOCKS listener is on {host}, not 127.0.0.1")
-    return int(port)
 
 
 def _loadconf(ctl: Controller, torrc_text: str) -> str | None:

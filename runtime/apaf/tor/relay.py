@@ -11,7 +11,9 @@ P would be free for a moment at every tor restart and another local user could t
 receive every app's "connection over Tor". The relay never lets P go; tor binds a fresh
 port of its own (no window), read back after each start.
 
-A connection accepted while no backend is set waits up to `wait_for_tor` seconds, then is
+A connection to tor's port is used only if tor is still alive once it is made (`tor_alive`:
+tor can die, and another user bind its old port, before we see the exit). A connection
+accepted while no backend is set waits up to `wait_for_tor` seconds, then is
 closed (the client's SOCKS handshake fails: it sees EOF). At most `max_connections` are
 relayed at once; more are closed at once. Bytes are copied with asyncio flow control (a
 side whose peer cannot keep up stops being read), so nothing is buffered without bound.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import Callable
 
 log = logging.getLogger("apaf.tor.relay")
 
@@ -33,11 +36,13 @@ WRITE_HIGH_WATER = 64 * 1024
 
 class SocksRelay:
     def __init__(self, sock: socket.socket, *, max_connections: int = MAX_CONNECTIONS,
-                 wait_for_tor: float = WAIT_FOR_TOR):
+                 wait_for_tor: float = WAIT_FOR_TOR,
+                 tor_alive: Callable[[], bool] = lambda: True):
         self._sock = sock
         self.host, self.port = sock.getsockname()[:2]
         self.max_connections = max_connections
         self.wait_for_tor = wait_for_tor
+        self.tor_alive = tor_alive
         self._backend: int | None = None
         self._generation = 0  # bumped on every set_backend: a connect that straddles one is dropped
         self._ready = asyncio.Event()
@@ -78,6 +83,8 @@ class SocksRelay:
 
     def set_backend(self, port: int | None) -> None:
         """Relay new connections to 127.0.0.1:`port` (tor's SOCKS listener); None: hold them."""
+        if port == self._backend:
+            return  # connects under way to the same listener stay valid
         self._backend = port
         self._generation += 1
         if port is None:
@@ -128,9 +135,9 @@ class SocksRelay:
             if port is None:
                 raise ConnectionError("tor went away again")
             await loop.create_connection(lambda: _Backend(pair), "127.0.0.1", port)
-            # tor restarted while we connected: the old port may already be someone else's.
-            if generation != self._generation:
-                raise ConnectionError("tor restarted during the connect")
+            # tor died or restarted while we connected: its old port may be someone else's now.
+            if generation != self._generation or not self.tor_alive():
+                raise ConnectionError("tor exited during the connect")
         except (asyncio.TimeoutError, OSError) as err:
             log.info("closing a SOCKS client: tor's SOCKS port is not available (%s)",
                      err or "tor did not come back in time")
@@ -142,6 +149,18 @@ class SocksRelay:
         self._pairs.discard(pair)
         if len(self._pairs) < self.max_connections:
             self._refused_logged = False
+
+
+def tor_socks_port(listeners: str) -> int | None:
+    """The port in tor's GETINFO net/listeners/socks answer ('"127.0.0.1:PORT"'); None when
+    tor has no SOCKS listener (`DisableNetwork 1` opens none). ValueError for anything else."""
+    found = listeners.split()
+    if not found:
+        return None
+    host, _, port = found[0].strip('"').rpartition(":")
+    if len(found) != 1 or host != "127.0.0.1" or not port.isdigit():
+        raise ValueError(f"tor reports SOCKS listeners {listeners!r}; expected one on 127.0.0.1")
+    return int(port)
 
 
 class _Pair:
