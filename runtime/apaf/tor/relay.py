@@ -54,12 +54,12 @@ class SocksRelay:
     @classmethod
     def bind(cls, host: str = "127.0.0.1", **kwargs) -> "SocksRelay":
         """Bind a free loopback port now and keep it (until close())."""
-        if host not in ("127.0.0.1", "::1"):
-            raise ValueError(f"the SOCKS relay listens on loopback only, not {host!r}")
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        if host != "127.0.0.1":  # tor's own listener is there too; apps get "IP:PORT" as is
+            raise ValueError(f"the SOCKS relay listens on loopback only (127.0.0.1), not {host!r}")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            # No SO_REUSEADDR: on Linux it would let another socket of ours share a TIME_WAIT
-            # port, and it buys nothing for a port that is never given up.
+            # No SO_REUSEADDR: a port bound once and kept has no TIME_WAIT to reuse, and on
+            # Windows the option means "share this port" to the next socket that sets it.
             sock.bind((host, 0))
             sock.listen(128)
             sock.setblocking(False)
