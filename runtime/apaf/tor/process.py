@@ -12,9 +12,8 @@ tor exits when we die, even by SIGKILL and even before its control port is up: a
 control connection handed to it at start (apaf.tor.owner), `__OwningControllerProcess`, and
 TAKEOWNERSHIP on the control connection. If tor itself dies, the supervisor restarts it with
 back-off (0.5 s up to 30 s) and then awaits `on_restart()` so owners can re-create their state (onion services).
-Apps get `tor.socks`, a port this process holds from construction to `stop()` and relays to
-tor's own `SocksPort 127.0.0.1:auto` (read back after every start): a tor restart never frees
-the port apps use (apaf.tor.relay, README.md).
+Apps get `tor.socks`, a port we hold until `stop()` and relay to tor's own `auto` port, so a
+tor restart never frees it (apaf.tor.relay, README.md).
 `on_change()` is called (in the event loop) whenever bootstrap/running changes; stem events
 of the types in `event_types` go to `on_event(event)` in the event loop as well.
 
@@ -176,12 +175,12 @@ class Tor:
             raise TorrcRejected(problem)
         self.extra = extra
         atomic_write(self.torrc_path, text)
-        # tor keeps an `auto` listener across LOADCONF; read it back in case that ever changes.
+        # tor keeps an `auto` listener across LOADCONF (measured); if it moved, read it back.
         try:
-            self.relay.set_backend(tor_socks_port(
-                await self.call(lambda c: c.get_info("net/listeners/socks", ""))))
+            listeners = await self.call(lambda c: c.get_info("net/listeners/socks", ""))
         except (ControllerError, OSError, TorStartError):
-            pass  # tor died just now: the supervisor restarts it and sets the port
+            return  # tor died just now: the supervisor restarts it and sets the port
+        self.relay.set_backend(tor_socks_port(listeners))
 
     async def _apply_by_restart(self, extra: str, confirm: Callable[[Controller], str | None],
                                 restarted: Callable[[], Awaitable[None]] | None) -> None:
@@ -251,9 +250,7 @@ class Tor:
         return "\n".join(self._log)
 
     # -- internals ----------------------------------------------------------------------
-    def _alive(self) -> bool:
-        """tor has not exited, as far as can be told without waiting (the owner link's EOF
-        comes with tor's death; the child watcher may take longer)."""
+    def _alive(self) -> bool:  # the owner link knows tor died before the child watcher does
         return self.proc is not None and self.proc.returncode is None and self._owner.alive()
 
     def _changed(self) -> None:
