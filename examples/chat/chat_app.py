@@ -68,7 +68,7 @@ def query(req, name: str) -> str:
 async def talk(hub: Hub, ws: websocket.WebSocket, room: str, name: str) -> None:
     """One member's session: join, then each text message is a JSON {"text": ...}."""
     try:
-        member = await hub.join(room, name, ws.send_json)
+        member = await hub.join(room, name, ws.send_json, ws.drain)
     except ChatError as err:
         await ws.send_json({"type": "error", "error": str(err)})
         return

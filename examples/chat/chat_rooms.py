@@ -1,13 +1,22 @@
 """Chat rooms: who is in which room, bounded history, and broadcasting to members.
 
-Pure state, no web code: `Hub.join(room, name, send)` registers a member (`send` is an
-async callable taking a dict) and returns the `Member`; `Hub.say(member, text)` stores
-and broadcasts a message; `Hub.leave(member)`.  Everything is bounded: message length,
-message rate per member, history per room, rooms, members per room.  Names and texts are kept verbatim; the page
-shows them with textContent, so no HTML can ever be injected.
+Pure state, no web code: `Hub.join(room, name, send, drain)` registers a member (`send` is
+an async callable taking a dict, `drain` one that returns once what was sent has mostly
+gone out) and returns the `Member`; `Hub.say(member, text)` stores and broadcasts a
+message; `Hub.leave(member)`.  Everything is bounded: message length, message rate per
+member, history per room, rooms, members per room.  Names and texts are kept verbatim; the
+page shows them with textContent, so no HTML can ever be injected.
+
+A joiner gets the history in parts, {"type": "history", "part": 0, 1, ..., "more": true
+until the last}, each of at most HISTORY_PART bytes of JSON (or one message, whatever its
+size) and each sent once the one before has drained: the whole of it in one frame is up to
+120 MB (10,000 messages of 2000 characters, 6 bytes each as a JSON escape), far over the
+1 MiB a websocket may hold unsent.  Until the last part the joiner is no member to
+broadcasts: what is said meanwhile comes in later parts, so nothing arrives out of order.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import deque
@@ -19,6 +28,9 @@ MAX_ROOMS = 100
 MAX_MEMBERS = 200
 RATE = 2.0    # messages per second a member may keep up...
 BURST = 10    # ...after a burst of this many
+# With the websocket's drain mark (16 KiB) a joiner holds ~32 KiB unsent at most, so even 512
+# joining at once stay within the process's 16 MiB budget (apaf.staticsite.backlog).
+HISTORY_PART = 16 << 10
 
 
 class ChatError(ValueError):
@@ -45,6 +57,7 @@ class Member:
     send: object  # async callable(dict)
     tokens: float = BURST
     last: float = field(default_factory=time.monotonic)
+    joined: bool = False  # its whole history sent: broadcasts reach it from now on
 
     def may_speak(self) -> bool:
         """Token bucket: one flooding member cannot drown a room."""
@@ -59,8 +72,9 @@ class Member:
 
 @dataclass
 class Room:
-    history: deque
+    history: deque        # (size of its JSON, message) of the last messages
     members: list = field(default_factory=list)
+    said: int = 0         # messages ever said here: the history's last is number said - 1
 
 
 class Hub:
@@ -72,7 +86,7 @@ class Hub:
     def rooms_summary(self) -> list[dict]:
         return [{"room": name, "users": len(r.members)} for name, r in sorted(self.rooms.items())]
 
-    async def join(self, room: str, name: str, send) -> Member:
+    async def join(self, room: str, name: str, send, drain=None) -> Member:
         room, name = check_room(room), check_name(name)
         r = self.rooms.get(room)
         if r is None:
@@ -86,9 +100,9 @@ class Hub:
         if any(m.name == name for m in r.members):
             raise ChatError(f"someone called {name!r} is already in {room!r}; pick another name")
         member = Member(room, name, send)
-        r.members.append(member)
+        r.members.append(member)  # its name is taken and its place counted from now
         try:
-            await send({"type": "history", "room": room, "messages": list(r.history)})
+            await self._send_history(r, member, drain)
         except BaseException:
             # Gone before its history went out (a close frame sent with the handshake does
             # it): kept, it would hold a place in the room and its name for good.
@@ -106,7 +120,8 @@ class Hub:
             raise ChatError("slow down: too many messages")
         r = self.rooms[member.room]
         msg = {"type": "message", "name": member.name, "text": text, "time": int(time.time())}
-        r.history.append(msg)
+        r.history.append((len(json.dumps(msg)), msg))
+        r.said += 1
         await self._broadcast(r, msg)
 
     async def leave(self, member: Member) -> None:
@@ -116,12 +131,36 @@ class Hub:
         r.members.remove(member)
         await self._broadcast(r, {"type": "leave", "name": member.name, "users": self._names(r)})
 
+    async def _send_history(self, r: Room, member: Member, drain) -> None:
+        """Send r's history to member in parts, then make it a member to broadcasts.  The
+        parts of each round are taken when it starts (later ones fall out of the deque);
+        what was said meanwhile is the next round.  A joiner slower than its room never
+        joins, as a member that slow would be dropped once 1 MiB waits for it."""
+        first, part = r.said - len(r.history), 0  # number of the oldest message to send
+        while True:
+            kept = list(r.history)
+            parts = split(kept[max(0, first - (r.said - len(kept))):])
+            first = r.said
+            for i, messages in enumerate(parts):
+                last = i == len(parts) - 1 and r.said == first  # no await since the check
+                if last:
+                    # Joined before this part is sent: send_json writes at once, so a
+                    # broadcast that comes while it drains follows the history.
+                    member.joined = True
+                await member.send({"type": "history", "room": member.room, "part": part,
+                                   "messages": messages, "more": not last})
+                part += 1
+                if last:
+                    return
+                if drain is not None:
+                    await drain()
+
     @staticmethod
     def _names(r: Room) -> list[str]:
-        return [m.name for m in r.members]
+        return [m.name for m in r.members if m.joined]
 
     async def _broadcast(self, r: Room, msg: dict) -> None:
-        for m in list(r.members):
+        for m in [m for m in r.members if m.joined]:
             try:
                 await m.send(msg)
             except Exception:  # a dead socket must not stop the others; its handler cleans up
@@ -130,3 +169,17 @@ class Hub:
     def _forget_empty_rooms(self) -> None:
         for name in [n for n, r in self.rooms.items() if not r.members]:
             del self.rooms[name]
+
+
+def split(kept: list) -> list[list[dict]]:
+    """(size, message) pairs as lists of messages of at most HISTORY_PART bytes of JSON
+    each (a message bigger alone), and at least one list, maybe empty."""
+    parts, current, size = [], [], 0
+    for n, msg in kept:
+        if current and size + n > HISTORY_PART:
+            parts.append(current)
+            current, size = [], 0
+        current.append(msg)
+        size += n + 1
+    parts.append(current)
+    return parts

@@ -1,14 +1,18 @@
-"""The chat page in real chromium under its strict CSP: two users talk, markup stays text.
+"""The chat page in real chromium under its strict CSP: two users talk, markup stays text,
+and a joiner's page shows a history that came in many parts, in order.
 
 Starts examples/chat/chat_app.py as the runtime would (APAF_* environment, loopback),
-opens two browser contexts, joins the same room and exchanges messages.  Any CSP
-violation or script error fails the test.  Wall time: ~5 s.
+opens browser contexts, joins rooms and exchanges messages.  Any CSP violation or script
+error fails the test.  Wall time: ~8 s.
 """
+import asyncio
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import expect
 
@@ -34,7 +38,7 @@ def chat_url(tmp_path_factory):
         stop(proc)
 
 
-async def open_user(browser, url, name):
+async def open_user(browser, url, name, room="lobby"):
     context = await browser.new_context()
     page = await context.new_page()
     watch(page)
@@ -42,7 +46,7 @@ async def open_user(browser, url, name):
     page.on("console", lambda msg: page.apaf_console.append(msg.text))
     await page.goto(url)
     await page.fill("#name", name)
-    await page.fill("#room", "lobby")
+    await page.fill("#room", room)
     await page.click("#join-form button")
     await page.wait_for_selector("#chat:not([hidden])")
     return context, page
@@ -68,3 +72,37 @@ async def test_two_browsers_chat_under_the_csp(browser, chat_url):
     finally:
         await ctx_a.close()
         await ctx_b.close()
+
+
+async def test_a_joiner_sees_a_history_sent_in_parts_in_order(browser, chat_url):
+    """100 messages of 500 "é" (the default settings' bounds) are 300 KB of JSON: about 20
+    history parts.  The page shows them all, in order, then what is said next."""
+    said = [f"{n:03d} " + "é" * 496 for n in range(100)]
+    async with aiohttp.ClientSession() as session:
+        ws_url = chat_url.replace("http://", "ws://") + "ws?room=archive&name="
+        members = [await session.ws_connect(ws_url + f"m{i}") for i in range(10)]
+
+        async def say(ws, text):  # and wait for it to come back, so the order is ours
+            await ws.send_json({"text": text})
+            async for msg in ws:
+                data = json.loads(msg.data)
+                if data["type"] == "message" and data["text"] == text:
+                    return
+
+        for n, text in enumerate(said):
+            await say(members[n // 10], text)
+        for ws in members[1:]:
+            await ws.close()
+        ctx, page = await open_user(browser, chat_url, "reader", room="archive")
+        try:
+            texts = page.locator("#messages .text")
+            await expect(texts).to_have_count(100, timeout=30_000)
+            assert await texts.all_text_contents() == said
+            await asyncio.wait_for(say(members[0], "after the history"), 10)
+            await expect(texts.last).to_have_text("after the history", timeout=30_000)
+            await expect(texts).to_have_count(101)
+            assert page.apaf_errors == []
+            assert [m for m in page.apaf_console if "Content Security Policy" in m] == []
+        finally:
+            await ctx.close()
+            await members[0].close()

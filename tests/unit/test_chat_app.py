@@ -1,6 +1,7 @@
 """The chat example served by its real server on loopback, with aiohttp's client (a websocket
 client of another stack): rooms, history, escaping, limits, headers."""
 import asyncio
+import json
 import re
 import socket
 import sys
@@ -15,6 +16,7 @@ CHAT_DIR = Path(__file__).resolve().parents[2] / "examples" / "chat"
 sys.path.insert(0, str(CHAT_DIR))
 
 import chat_app  # noqa: E402
+import chat_rooms  # noqa: E402
 
 
 class Client:
@@ -46,11 +48,15 @@ async def client():
 
 async def join(client, name, room="lobby"):
     ws = await client.ws_connect(f"/ws?room={room}&name={name}")
-    history = await ws.receive_json(timeout=5)
-    assert history["type"] == "history"
+    history, more = [], True
+    while more:
+        part = await ws.receive_json(timeout=5)
+        assert part["type"] == "history"
+        history += part["messages"]
+        more = part["more"]
     joined = await ws.receive_json(timeout=5)
     assert joined == {"type": "join", "name": name, "users": joined["users"]}
-    return ws, history["messages"]
+    return ws, history
 
 
 async def next_of(ws, kind):
@@ -194,3 +200,33 @@ async def test_a_visitor_gone_before_its_history_leaves_no_member_behind(client)
     assert await (await client.get("/rooms")).json() in ([], [{"room": "lobby", "users": 0}])
     ws, _ = await join(client, "ghost0")  # the name is free
     await ws.close()
+
+
+async def test_history_goes_out_in_drained_parts_and_what_is_said_meanwhile_follows():
+    """100 messages of 2000 "é" are 1.2 MB of JSON: one frame of that is over the 1 MiB a
+    websocket may hold unsent.  They go in parts of at most HISTORY_PART (or one message),
+    each after the one before drained; a message said while the joiner waits comes last."""
+    hub = chat_rooms.Hub(history=1000, max_message=2000)
+    nobody = lambda msg: asyncio.sleep(0)  # noqa: E731
+    speakers = [await hub.join("big", f"m{i}", nobody) for i in range(11)]
+    said = [f"{n:03d}" + "é" * 1997 for n in range(100)]
+    for n, text in enumerate(said):
+        await hub.say(speakers[n // 10], text)
+    frames, drains = [], []
+
+    async def drain():
+        drains.append(len(frames))
+        if len(drains) == 1:
+            await hub.say(speakers[10], "live")
+
+    await hub.join("big", "late", lambda msg: asyncio.sleep(0, frames.append(msg)), drain)
+    history = [f for f in frames if f["type"] == "history"]
+    assert [f["part"] for f in history] == list(range(len(history))) and len(history) > 50
+    assert [f["more"] for f in history] == [True] * (len(history) - 1) + [False]
+    assert drains == list(range(1, len(history))), "a part went out before the last drained"
+    texts = [m["text"] for f in history for m in f["messages"]]
+    assert texts == said + ["live"]
+    for f in history:
+        assert len(f["messages"]) == 1 or len(json.dumps(f)) <= chat_rooms.HISTORY_PART + 200
+    assert frames[len(history):] == [{"type": "join", "name": "late",
+                                      "users": [f"m{i}" for i in range(11)] + ["late"]}]

@@ -18,16 +18,31 @@
     return li;
   }
 
+  // Only the last KEEP messages stay on the page.
+  const KEEP = 500;
+
   function show(li) {
     const list = $("messages");
     list.appendChild(li);
-    while (list.children.length > 500) list.removeChild(list.firstChild);
+    while (list.children.length > KEEP) list.removeChild(list.firstChild);
     list.scrollTop = list.scrollHeight;
   }
 
-  function showMessage(m) {
+  function messageItem(m) {
     const when = new Date(m.time * 1000).toLocaleTimeString();
-    show(item([[when + " ", "time"], [m.name, "who"], [m.text, "text"]]));
+    return item([[when + " ", "time"], [m.name, "who"], [m.text, "text"]]);
+  }
+
+  // The history comes in parts (part 0 first, "more" until the last), up to 10,000
+  // messages: each part is added at once, with one layout, not one per message.
+  function showHistory(m) {
+    const list = $("messages");
+    if (!m.part) list.replaceChildren();
+    const items = document.createDocumentFragment();
+    m.messages.slice(-KEEP).forEach((msg) => items.appendChild(messageItem(msg)));
+    list.appendChild(items);
+    while (list.children.length > KEEP) list.removeChild(list.firstChild);
+    list.scrollTop = list.scrollHeight;
   }
 
   function setUsers(names) {
@@ -41,10 +56,9 @@
     let m;
     try { m = JSON.parse(event.data); } catch (e) { return; }
     if (m.type === "history") {
-      $("messages").replaceChildren();
-      m.messages.forEach(showMessage);
+      showHistory(m);
     } else if (m.type === "message") {
-      showMessage(m);
+      show(messageItem(m));
     } else if (m.type === "join" || m.type === "leave") {
       show(item([[m.name + (m.type === "join" ? " joined" : " left"), null]], "event"));
       setUsers(m.users);

@@ -65,6 +65,7 @@ NORMAL, GOING_AWAY, PROTOCOL_ERROR, BAD_DATA, TOO_BIG, INTERNAL_ERROR = (
 CLOSE_TIMEOUT = 5.0
 MAX_BUFFERED = 1 << 20
 QUEUED_MAX = 16   # messages waiting for the handler before we stop reading the socket
+DRAINED = 16 << 10  # drain() returns once at most this much waits unsent
 
 
 def _tokens(value: str) -> set[str]:
@@ -162,7 +163,8 @@ class _Fail(Exception):
 class WebSocket:
     """One server-side websocket: the connection's protocol (asyncio.Protocol's callbacks)
     and, for the handler, `async for message in ws`, `receive()`, `send_text()`,
-    `send_json()`, `close()`.  Sending on a closed socket raises ConnectionResetError."""
+    `send_json()`, `drain()`, `close()`.  Sending on a closed socket raises
+    ConnectionResetError."""
 
     def __init__(self, transport, max_size: int, heartbeat: float):
         self.transport = transport
@@ -180,6 +182,7 @@ class WebSocket:
         self._paused = False
         self._close_sent = False
         self._heard = True
+        self._drained: asyncio.Future | None = None  # what drain() waits on
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(heartbeat, self._beat) if heartbeat else None
 
@@ -217,6 +220,20 @@ class WebSocket:
 
     async def send_json(self, obj) -> None:
         await self.send_text(json.dumps(obj))
+
+    async def drain(self) -> None:
+        """Wait until at most DRAINED bytes sent here are unsent (the kernel took the rest).
+        Much to send (a chat's history) goes out in parts, each after drain(), so it never
+        nears MAX_BUFFERED.  Raises ConnectionResetError once the socket is closed."""
+        t = self.transport
+        # Paused above DRAINED, resumed at it: resume_writing() says when to go on.  Set
+        # here, not at the upgrade: a pause then would reach the HTTP side and stop reading.
+        t.set_write_buffer_limits(high=DRAINED, low=DRAINED)
+        while not t.is_closing() and t.get_write_buffer_size() > DRAINED:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
+        if t.is_closing():
+            raise ConnectionResetError("websocket closed")
 
     async def close(self, code: int = NORMAL) -> None:
         """Send our close frame; the peer's answer (or CLOSE_TIMEOUT) ends the connection."""
@@ -263,6 +280,7 @@ class WebSocket:
 
     def connection_lost(self, exc) -> None:
         self._end()
+        self.resume_writing()  # wakes drain(), which sees the socket closed
         if self._timer is not None:
             self._timer.cancel()
 
@@ -270,7 +288,8 @@ class WebSocket:
         pass  # _send drops a peer whose backlog passes MAX_BUFFERED
 
     def resume_writing(self) -> None:
-        pass
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
 
     # --- frames ------------------------------------------------------------------------
     def _parse(self) -> None:
