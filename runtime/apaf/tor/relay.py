@@ -17,7 +17,9 @@ accepted while no backend is set waits up to `wait_for_tor` seconds, then is
 closed (the client's SOCKS handshake fails: it sees EOF). At most `max_connections` are
 relayed at once; more are closed at once. Bytes are copied with asyncio flow control (a
 side whose peer cannot keep up stops being read), so nothing is buffered without bound.
-EOF is passed on as a half-close (shutdown SHUT_WR) in both directions.
+EOF is passed on as a half-close (shutdown SHUT_WR) in both directions. Once a side has
+closed, the other gets FLUSH_TIMEOUT to send what it holds, and the pair counts against
+`max_connections` until both are closed: a peer that never reads cannot pile up fds.
 """
 from __future__ import annotations
 
@@ -32,6 +34,9 @@ MAX_CONNECTIONS = 256
 WAIT_FOR_TOR = 15.0  # a crashed tor is restarted after 0.5 s and opens its SOCKS port in ~1 s
 # Per direction at most ~2x this is queued in our process before the source is paused.
 WRITE_HIGH_WATER = 64 * 1024
+# One side has closed: the other gets this long to send what it still holds, then is aborted.
+# tor stops reading a stream whose destination does not read, and a client may never read.
+FLUSH_TIMEOUT = 10.0
 
 
 class SocksRelay:
@@ -171,6 +176,7 @@ class _Pair:
         self.client: asyncio.Transport | None = None
         self.tor: asyncio.Transport | None = None
         self.eofs = 0
+        self.client_lost = self.tor_lost = False
         self.closed = False  # counted out of the relay's connections
 
     def peer(self, side: asyncio.Transport) -> asyncio.Transport | None:
@@ -203,13 +209,21 @@ class _Pair:
         asyncio.get_running_loop().call_later(5, client.abort)  # a client that never closes
 
     def lost(self, side: asyncio.Transport) -> None:
-        """One side closed: let the other flush what it holds, then close."""
-        if side is not self.client and side is not self.tor:
+        """One side closed: let the other flush what it holds (FLUSH_TIMEOUT at most), then
+        close. The pair counts until both are closed, so max_connections bounds them all."""
+        if side is self.client:
+            self.client_lost = True
+        elif side is self.tor:
+            self.tor_lost = True
+        else:
             return  # a tor connection refuse() dropped
         peer = self.peer(side)
         if peer is not None and not peer.is_closing():
             peer.close()
-        self._gone()
+        if self.client_lost and (self.tor is None or self.tor_lost):
+            self._gone()
+        elif peer is not None:
+            asyncio.get_running_loop().call_later(FLUSH_TIMEOUT, peer.abort)
 
     def _gone(self) -> None:
         if not self.closed:
