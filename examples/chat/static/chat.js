@@ -21,9 +21,9 @@
   // Only the last KEEP messages stay on the page.
   const KEEP = 500;
 
-  function show(li) {
+  function show(node) {  // one item, or several in a DocumentFragment
     const list = $("messages");
-    list.appendChild(li);
+    list.appendChild(node);
     while (list.children.length > KEEP) list.removeChild(list.firstChild);
     list.scrollTop = list.scrollHeight;
   }
@@ -33,16 +33,32 @@
     return item([[when + " ", "time"], [m.name, "who"], [m.text, "text"]]);
   }
 
-  // The history comes in parts (part 0 first, "more" until the last), up to 10,000
-  // messages: each part is added at once, with one layout, not one per message.
-  function showHistory(m) {
-    const list = $("messages");
-    if (!m.part) list.replaceChildren();
+  // The history comes in parts (part 0 first, "more" until the last): up to 10,000
+  // messages in as many websocket frames.  While they come, the page is redrawn once per
+  // animation frame, not once per message or part (a layout each); the last part is drawn
+  // at once, so a live message never lands before it.
+  let pending = [];
+  let drawing = false;
+
+  function draw() {
+    drawing = false;
     const items = document.createDocumentFragment();
-    m.messages.slice(-KEEP).forEach((msg) => items.appendChild(messageItem(msg)));
-    list.appendChild(items);
-    while (list.children.length > KEEP) list.removeChild(list.firstChild);
-    list.scrollTop = list.scrollHeight;
+    pending.forEach((msg) => items.appendChild(messageItem(msg)));
+    pending = [];
+    show(items);
+  }
+
+  function showHistory(m) {
+    if (!m.part) {
+      $("messages").replaceChildren();
+      pending = [];
+    }
+    pending = pending.concat(m.messages).slice(-KEEP);
+    if (!m.more) draw();
+    else if (!drawing) {
+      drawing = true;
+      requestAnimationFrame(draw);
+    }
   }
 
   function setUsers(names) {
