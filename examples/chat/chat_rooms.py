@@ -28,8 +28,9 @@ MAX_ROOMS = 100
 MAX_MEMBERS = 200
 RATE = 2.0    # messages per second a member may keep up...
 BURST = 10    # ...after a burst of this many
-# With the websocket's drain mark (16 KiB) a joiner holds ~32 KiB unsent at most, so even 512
-# joining at once stay within the process's 16 MiB budget (apaf.staticsite.backlog).
+# With the websocket's drain mark (16 KiB) a joiner holds ~32 KiB unsent (40 KiB when one
+# message of 2000 astral characters is a part), so 512 joining at once need ~16-20 MiB: about
+# the process's budget (apaf.staticsite.backlog), which sheds the slowest, not all.
 HISTORY_PART = 16 << 10
 
 
@@ -132,10 +133,11 @@ class Hub:
         await self._broadcast(r, {"type": "leave", "name": member.name, "users": self._names(r)})
 
     async def _send_history(self, r: Room, member: Member, drain) -> None:
-        """Send r's history to member in parts, then make it a member to broadcasts.  The
-        parts of each round are taken when it starts (later ones fall out of the deque);
-        what was said meanwhile is the next round.  A joiner slower than its room never
-        joins, as a member that slow would be dropped once 1 MiB waits for it."""
+        """Send r's history to member in parts, then make it a member to broadcasts.  A
+        round sends what the room kept when it began (what falls out of the deque meanwhile
+        still goes); what was said during a round is the next one.  A joiner that reads
+        slower than its room talks gets round after round, where as a member it would be
+        dropped once 1 MiB waited for it."""
         first, part = r.said - len(r.history), 0  # number of the oldest message to send
         while True:
             kept = list(r.history)
