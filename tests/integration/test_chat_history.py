@@ -3,10 +3,10 @@ per-socket cap (MAX_BUFFERED, 1 MiB), and a message said meanwhile comes after i
 
 Before: the whole history went out as one frame; 200 messages of 2000 "é" (JSON escapes them:
 12 KB each) made a 2.4 MB frame, over the cap the moment it was written, so the joiner was
-dropped without its history (and with history = 10,000, such a frame is 120 MB).
-The chat's own process on loopback, kernel send buffers kept small (the listening socket's
-SO_SNDBUF, inherited by accepted sockets) so what the joiner has not read stays in the
-process, as it would for a joiner far away over Tor.  ~10 s.
+dropped without its history after 14 KB (at history = 10,000 such a frame is 120 MB).
+Now the largest frame is one message's, 12 KB.  The chat's own process on loopback, kernel
+send buffers kept small (the listening socket's SO_SNDBUF, inherited by accepted sockets) so
+what the joiners have not read stays in the process, as for joiners far away over Tor.  ~1 s.
 """
 import asyncio
 import json
