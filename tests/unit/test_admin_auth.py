@@ -55,6 +55,13 @@ def test_malformed_hash_never_matches():
         assert not pw.verify("anything", stored)
 
 
+def test_a_planted_empty_key_never_matches_even_a_child_that_answers_nothing(monkeypatch):
+    # Both halves of the attack: a hash file with an empty key, and a scrypt child (replaced or
+    # broken) whose answer is empty too; equal empty keys must not open the admin UI.
+    monkeypatch.setattr(pw, "_scrypt", lambda *args: b"")
+    assert not pw.verify("any password at all", "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$")
+
+
 async def test_one_time_link_shows_password_once(admin):
     url = f"/first-boot/{admin.first_boot_token}"
     r = await admin.client.get(url)

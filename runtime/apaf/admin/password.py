@@ -39,6 +39,7 @@ from apaf.fsutil import atomic_write, ensure_private_dir
 
 N, R, P = 2**15, 8, 1
 SALT_BYTES, KEY_BYTES = 16, 32
+MIN_KEY_BYTES = 16  # a stored key shorter than this is damaged or planted: never a match
 MIN_LENGTH = 10
 # scrypt needs 128*r*n bytes; leave headroom over OpenSSL's 32 MiB default limit.
 _MAXMEM = 64 * 1024 * 1024
@@ -130,6 +131,8 @@ def verify(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(key)
+        if len(expected) < MIN_KEY_BYTES:  # an empty key would match any child's empty answer
+            return False
         got = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p), len(expected))
     except ValueError:  # malformed file or parameters: never a match
         return False
