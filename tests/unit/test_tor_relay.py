@@ -35,25 +35,26 @@ async def relay_to(port, **kwargs) -> SocksRelay:
     return relay
 
 
-async def test_bytes_and_half_closes_pass_both_ways():
+async def test_bytes_pass_and_tors_eof_ends_the_stream():
+    """tor never half-closes a stream it still uses: its EOF ends the client's connection too
+    (the client's socket is left open here). Before, the relay kept the client half-open and
+    counted it against max_connections until the client closed."""
     async def tor(reader, writer):
-        writer.write(b"hello ")
-        writer.write_eof()              # tor's side done first: the client can still send
-        got = await reader.read()       # ... until the client half-closes too
-        tor.got = got
-        writer.close()
+        tor.got = await reader.readexactly(300_003)
+        writer.write(b"hello " * 50_000)
+        writer.write_eof()
 
     server, port = await serve(tor)
     relay = await relay_to(port)
     reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
-    assert await asyncio.wait_for(reader.read(), 5) == b"hello "  # EOF reached the client
-    writer.write(b"x" * 300_000 + b"end")                         # after that EOF, still relayed
-    writer.write_eof()
-    for _ in range(50):
-        if getattr(tor, "got", None) is not None:
+    writer.write(b"x" * 300_000 + b"end")
+    assert await asyncio.wait_for(reader.read(), 10) == b"hello " * 50_000  # then EOF
+    assert tor.got == b"x" * 300_000 + b"end"
+    for _ in range(100):
+        if relay.active == 0:
             break
         await asyncio.sleep(0.05)
-    assert tor.got == b"x" * 300_000 + b"end"
+    assert relay.active == 0, "the slot stayed taken after tor ended the stream"
     writer.close()
     await relay.close()
     server.close()

@@ -14,12 +14,15 @@ port of its own (no window), read back after each start.
 A connection to tor's port is used only if tor is still alive once it is made (`tor_alive`:
 tor can die, and another user bind its old port, before we see the exit). A connection
 accepted while no backend is set waits up to `wait_for_tor` seconds, then is
-closed (the client's SOCKS handshake fails: it sees EOF). At most `max_connections` are
-relayed at once; more are closed at once. Bytes are copied with asyncio flow control (a
-side whose peer cannot keep up stops being read), so nothing is buffered without bound.
-EOF is passed on as a half-close (shutdown SHUT_WR) in both directions. Once a side has
-closed, the other gets FLUSH_TIMEOUT to send what it holds, and the pair counts against
-`max_connections` until both are closed: a peer that never reads cannot pile up fds.
+closed (the client's SOCKS handshake fails: it sees EOF). A client that sends nothing within
+GREETING_TIMEOUT once it is being read is closed, so idle sockets cannot keep slots. At most
+`max_connections` are relayed at once (from the fd limit, raised to its hard limit by
+bind()); more are closed at once. Bytes are copied with asyncio flow control (a side whose
+peer cannot keep up stops being read), so nothing is buffered without bound.
+A client's EOF is passed to tor as a half-close; tor's EOF ends the stream (tor never
+half-closes one it still uses). Once a side has closed, the other gets FLUSH_TIMEOUT to send
+what it holds, and the pair counts against `max_connections` until both are closed: a peer
+that never reads cannot pile up fds.
 """
 from __future__ import annotations
 
@@ -30,7 +33,11 @@ from typing import Callable
 
 log = logging.getLogger("apaf.tor.relay")
 
-MAX_CONNECTIONS = 256
+# Each relayed connection holds 2 of the runtime's fds (and one of tor's); the rest of the
+# runtime (apps' sockets, web visitors) needs fds too, so the relay takes at most a quarter.
+MAX_CONNECTIONS = 4096
+# tor itself allows a SOCKS client ~120 s for its greeting; ours need well under a second.
+GREETING_TIMEOUT = 20.0
 WAIT_FOR_TOR = 15.0  # a crashed tor is restarted after 0.5 s and opens its SOCKS port in ~1 s
 # Per direction at most ~2x this is queued in our process before the source is paused.
 WRITE_HIGH_WATER = 64 * 1024
@@ -40,12 +47,12 @@ FLUSH_TIMEOUT = 10.0
 
 
 class SocksRelay:
-    def __init__(self, sock: socket.socket, *, max_connections: int = MAX_CONNECTIONS,
+    def __init__(self, sock: socket.socket, *, max_connections: int | None = None,
                  wait_for_tor: float = WAIT_FOR_TOR,
                  tor_alive: Callable[[], bool] = lambda: True):
         self._sock = sock
         self.host, self.port = sock.getsockname()[:2]
-        self.max_connections = max_connections
+        self.max_connections = max_connections or min(MAX_CONNECTIONS, _fd_limit() // 4)
         self.wait_for_tor = wait_for_tor
         self.tor_alive = tor_alive
         self._backend: int | None = None
@@ -61,6 +68,7 @@ class SocksRelay:
         """Bind a free loopback port now and keep it (until close())."""
         if host != "127.0.0.1":  # tor's own listener is there too; apps get "IP:PORT" as is
             raise ValueError(f"the SOCKS relay listens on loopback only (127.0.0.1), not {host!r}")
+        _raise_fd_limit()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             # No SO_REUSEADDR: a port bound once and kept has no TIME_WAIT to reuse, and on
@@ -156,6 +164,33 @@ class SocksRelay:
             self._refused_logged = False
 
 
+def _fd_limit() -> int:
+    try:
+        import resource
+    except ImportError:  # Windows: sockets are not counted against a descriptor limit
+        return 4 * MAX_CONNECTIONS
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return 4 * MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else soft
+
+
+def _raise_fd_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard one: the default soft limit (often 1024, macOS 256)
+    would let a few hundred local connections to the relay exhaust the runtime's fds, while
+    tor, which raises its own limit, could take far more. Apps set their own lower limit."""
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # macOS reports an infinite hard limit but refuses a soft one above OPEN_MAX (10240).
+    target = hard if hard != resource.RLIM_INFINITY else 10240
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as err:
+            log.info("could not raise the open-file limit from %d to %d: %s", soft, target, err)
+
+
 def tor_socks_port(listeners: str) -> int | None:
     """The port in tor's GETINFO net/listeners/socks answer ('"127.0.0.1:PORT"'); None when
     tor has no SOCKS listener (`DisableNetwork 1` opens none). ValueError for anything else."""
@@ -175,9 +210,9 @@ class _Pair:
         self.relay = relay
         self.client: asyncio.Transport | None = None
         self.tor: asyncio.Transport | None = None
-        self.eofs = 0
         self.client_lost = self.tor_lost = False
         self.closed = False  # counted out of the relay's connections
+        self.greeted = False  # the client has sent a byte
 
     def peer(self, side: asyncio.Transport) -> asyncio.Transport | None:
         return self.tor if side is self.client else self.client
@@ -187,6 +222,13 @@ class _Pair:
             self.tor.close()
             return
         self.client.resume_reading()  # its SOCKS greeting waited in the kernel
+        asyncio.get_running_loop().call_later(GREETING_TIMEOUT, self._greeting_due)
+
+    def _greeting_due(self) -> None:
+        # A slot squatter: idle sockets would otherwise hold every slot for tor's ~120 s.
+        if not self.greeted and not self.closed and not self.client.is_closing():
+            log.info("closing a SOCKS client that sent nothing in %.0f s", GREETING_TIMEOUT)
+            self.client.close()
 
     def abort(self) -> None:
         for t in (self.client, self.tor):
@@ -246,13 +288,17 @@ class _Side(asyncio.Protocol):
             peer.write(data)
 
     def eof_received(self) -> bool:
+        if self.transport is self.pair.tor:
+            # tor never half-closes a stream it still uses (its EOF handling and a RELAY_END
+            # both close the whole connection): the stream is over, the client is closed
+            # once what it is owed is sent (lost()), and its slot is freed.
+            return False
         peer = self.pair.peer(self.transport)
-        self.pair.eofs += 1
-        if self.pair.eofs == 2 or peer is None:
-            return False  # both directions are done: close
+        if peer is None:
+            return False
         if peer.can_write_eof() and not peer.is_closing():
-            peer.write_eof()  # after what is still buffered
-        return True  # keep our write side open for the other direction
+            peer.write_eof()  # after what is still buffered; tor then ends the stream
+        return True  # keep our write side open for tor's answer
 
     # The peer's send buffer passed its high-water mark: stop reading from this side's peer.
     def pause_writing(self) -> None:
@@ -272,6 +318,10 @@ class _Side(asyncio.Protocol):
 class _Client(_Side):
     def __init__(self, relay: SocksRelay):
         super().__init__(_Pair(relay))
+
+    def data_received(self, data: bytes) -> None:
+        self.pair.greeted = True
+        super().data_received(data)
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         self._start(transport)
