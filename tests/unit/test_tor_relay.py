@@ -15,7 +15,7 @@ from python_socks import ProxyError
 from python_socks.async_.asyncio import Proxy
 
 from apaf.tor.process import Tor
-from apaf.tor.relay import WRITE_HIGH_WATER, SocksRelay, tor_socks_port
+from apaf.tor.relay import READ_CHUNK, WRITE_HIGH_WATER, SocksRelay, tor_socks_port
 
 # tor's only way out is a bridge on loopback where nothing listens: nothing leaves the
 # machine, yet tor opens its SOCKS port (DisableNetwork 1 would open none).
@@ -131,7 +131,8 @@ async def test_a_slow_reader_pauses_the_sender_instead_of_filling_memory():
     pair = next(iter(relay._pairs))
     buffered = pair.tor.get_write_buffer_size()
     print(f"client blocked after {sent / 2**20:.1f} MiB (kernel buffers); relay holds {buffered} bytes")
-    assert buffered <= WRITE_HIGH_WATER + 256 * 1024  # the high-water mark plus one read
+    # the high-water mark plus one read (before: reads of up to 256 KiB, 320 KiB per direction)
+    assert buffered <= WRITE_HIGH_WATER + READ_CHUNK <= 64 * 1024
     stalled.set()
     writer.close()
     await relay.close()
