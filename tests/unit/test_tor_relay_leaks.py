@@ -9,6 +9,7 @@ import struct
 
 from apaf.tor import relay as relay_module
 from apaf.tor.relay import SocksRelay
+from fixtures.polling import eventually
 
 
 async def _relay_to(port: int) -> SocksRelay:
@@ -24,14 +25,6 @@ async def _client(port: int) -> socket.socket:
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
     return sock
-
-
-async def _wait(condition, seconds: float) -> bool:
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return True
-        await asyncio.sleep(0.1)
-    return condition()
 
 
 async def test_clients_that_reset_while_tor_stalls_leave_no_tor_connection(monkeypatch):
@@ -69,7 +62,7 @@ async def test_clients_that_reset_while_tor_stalls_leave_no_tor_connection(monke
     for sock in clients:  # a reset: the app crashed, or a local user leaves on purpose
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
-    assert await _wait(lambda: all(w.is_closing() for w in tor_sides), 5), \
+    assert await eventually(lambda: all(w.is_closing() for w in tor_sides), 5), \
         "the relay kept its connections to tor after the clients left"
     assert relay.active == 0
     await relay.close()

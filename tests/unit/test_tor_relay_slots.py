@@ -8,6 +8,7 @@ import socket
 
 from apaf.tor import relay as relay_module
 from apaf.tor.relay import SocksRelay
+from fixtures.polling import eventually
 
 try:
     import resource
@@ -25,14 +26,6 @@ async def _echo_tor():
     return server, server.sockets[0].getsockname()[1]
 
 
-async def _wait(condition, seconds: float) -> bool:
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return True
-        await asyncio.sleep(0.1)
-    return condition()
-
-
 async def test_idle_squatters_are_closed_and_a_real_client_gets_through(monkeypatch):
     monkeypatch.setattr(relay_module, "GREETING_TIMEOUT", 0.5)  # 20 s in use
     server, port = await _echo_tor()
@@ -42,7 +35,7 @@ async def test_idle_squatters_are_closed_and_a_real_client_gets_through(monkeypa
     squatters = [await asyncio.open_connection("127.0.0.1", relay.port) for _ in range(4)]
     for reader, _ in squatters:  # each sees EOF: the relay closed it
         assert await asyncio.wait_for(reader.read(), 30) == b""
-    assert await _wait(lambda: relay.active == 0, 30)
+    assert await eventually(lambda: relay.active == 0, 30)
     # Connected and sent before the relay accepts (the kernel completes the handshake), so
     # the greeting is there at the relay's first read however late the test runs.
     sock = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
@@ -55,7 +48,7 @@ async def test_idle_squatters_are_closed_and_a_real_client_gets_through(monkeypa
     assert await asyncio.wait_for(reader.readexactly(2), 10) == b"OK"
     writer.write_eof()
     assert await asyncio.wait_for(reader.read(), 10) == b""
-    assert await _wait(lambda: relay.active == 0, 10)
+    assert await eventually(lambda: relay.active == 0, 10)
     writer.close()
     for _, w in squatters:
         w.close()
