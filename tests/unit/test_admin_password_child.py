@@ -4,7 +4,9 @@ and a child that fails is an error, never a match."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -16,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from apaf.admin import password as pw
-from apaf.admin.keys import PASSWORDS
+from apaf.admin.keys import PASSWORDS, THROTTLE
+from apaf.admin.throttle import FREE
 
 SECRET = "correct horse battery staple 7Qx"
 
@@ -160,9 +163,107 @@ def test_a_failed_first_boot_hash_is_raised_by_wait_and_check(monkeypatch, tmp_p
     assert not store.path.exists()
 
 
-async def test_the_login_page_answers_an_error_not_a_session_when_the_child_fails(admin, monkeypatch):
+# Through the real admin server: a failing child is a page that names it (503), never a
+# session and never aiohttp's bare "500 Internal Server Error"; one warning line in the log.
+ABORTING = [sys.executable, "-c", "import os; os.abort()"]
+KILLED = "the admin password's scrypt process was killed by SIGABRT"
+
+
+def _warnings(caplog) -> list[str]:
+    """What the owner's terminal got from apaf and aiohttp (its 500s log a traceback)."""
+    return [r.getMessage() for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name.startswith(("apaf", "aiohttp"))]
+
+
+async def _page(response) -> str:
+    return html.unescape(await response.text())
+
+
+async def test_the_login_page_names_a_failing_child_and_the_owner_is_not_throttled(admin, monkeypatch,
+                                                                                  caplog):
     await asyncio.to_thread(admin.client.app[PASSWORDS].wait)  # the first boot's hash, by a working child
-    monkeypatch.setattr(pw, "child_command", lambda: [sys.executable, "-c", "import os; os.abort()"])
-    r = await admin.post("/login", {"password": admin.first_boot_password}, csrf=await admin.csrf())
-    assert r.status == 500 and "set-cookie" not in {k.lower() for k in r.headers}
-    assert (await admin.client.get("/status", allow_redirects=False)).status == 303  # still logged out
+    monkeypatch.setattr(pw, "child_command", lambda: ABORTING)
+    csrf = await admin.csrf()
+    for _ in range(FREE + 2):  # more failures than the throttle lets pass without a delay
+        r = await admin.post("/login", {"password": admin.first_boot_password}, csrf=csrf)
+        page = await _page(r)
+        assert r.status == 503 and "set-cookie" not in {k.lower() for k in r.headers}
+        assert f"apaf could not check the password: {KILLED}. This try does not count as a " \
+               "wrong password. Try again in a moment" in page, page
+        assert 'id="login-error"' in page and 'action="/login"' in page  # the login page again
+    assert (await admin.client.get("/status", allow_redirects=False)).status == 303  # logged out
+    assert _warnings(caplog) == [f"could not check the password: {KILLED}"] * (FREE + 2)
+    assert admin.client.app[THROTTLE].level() == 0
+    monkeypatch.undo()  # the child works again: the owner gets in at once, no delay
+    r = await admin.post("/login", {"password": admin.first_boot_password}, csrf=csrf)
+    assert r.status == 303 and r.headers["Location"] != "/login"
+
+
+async def test_a_failing_child_skips_no_login_delay(admin, monkeypatch, tmp_path):
+    """A guesser who makes the child fail still waits: the delay is checked before it starts."""
+    csrf = await admin.csrf()
+    for _ in range(FREE + 1):
+        assert (await admin.post("/login", {"password": "a wrong guess"}, csrf=csrf)).status == 403
+    started = tmp_path / "started"
+    monkeypatch.setattr(pw, "child_command", lambda: [
+        sys.executable, "-c", f"open({str(started)!r}, 'a').write('x'); import os; os.abort()"])
+    r = await admin.post("/login", {"password": "another guess"}, csrf=csrf)
+    assert r.status == 429 and "Too many wrong passwords" in await _page(r)
+    assert not started.exists(), "a child was started while the login delay was on"
+
+
+async def test_the_password_change_names_a_failing_check(admin, monkeypatch, caplog):
+    csrf = await admin.login()
+    stored = (admin.data_dir / "admin" / "password").read_bytes()
+    monkeypatch.setattr(pw, "child_command", lambda: ABORTING)
+    new = "a brand new long password"
+    r = await admin.post("/password", {"current": admin.first_boot_password, "new": new,
+                                       "confirm": new}, csrf=csrf)
+    page = await _page(r)
+    assert r.status == 503, page
+    assert f"apaf could not check the current password: {KILLED}. The password was not changed. " \
+           "This try does not count as a wrong password." in page
+    assert 'id="password-error"' in page and 'action="/password"' in page
+    assert _warnings(caplog) == [f"could not check the current password: {KILLED}"]
+    assert (admin.data_dir / "admin" / "password").read_bytes() == stored
+    assert (await admin.client.get("/status", allow_redirects=False)).status == 200  # still in
+    assert admin.client.app[THROTTLE].level() == 0
+
+
+async def test_the_password_change_names_a_child_failing_to_hash_the_new_one(admin, monkeypatch,
+                                                                             caplog):
+    csrf = await admin.login()
+    path = admin.data_dir / "admin" / "password"
+    stored = path.read_bytes()
+    children = [pw.child_command(), ABORTING]  # the current password's check works, the new hash not
+    monkeypatch.setattr(pw, "child_command", lambda: children.pop(0))
+    new = "a brand new long password"
+    r = await admin.post("/password", {"current": admin.first_boot_password, "new": new,
+                                       "confirm": new}, csrf=csrf)
+    page = await _page(r)
+    assert r.status == 503, page
+    assert f"apaf could not save the new password: {KILLED}. The password was not changed: the " \
+           "current one still works." in page
+    assert _warnings(caplog) == [f"could not save the new password: {KILLED}"]
+    assert children == [] and path.read_bytes() == stored
+    monkeypatch.undo()
+    admin.client.session.cookie_jar.clear()
+    await admin.login()  # the first-boot password still opens the admin page
+
+
+async def test_the_wizard_names_a_child_failing_to_hash_the_chosen_password(admin, monkeypatch,
+                                                                            caplog):
+    r = await admin.client.get(f"/first-boot/{admin.first_boot_token}", allow_redirects=False)
+    assert (r.status, r.headers["Location"]) == (303, "/welcome")
+    csrf = await admin.csrf("/welcome/apps")
+    await asyncio.to_thread(admin.client.app[PASSWORDS].wait)
+    stored = (admin.data_dir / "admin" / "password").read_bytes()
+    monkeypatch.setattr(pw, "child_command", lambda: ABORTING)
+    mine = "my own long password"
+    r = await admin.post("/welcome/password", {"new": mine, "confirm": mine}, csrf=csrf)
+    assert (r.status, r.headers["Location"]) == (303, "/welcome")
+    page = await _page(await admin.client.get("/welcome"))
+    assert f"Password not changed: apaf could not save it: {KILLED}. The previous password " \
+           "still works." in page
+    assert _warnings(caplog) == [f"could not save the new password: {KILLED}"]
+    assert (admin.data_dir / "admin" / "password").read_bytes() == stored

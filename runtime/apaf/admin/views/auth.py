@@ -5,11 +5,14 @@ The one-time links (launch, first boot, owner) answer only the account apaf runs
 
 Password checks (login and password change) run one at a time under the
 throttle's lock, in a thread (scrypt is CPU-bound), and count towards throttling.
+A check whose scrypt child fails (``PasswordHashError``) is never a match and does not
+count: the page says what failed (503) and the owner's terminal gets one warning line.
 """
 from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 
 from aiohttp import web
 
@@ -20,6 +23,8 @@ from ..render import flash, redirect, render
 from ..security import public
 from ..throttle import SESSION_TRIES
 
+log = logging.getLogger("apaf.admin")
+
 
 def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
     response.set_cookie(request.app[ORIGINS].cookie, session_id, path="/",
@@ -28,6 +33,7 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: 
 
 async def _check_password(request: web.Request, password: str) -> tuple[bool, int]:
     """(password right, seconds to wait); when throttled the password is not checked.
+    A failing scrypt child raises ``PasswordHashError`` (never a match, not counted).
 
     A session that opened the owner link, or is logged in, skips the global delay
     for its first ``SESSION_TRIES`` wrong passwords (throttle.py says why).
@@ -40,6 +46,11 @@ async def _check_password(request: web.Request, password: str) -> tuple[bool, in
         if wait:
             return False, wait
         store = request.app[PASSWORDS]
+        # A PasswordHashError goes up uncounted. Counting it would let a broken child (no
+        # binary, out of memory, an overloaded machine's timeouts) turn the owner's retries
+        # into the login delay; not counting it gives a guesser nothing: the child's answer
+        # was never compared, so the try said nothing about the password, and the wait
+        # above was already enforced before the child started.
         ok = await asyncio.get_running_loop().run_in_executor(None, store.check, password)
         if not ok:
             # Counted even for the owner's typos: a success never empties the bucket.
@@ -58,6 +69,18 @@ def _throttled(request: web.Request, template: str, wait: int, **context) -> web
     return response
 
 
+NOT_COUNTED = "This try does not count as a wrong password."
+
+
+def _hash_failed(request: web.Request, template: str, err: pw.PasswordHashError,
+                 doing: str, outcome: str, **context) -> web.Response:
+    """The page again, 503, with the child's own words; one warning line for the owner."""
+    log.warning("could not %s: %s", doing, err)
+    return render(request, template, status=503, **context, error=(
+        f"apaf could not {doing}: {str(err).rstrip('.')}. {outcome} Try again in a moment; "
+        "if it keeps failing, the terminal where apaf runs says more (restarting apaf may help)."))
+
+
 @public
 async def login_form(request: web.Request) -> web.StreamResponse:
     session = request[SESSION]
@@ -74,7 +97,11 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 @public
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    ok, wait = await _check_password(request, str(form.get("password", "")))
+    try:
+        ok, wait = await _check_password(request, str(form.get("password", "")))
+    except pw.PasswordHashError as err:
+        return _hash_failed(request, "login.html", err, "check the password", NOT_COUNTED,
+                            owner_link=request[SESSION] is not None and request[SESSION].owner_link)
     if wait:
         return _throttled(request, "login.html", wait)
     if not ok:
@@ -169,14 +196,24 @@ async def password_change(request: web.Request) -> web.StreamResponse:
     new, confirm = str(form.get("new", "")), str(form.get("confirm", ""))
     problem = pw.check_new(new, confirm)
     if problem is None:
-        ok, wait = await _check_password(request, str(form.get("current", "")))
+        try:
+            ok, wait = await _check_password(request, str(form.get("current", "")))
+        except pw.PasswordHashError as err:
+            return _hash_failed(request, "password.html", err, "check the current password",
+                                "The password was not changed. " + NOT_COUNTED,
+                                min_length=pw.MIN_LENGTH)
         if wait:
             return _throttled(request, "password.html", wait, min_length=pw.MIN_LENGTH)
         problem = None if ok else "The current password is wrong."
     if problem:
         return render(request, "password.html", status=400, error=problem,
                       min_length=pw.MIN_LENGTH)
-    await asyncio.get_running_loop().run_in_executor(None, request.app[PASSWORDS].set, new)
+    try:  # hash_password runs before the atomic write: a failure keeps the old hash
+        await asyncio.get_running_loop().run_in_executor(None, request.app[PASSWORDS].set, new)
+    except pw.PasswordHashError as err:
+        return _hash_failed(request, "password.html", err, "save the new password",
+                            "The password was not changed: the current one still works.",
+                            min_length=pw.MIN_LENGTH)
     # Every other session (another browser, a stolen cookie) ends with the old password.
     sessions = request.app[SESSIONS]
     sessions.drop_all()
