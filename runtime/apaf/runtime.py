@@ -349,14 +349,10 @@ class Runtime:
             entries = policy.check(text)
             await self.tor.verify(text)
 
-            def confirm(ctl) -> str | None:
-                names = dict.fromkeys(e.name for e in entries)
-                return policy.readback_problem(
-                    entries, {n: ctl.get_conf(n, multiple=True) for n in names})
-
             previous = self.tor.extra
             sandboxed = self.tor.sandbox_wanted()
-            await self.tor.apply(text, confirm, restarted=self._republish)
+            await self.tor.apply(text, lambda ctl: policy.read_back(ctl, entries),
+                                 restarted=self._republish)
             try:
                 atomic_write(self.layout.torrc_extra, text, mode=0o600)
             except OSError as err:

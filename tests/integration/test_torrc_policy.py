@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -262,6 +264,60 @@ async def test_tor_dying_during_apply_is_restarted_on_the_previous_config(rt):
     assert await rt.tor.call(lambda c: c.get_conf("MaxCircuitDirtiness")) == "900"
     assert_loopback_only(rt.tor.proc.pid)
     await rt.onions.wait_published("envecho", 90)  # the service is back too
+
+
+async def _apply_with_hook(rt: Runtime, text: str, hook) -> None:
+    """`rt.apply_torrc_extra(text)`, with `hook(controller)` run after tor's LOADCONF and
+    before the runtime's own read-back (the confirm callback it hands `tor.apply`)."""
+    tor, apply = rt.tor, rt.tor.apply
+
+    async def hooked(extra, confirm, **kw):
+        await apply(extra, lambda ctl: hook(ctl) or confirm(ctl), **kw)
+
+    tor.apply = hooked
+    try:
+        await rt.apply_torrc_extra(text)
+    finally:
+        tor.apply = apply
+
+
+def _plant(ctl, values: dict[str, str]) -> None:
+    """Put `values` in stem's GETCONF cache, as its CONF_CHANGED listener does (a test cannot
+    time that event), and check stem's get_conf now answers them without asking tor."""
+    ctl._set_cache({k.lower(): [v] for k, v in values.items()}, "getconf")
+    assert ctl.get_conf_map(list(values), multiple=False) == values
+
+
+async def test_the_runtimes_read_back_asks_tor_never_stems_cache(rt):
+    # Alive: the cache holds a value tor never had (UseBridges 1; the edit keeps tor's 0, so no
+    # CONF_CHANGED event can overwrite it meanwhile); the read-back must see tor's own 0.
+    await _apply_with_hook(rt, "MaxCircuitDirtiness 4321\nUseBridges 0\n",
+                           lambda ctl: _plant(ctl, {"UseBridges": "1"}))
+    assert rt.layout.torrc_extra.read_text() == "MaxCircuitDirtiness 4321\nUseBridges 0\n"
+    assert await rt.tor.call(lambda c: str(c.msg("GETCONF MaxCircuitDirtiness"))) == \
+        "MaxCircuitDirtiness=4321"
+    await rt.apply_torrc_extra(BASELINE)
+    # Dead right after LOADCONF, with the edit's values in the cache: a cached answer would
+    # confirm the edit and save it; tor's silence must refuse it and keep the previous config.
+    saved, torrc_before, pid = (rt.layout.torrc_extra.read_bytes(), rt.tor.torrc_path.read_bytes(),
+                                rt.tor.proc.pid)
+
+    def die(ctl):
+        os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid)
+        until = time.monotonic() + 10
+        while ctl.is_alive() and time.monotonic() < until:  # stem's close() empties the cache
+            time.sleep(0.02)
+        _plant(ctl, {"MaxCircuitDirtiness": "4322", "UseBridges": "0"})
+
+    with pytest.raises(TorrcRejected, match="tor stopped answering"):
+        await _apply_with_hook(rt, "MaxCircuitDirtiness 4322\nUseBridges 0\n", die)
+    assert rt.layout.torrc_extra.read_bytes() == saved and rt.tor.extra == BASELINE
+    assert rt.tor.torrc_path.read_bytes() == torrc_before
+    assert rt.tor.running and rt.tor.proc.pid != pid
+    assert await rt.tor.call(lambda c: str(c.msg("GETCONF MaxCircuitDirtiness"))) == \
+        "MaxCircuitDirtiness=900"
+    await rt.onions.wait_published("envecho", 90)
 
 
 def _wait_gone(pid: int, seconds: float = 10) -> None:

@@ -186,3 +186,31 @@ def test_read_back_of_a_quoted_value_checks_presence():
     assert entries[0].quoted and entries[0].value == '"pass word#1"'
     assert policy.readback_problem(entries, {"Socks5ProxyPassword": ["pass word#1"]}) is None
     assert policy.readback_problem(entries, {"Socks5ProxyPassword": []}) is not None
+
+
+class _CachingController:
+    """A stem Controller's two ways to GETCONF: `get_conf` answers from a cache holding a value
+    tor never had; `msg` is tor's own answer (here: a raw reply, in tor's spelling)."""
+
+    def __init__(self, reply: str):
+        self.reply, self.sent = reply, []
+
+    def get_conf(self, *args, **kwargs):
+        return ["1"]
+
+    def msg(self, command: str):
+        from stem.response import ControlMessage
+
+        self.sent.append(command)
+        return ControlMessage.from_str(self.reply, normalize=True)
+
+
+def test_read_back_asks_tor_with_one_raw_getconf_never_the_cache():
+    entries = policy.check("UseBridges 0\nBridge 192.0.2.1:443\nBridge 192.0.2.2:443\n")
+    ctl = _CachingController("250-USEBRIDGES=0\n250-Bridge=192.0.2.1:443\n"
+                             "250 Bridge=192.0.2.2:443\n")
+    assert policy.read_back(ctl, entries) is None
+    assert ctl.sent == ["GETCONF UseBridges Bridge"]
+    ctl = _CachingController("250-UseBridges=0\n250 Bridge\n")  # tor has no Bridge line
+    assert "tor did not take Bridge as written (it reports nothing)" in policy.read_back(ctl, entries)
+    assert policy.read_back(_CachingController("250 OK\n"), []) is None

@@ -2,6 +2,7 @@
 
     entries = policy.check(text)        # raises TorrcRejected naming every refused line
     problem = policy.readback_problem(entries, values)   # after tor applied them
+    problem = policy.read_back(controller, entries)      # the same, values asked of tor itself
 
 The text is read the way tor reads a torrc (lines split on "\\n" only; tor's own
 whitespace; "#" comments; the key ends at whitespace or "#"), so what is checked here is
@@ -205,3 +206,22 @@ def readback_problem(entries: list[Entry], values: dict[str, list[str]]) -> str 
             return (f"tor did not take {name} as written (it reports "
                     f"{', '.join(got) or 'nothing'}); the previous configuration is back")
     return None
+
+
+def read_back(ctl, entries: list[Entry]) -> str | None:
+    """``readback_problem`` for the values the running tor reports now (``ctl``: stem's Controller).
+
+    One raw GETCONF through ``ctl.msg``, never stem's ``get_conf``: that answers from a cache
+    stem fills from tor's CONF_CHANGED events, so a tor that died right after LOADCONF would
+    seem to confirm the edit.  A dead tor raises stem's ControllerError here.
+    """
+    from stem.response import convert  # loaded already: stem.control imports it
+
+    names = list(dict.fromkeys(e.name for e in entries))
+    if not names:
+        return None
+    reply = ctl.msg("GETCONF " + " ".join(names))
+    convert("GETCONF", reply)  # a refusal raises stem's InvalidArguments or ProtocolError
+    # tor answers with its own spelling of each name; the allowlist's may differ in case.
+    got = {key.lower(): values for key, values in reply.entries.items()}
+    return readback_problem(entries, {n: got.get(n.lower(), []) for n in names})
