@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import paths
 from .cache import StepCache
-from .errors import FarmError, StepFailed
+from .errors import FarmError, InputsChanged, StepFailed
 from .executors.base import Job
 from .placement import Placement
 from .plan import Step, step_keys, steps_for
@@ -94,7 +94,7 @@ class Build:
                 seen[id(executor), tgt.name] = executor.identity(tgt)
             return seen[id(executor), tgt.name]
 
-        trees = {name: tree_digest(path) for name, path in self.inputs.items()}
+        trees = self._trees = {name: tree_digest(path) for name, path in self.inputs.items()}
         keys = step_keys(self.steps, self.target, identity, {n: f.sha256 for n, f in fetched.items()}, trees)
         return keys, {n: f.path for n, f in fetched.items()}
 
@@ -132,6 +132,15 @@ class Build:
                     exc.message = f"{exc.message}\n  full log: {kept}\n  last lines:\n    " + \
                         "\n    ".join(_tail(kept, 15))
                 raise
+        changed = [n for n in step.recipe.inputs if tree_digest(self.inputs[n]) != self._trees[n]]
+        if changed:
+            # The key was made from the folders as they were at the start; the step read them
+            # later (a live read-only mount), so its output may hold files no key describes.
+            self.cache.abandon(tmp)
+            raise InputsChanged(
+                f"{', '.join(str(self.inputs[n]) for n in changed)} changed while {step.id} ran: its "
+                f"output may mix old and new files, so it was not cached. Nothing cached is lost; "
+                f"run the build again once the edits are saved.")
         seconds = time.monotonic() - started
         entry = self.cache.commit(key, tmp, {"step": step.id, "target": self.target.name,
                                              "executor": executor.name, "seconds": round(seconds, 2),

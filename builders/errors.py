@@ -13,7 +13,8 @@ that fixes it; tasks turn it into `invoke.Exit(message, code)`.
     ├── SignatureError        (12) missing or bad OpenPGP signature
     ├── StepFailed            (20) a build step's script failed
     ├── ExecutorError         (21) the executor itself failed (mounts, link)
-    └── CacheError            (22) the cache is unusable (disk full, perms)
+    ├── CacheError            (22) the cache is unusable (disk full, perms)
+    └── InputsChanged         (23) an input folder (app, runtime) changed while a step read it
 """
 
 
@@ -70,3 +71,7 @@ class ExecutorError(FarmError):
 
 class CacheError(FarmError):
     exit_code = 22
+
+
+class InputsChanged(FarmError):
+    exit_code = 23

@@ -107,3 +107,39 @@ def test_cache_info_and_prune_from_the_command_line(tree, tmp_path):
                             capture_output=True, text=True, check=True)
     assert "removed 5 entries" in pruned.stdout
     assert sorted(_build(tree, cache).built) == ["a@x", "b@x", "c@x", "d@x"]
+
+
+def test_an_input_folder_edited_while_its_step_runs_is_not_cached(tree, tmp_path):
+    """A developer saves a file of the app while `build` runs: the step's key was made from
+    the folder as it was, the step read it later. Seen for real: a freeze cached under the
+    clean tree's key held README edits made during the build, and a later build of the clean
+    tree got them. The edit is made right after the real step's script (the earliest moment
+    the old code could not notice); the executor is the real local one."""
+    from builders.errors import InputsChanged
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "page.txt").write_text("old\n")
+    recipe = tree / "recipes" / "c"
+    (recipe / "recipe.toml").write_text('sources = []\ndeps = []\ninputs = ["app"]\n')
+    (recipe / "build.sh").write_text('. ./common.sh\ncat "$INPUTS/app/page.txt" > "$OUT/c.txt"\n')
+    local = get_executor("local")
+
+    class EditedDuringTheStep(type(local)):
+        def run(self, job, emit):
+            result = super().run(job, emit)
+            (app / "page.txt").write_text("new\n")
+            return result
+
+    target, cache = load_target("t", tree / "targets"), tmp_path / "cache"
+
+    def build(executor):
+        return Build(target, executor, cache_root=cache, progress=PlainProgress(),
+                     store=SourceStore(cache, manifest={}), inputs={"app": app}).run()
+
+    with pytest.raises(InputsChanged) as err:
+        build(EditedDuringTheStep())
+    assert str(app) in str(err.value) and "c@x" in str(err.value) and "again" in str(err.value)
+    again = build(local)  # the edit is saved now: built from it, not taken from the cache
+    assert "c@x" in again.built
+    assert (Path(again.outputs["c"]) / "c.txt").read_text() == "new\n"
