@@ -216,9 +216,11 @@ class OnionServices:
         self.on_change()
 
     def forget_active(self) -> None:
-        """tor died: its ephemeral services died with it."""
+        """tor died: its ephemeral services died with it (wait_published waits for the next round)."""
         for svc in self.services.values():
             svc.active = svc.published = False
+            if svc.service_id in self._published:
+                self._published[svc.service_id].clear()
 
     def on_hs_desc(self, event) -> None:
         """Mark a service published once its first upload round is done (UploadRound)."""

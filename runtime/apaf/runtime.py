@@ -21,7 +21,7 @@ from pathlib import Path
 
 from apaf import coredumps, paths
 from apaf.apps import AppProcess
-from apaf.errors import ConfigError, OnionError, TorrcRejected
+from apaf.errors import ConfigError, OnionError, TorrcRejected, TorStartError
 from apaf.fsutil import atomic_write, ensure_private_dir
 from apaf.manifest import Manifest, load_manifest
 from apaf.onion import OnionServices, fetch_onion, now_iso
@@ -139,24 +139,32 @@ class Runtime:
         once the introduction circuits are up. Added before bootstrap ends, the service waits
         up to a second for the first useful run (a restart: ADD_ONION and bootstrap come
         within tens of ms, so ~1 s lost every time); added at that moment, tor picks its
-        introduction points at once. Details: apaf/tor/README.md.
+        introduction points at once. Details: apaf/tor/README.md. The first start and every
+        tor restart (`_republish`) come through here.
         """
         task = self._publishing.get(name)
         if task is None or task.done():
             self._publishing[name] = asyncio.create_task(self._publish_once_bootstrapped(name))
 
     async def _publish_once_bootstrapped(self, name: str) -> None:
-        await self.tor.wait_bootstrapped()
-        async with self._ops:
-            # The owner may have stopped the service or the app meanwhile.
-            if not (self.settings.service_running and name in self.apps) or self.onions.get(name).active:
-                return
-            try:
-                await self.onions.publish(name, self._ports(name))
-            except OnionError as err:  # no caller to raise to; the service stays unpublished
-                log.error("%s", err)
-                return
-        self._write_status()
+        # Waits without the lock: admin actions go on while tor bootstraps (or cannot).
+        while True:
+            await self.tor.wait_bootstrapped()
+            async with self._ops:
+                # The owner may have stopped the service or the app meanwhile.
+                if not (self.settings.service_running and name in self.apps) or self.onions.get(name).active:
+                    return
+                if not self.tor.bootstrapped:
+                    continue  # tor restarted while this waited for the lock: wait for the new one
+                try:
+                    await self.onions.publish(name, self._ports(name))
+                except (OnionError, TorStartError) as err:
+                    # No caller to raise to; the service stays unpublished (if tor died just
+                    # now, its restart schedules this again).
+                    log.error("%s", err)
+                    return
+            self._write_status()
+            return
 
     async def _publication(self, name: str, timeout: float) -> None:
         """Wait (up to `timeout` s) for a publication _publish_when_tor_is_ready scheduled."""
@@ -194,11 +202,18 @@ class Runtime:
         self._write_status()
 
     async def _republish(self) -> None:
-        """A new tor process knows none of our onion services: add them again (under _ops)."""
+        """A new tor process knows none of our onion services: add them again once it has
+        bootstrapped, as at start (`_publish_when_tor_is_ready`).
+
+        Called under _ops (by `_tor_restarted`, or by the torrc editor as `restarted=`, also
+        after a refused edit brought the previous tor configuration back); returns at once:
+        the ADD_ONIONs wait for bootstrap in their own tasks, not holding the lock. Until
+        then the services show as not published; a reachability test waits for them.
+        """
         self.onions.forget_active()
         if self.settings.service_running:
             for name in self.apps:
-                await self.onions.publish(name, self._ports(name))
+                self._publish_when_tor_is_ready(name)
 
     def _tor_event(self, event) -> None:
         if event.type == "HS_DESC":
@@ -232,7 +247,8 @@ class Runtime:
             apps.append({
                 "name": name, "title": m.title, "enabled": name in self._enabled(),
                 "running": bool(app and app.running), "onion": svc.onion if svc else None,
-                "published": bool(svc and svc.published),
+                # tor gone (a crash, back-off before the restart): so is every service
+                "published": bool(svc and svc.published and tor and tor.running),
                 "reachability": self.reachability.get(name),
                 "privileges": sandbox.privileges_status(m.privileges),
             })

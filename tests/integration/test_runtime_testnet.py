@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from apaf.timeline import ENV_VAR
 from fixtures.runtime import alive, apaf_run, forget_onions, get_via_tor
 
 STATIC_SITE = Path(__file__).resolve().parents[2] / "examples" / "static-site"
@@ -62,16 +63,27 @@ def test_apps_reachable_through_testnet_with_contract_env_and_stable_addresses(t
 
 
 def test_tor_killed_is_restarted_and_site_answers_at_same_address(testnet, tmp_path):
-    with apaf_run(tmp_path / "data", [STATIC_SITE], testnet, "--no-admin") as rt:
+    timeline = tmp_path / "timeline"  # the runtime's milestones, in order (apaf.timeline)
+    with apaf_run(tmp_path / "data", [STATIC_SITE], testnet, "--no-admin",
+                  env={ENV_VAR: str(timeline)}) as rt:
         onion = rt.onion("static-site")
         assert get_via_tor(testnet.socks, f"http://{onion}/") == (200, INDEX)
         old_tor = rt.tor_pid()
+        # Without its cached directory the new tor bootstraps in ~1 s, not tens of ms, so an
+        # ADD_ONION sent before bootstrap ends could not land after it by chance.
+        for cached in (tmp_path / "data" / "tor").glob("cached-*"):
+            cached.unlink()
+        before = len(timeline.read_text().splitlines())
         os.kill(old_tor, signal.SIGKILL)
         started = time.monotonic()
-        rt.wait_status(lambda s: not s["tor"]["running"] or s["tor"]["bootstrap"] < 100, 10)
+        down = rt.wait_status(lambda s: not s["tor"]["running"] or s["tor"]["bootstrap"] < 100, 10)
+        assert not down["apps"][0]["published"], down  # the status never claims a dead service
         st = rt.wait_status(lambda s: s["tor"]["running"] and s["apps"][0]["published"], 90)
-        assert st["apps"][0]["onion"] == onion
+        assert st["apps"][0]["onion"] == onion and st["tor"]["bootstrap"] == 100
         assert rt.tor_pid() != old_tor
+        # The new tor got the service once it had bootstrapped (apaf/tor/README.md, point 3).
+        after = [line.rpartition(" ")[0] for line in timeline.read_text().splitlines()[before:]]
+        assert after.index("bootstrapped") < after.index("onion-added static-site"), after
         # No forget_onions: the client recovers from its stale descriptor by itself here.
         assert get_via_tor(testnet.socks, f"http://{onion}/", timeout=120) == (200, INDEX)
         print(f"tor killed -> site answers again after {time.monotonic() - started:.1f} s")

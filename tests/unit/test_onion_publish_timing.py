@@ -1,7 +1,10 @@
 """When the runtime hands tor an onion service: the address comes from the key on disk at
-once, the ADD_ONION only once tor has built its first circuit (why: apaf/tor/README.md)."""
+once, the ADD_ONION only once tor has built its first circuit, at start and after every tor
+restart (why: apaf/tor/README.md)."""
 import asyncio
 from types import SimpleNamespace
+
+import pytest
 
 from apaf.onion import OnionServices, service_id_of
 from apaf.runtime import Runtime
@@ -24,8 +27,16 @@ class FakeTor:
         self.added: list[tuple[str, str]] = []
         self.booted = asyncio.Event()
 
+    @property
+    def bootstrapped(self):
+        return self.booted.is_set()
+
     async def wait_bootstrapped(self, timeout=None):
         await asyncio.wait_for(self.booted.wait(), timeout)
+
+    def restart(self):
+        """A new tor process: not bootstrapped (what Tor does on a crash or a torrc restart)."""
+        self.booted.clear()
 
     async def call(self, fn):
         return fn(self)
@@ -38,7 +49,7 @@ class FakeTor:
 def runtime_with_key(tmp_path) -> tuple[Runtime, FakeTor]:
     rt = Runtime.__new__(Runtime)  # its parts by hand: no tor process, no app process
     tor = FakeTor()
-    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys").mkdir(parents=True)
     (tmp_path / "keys" / "site.key").write_text(TOR_KEY + "\n")
     rt.tor, rt.onions = tor, OnionServices(tor, tmp_path / "keys")
     rt.settings, rt.manifests = Settings(), {"site": SimpleNamespace(ports=[80])}
@@ -67,3 +78,65 @@ async def test_no_add_when_the_owner_stopped_the_service_meanwhile(tmp_path):
     tor.booted.set()
     await asyncio.wait_for(rt._publication("site", 5), 5)
     assert tor.added == []
+
+
+async def published_once(tmp_path) -> tuple[Runtime, FakeTor]:
+    rt, tor = runtime_with_key(tmp_path)
+    rt._publish_when_tor_is_ready("site")
+    tor.booted.set()
+    await asyncio.wait_for(rt._publication("site", 5), 5)
+    assert len(tor.added) == 1
+    for action in ("UPLOAD", "UPLOADED"):  # tor's HS_DESC events of one HSDir's upload
+        rt.onions.on_hs_desc(SimpleNamespace(action=action, address=TOR_ADDRESS, directory_fingerprint="A"))
+    await asyncio.wait_for(rt.onions.wait_published("site"), 1)
+    return rt, tor
+
+
+async def test_a_restarted_tor_gets_the_service_only_after_its_bootstrap(tmp_path):
+    """The supervisor's restart (`_tor_restarted`) and the torrc editor's (`restarted=`,
+    called under the lock) both re-add through _republish."""
+    for restart in ("supervisor", "torrc edit"):
+        rt, tor = await published_once(tmp_path / restart)
+        tor.restart()
+        if restart == "supervisor":
+            await asyncio.wait_for(rt._tor_restarted(), 1)
+        else:
+            async with rt._ops:
+                await asyncio.wait_for(rt._republish(), 1)
+        await asyncio.sleep(0.05)
+        svc = rt.onions.get("site")
+        assert len(tor.added) == 1, f"{restart}: ADD_ONION sent to a tor still bootstrapping"
+        assert not svc.active and not svc.published
+        with pytest.raises(asyncio.TimeoutError):  # `apaf run --wait-published`, tests
+            await rt.onions.wait_published("site", 0.05)
+        tor.booted.set()
+        await asyncio.wait_for(rt._publication("site", 5), 5)
+        assert len(tor.added) == 2 and svc.active
+
+
+async def test_the_lock_is_free_while_a_restarted_tor_bootstraps(tmp_path):
+    """Admin actions (they take _ops) must not hang behind a tor that cannot bootstrap."""
+    rt, tor = await published_once(tmp_path)
+    tor.restart()
+    await asyncio.wait_for(rt._tor_restarted(), 1)
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(rt._ops.acquire(), 1)
+    rt._ops.release()
+    rt.settings.service_running = False  # the owner stopped the service meanwhile
+    tor.booted.set()
+    await asyncio.wait_for(rt._publication("site", 5), 5)
+    assert len(tor.added) == 1
+
+
+async def test_tor_restarting_while_the_add_waits_for_the_lock_waits_for_the_new_tor(tmp_path):
+    rt, tor = runtime_with_key(tmp_path)
+    tor.booted.set()
+    async with rt._ops:  # an admin action holds the lock when bootstrap ends ...
+        rt._publish_when_tor_is_ready("site")
+        await asyncio.sleep(0.05)
+        tor.restart()  # ... and tor crashes and restarts before it is released
+    await asyncio.sleep(0.05)
+    assert tor.added == []
+    tor.booted.set()
+    await asyncio.wait_for(rt._publication("site", 5), 5)
+    assert len(tor.added) == 1

@@ -134,6 +134,11 @@ class Tor:
         await self._attach()
         self._supervisor = asyncio.create_task(self._supervise(), name="tor-supervisor")
 
+    @property
+    def bootstrapped(self) -> bool:
+        """The running tor has built its first circuit (False again from a restart on)."""
+        return self._bootstrapped.is_set()
+
     async def wait_bootstrapped(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._bootstrapped.wait(), timeout)
 
