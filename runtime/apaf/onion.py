@@ -1,9 +1,9 @@
 """One onion service per app over the control port, with keys persisted so addresses never change.
 
 `OnionServices(tor, keys_dir)` keeps `<keys_dir>/<app>.key` (`ED25519-V3:<base64>`, 0600).
-The first `publish()` of an app asks tor for a NEW key and writes it atomically before
-returning, so the address is on disk before any app, status file or user sees it; later
-publishes reuse it. An existing key file that is unreadable or malformed is an error, never
+The first `address()` or `publish_all()` of an app asks tor for a NEW key and writes it
+atomically before returning, so the address is on disk before any app, status file or user
+sees it; later publishes reuse it. An existing key file that is unreadable or malformed is an error, never
 silently replaced (that would change the address). Publication is tracked through HS_DESC
 UPLOAD/UPLOADED/FAILED events: feed tor's HS_DESC events to `on_hs_desc()`.
 
@@ -37,6 +37,7 @@ import_stem()  # before this module's `import stem`: without what it never uses 
 from stem import ControllerError  # noqa: E402
 
 from apaf.tor import Tor  # noqa: E402
+from apaf.tor.batch import AddOnion  # noqa: E402
 
 KEY_RE = re.compile(r"^ED25519-V3:([A-Za-z0-9+/]{86}==)$")
 # Streams one client circuit may hold open at once.  Tor Browser puts all tabs of one
@@ -156,35 +157,48 @@ class OnionServices:
     def get(self, name: str) -> Service:
         return self.services.setdefault(name, Service(name))
 
-    async def publish(self, name: str, ports: dict[int, str]) -> str:
-        """Add the app's service mapping virtual port -> local "host:port"; returns the .onion address."""
-        svc = self.get(name)
-        service_id = await self._add(name, ports)
-        mark(f"onion-added {name}")
-        svc.service_id, svc.active = service_id, True
-        svc.published, svc.round = False, UploadRound()
-        self._published.setdefault(service_id, asyncio.Event()).clear()
-        self.on_change()
-        return svc.onion
-
-    async def _add(self, name: str, ports: dict[int, str]) -> str:
-        """ADD_ONION with the app's key (tor makes one the first time; persisted at once)."""
-        path = self.key_path(name)
-        key = read_key(path)
-        if key is None:
-            key_type, key_content = "NEW", "ED25519-V3"
-        else:
-            key_type, key_content = key.split(":", 1)
+    async def publish_all(self, ports_by_app: dict[str, dict[int, str]]) -> None:
+        """Add each app's service mapping virtual port -> local "host:port", all in one write
+        to tor, so that tor's next onion-service run works on all of them (apaf/tor/batch.py
+        says why one at a time costs a second). Every service tor took is active even when it
+        refused another (OnionError then)."""
+        if not ports_by_app:
+            return
+        requests = {}
+        for name, ports in ports_by_app.items():
+            key = read_key(self.key_path(name))
+            requests[name] = AddOnion(key or "NEW:ED25519-V3", ports, MAX_STREAMS_PER_CIRCUIT)
         try:
-            # stem's max_streams sends both MaxStreams=N and Flags=MaxStreamsCloseCircuit.
+            answers = await self.tor.add_onions(list(requests.values()))
+        except ControllerError as err:  # tor went away (a restart re-adds them)
+            raise OnionError(f"could not add the onion services of {', '.join(requests)}: {err}") from None
+        refused = []
+        for (name, request), answer in zip(requests.items(), answers):
+            if isinstance(answer, str):
+                refused.append(f"{name!r}: {answer}")
+                continue
+            if request.key.startswith("NEW:"):
+                # Persist before anything else can learn (and hand out) the new address.
+                atomic_write(self.key_path(name), f"{answer.private_key_type}:{answer.private_key}\n",
+                             mode=0o600)
+            mark(f"onion-added {name}")
+            svc = self.get(name)
+            svc.service_id, svc.active = answer.service_id, True
+            svc.published, svc.round = False, UploadRound()
+            self._published.setdefault(answer.service_id, asyncio.Event()).clear()
+        self.on_change()
+        if refused:
+            raise OnionError(f"tor refused to add the onion service for {'; '.join(refused)}")
+
+    async def _new_key(self, name: str) -> str:
+        """tor makes the app's key (added on the discard port, never published); persisted at once."""
+        try:
             resp = await self.tor.call(lambda c: c.create_ephemeral_hidden_service(
-                ports, key_type=key_type, key_content=key_content, await_publication=False,
-                max_streams=MAX_STREAMS_PER_CIRCUIT))
+                {80: "127.0.0.1:9"}, key_type="NEW", key_content="ED25519-V3", await_publication=False))
         except ControllerError as err:
             raise OnionError(f"tor refused to add the onion service for {name!r}: {err}") from None
-        if key is None:
-            # Persist before anything else can learn (and hand out) the new address.
-            atomic_write(path, f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
+        # Persist before anything else can learn (and hand out) the new address.
+        atomic_write(self.key_path(name), f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
         return resp.service_id
 
     async def address(self, name: str) -> str:
@@ -196,7 +210,7 @@ class OnionServices:
             if key is not None:
                 svc.service_id = service_id_of(key)
             else:
-                service_id = await self._add(name, {80: "127.0.0.1:9"})  # discard port, never published
+                service_id = await self._new_key(name)
                 try:
                     await self.tor.call(lambda c: c.remove_ephemeral_hidden_service(service_id))
                 except ControllerError as err:

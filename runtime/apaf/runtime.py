@@ -156,8 +156,11 @@ class Runtime:
                     return
                 if not self.tor.bootstrapped:
                     continue  # tor restarted while this waited for the lock: wait for the new one
+                # Every app waiting for this moment, in one write (apaf/tor/batch.py says why).
+                waiting = [n for n, task in self._publishing.items()
+                           if not task.done() and n in self.apps and not self.onions.get(n).active]
                 try:
-                    await self.onions.publish(name, self._ports(name))
+                    await self.onions.publish_all({n: self._ports(n) for n in waiting})
                 except (OnionError, TorStartError) as err:
                     # No caller to raise to; the service stays unpublished (if tor died just
                     # now, its restart schedules this again).
@@ -274,9 +277,7 @@ class Runtime:
         async with self._ops:
             self.settings.service_running = True
             self.settings.save(self.layout.settings)
-            for name in self.apps:
-                if not self.onions.get(name).active:
-                    await self.onions.publish(name, self._ports(name))
+            await self.onions.publish_all({n: self._ports(n) for n in self.apps if not self.onions.get(n).active})
         self._write_status()
 
     async def stop_service(self) -> None:

@@ -25,6 +25,7 @@ class FakeTor:
 
     def __init__(self):
         self.added: list[tuple[str, str]] = []
+        self.batches: list[list] = []  # one entry per write to tor
         self.booted = asyncio.Event()
 
     @property
@@ -38,12 +39,11 @@ class FakeTor:
         """A new tor process: not bootstrapped (what Tor does on a crash or a torrc restart)."""
         self.booted.clear()
 
-    async def call(self, fn):
-        return fn(self)
-
-    def create_ephemeral_hidden_service(self, ports, key_type, key_content, **_):
-        self.added.append((key_type, key_content))
-        return SimpleNamespace(service_id=TOR_ADDRESS, private_key_type=None, private_key=None)
+    async def add_onions(self, requests):
+        self.batches.append(requests)
+        self.added += [tuple(r.key.split(":", 1)) for r in requests]
+        return [SimpleNamespace(service_id=TOR_ADDRESS, private_key_type=None, private_key=None)
+                for _ in requests]
 
 
 def runtime_with_key(tmp_path) -> tuple[Runtime, FakeTor]:
@@ -140,3 +140,21 @@ async def test_tor_restarting_while_the_add_waits_for_the_lock_waits_for_the_new
     tor.booted.set()
     await asyncio.wait_for(rt._publication("site", 5), 5)
     assert len(tor.added) == 1
+
+
+async def test_apps_waiting_for_bootstrap_go_to_tor_in_one_write(tmp_path):
+    """tor's onion-service run after the first ADD_ONION sees only what came in the same read
+    (apaf/tor/batch.py); the integration check is tests/integration/test_onion_batch.py."""
+    rt, tor = runtime_with_key(tmp_path)
+    (tmp_path / "keys" / "chat.key").write_text(TOR_KEY + "\n")
+    rt.manifests["chat"] = SimpleNamespace(ports=[80])
+    rt.apps["chat"] = SimpleNamespace(host="127.0.0.1", port=8081)
+    rt._publish_when_tor_is_ready("site")
+    rt._publish_when_tor_is_ready("chat")
+    await asyncio.sleep(0.05)
+    tor.booted.set()
+    await asyncio.wait_for(rt._publication("site", 5), 5)
+    await asyncio.wait_for(rt._publication("chat", 5), 5)
+    assert [[r.ports for r in batch] for batch in tor.batches] == [
+        [{80: "127.0.0.1:8080"}, {80: "127.0.0.1:8081"}]]
+    assert "Flags=Detach," in tor.batches[0][0].command()

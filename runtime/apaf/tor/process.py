@@ -39,7 +39,7 @@ from apaf.restart import cancel_task, supervise
 from apaf.sandbox import platform_module
 from apaf.stem_import import import_stem
 from apaf.timeline import mark
-from apaf.tor import sandbox, torrc
+from apaf.tor import batch, sandbox, torrc
 from apaf.tor.binary import child_env, find_tor
 from apaf.tor.owner import start_owned
 from apaf.tor.relay import SocksRelay, tor_socks_port
@@ -141,6 +141,11 @@ class Tor:
 
     async def wait_bootstrapped(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._bootstrapped.wait(), timeout)
+
+    async def add_onions(self, requests: list[batch.AddOnion]) -> list:
+        """ADD_ONION all `requests` in one write (batch.py says why); per request, stem's
+        answer or tor's refusal (str)."""
+        return await self.call(lambda c: batch.add_onions(c.get_socket().address, c.get_socket().port, requests))
 
     async def call(self, fn: Callable[[Controller], object]):
         """Run `fn(controller)` in a worker thread (stem is blocking)."""
