@@ -51,11 +51,14 @@ class _BatchPort(stem.socket.ControlPort):
 def add_onions(address: str, port: int, requests: list[AddOnion]) -> list:
     """Send `requests` in one write; per request, stem's AddOnionResponse or tor's refusal (str).
 
-    Raises stem's ControllerError subclasses (SocketError...) when tor cannot be reached.
+    Raises stem's ControllerError (SocketError...) when tor cannot be reached or refuses us.
     """
     sock = _BatchPort(address, port)
     try:
-        stem.connection.authenticate(sock)
+        try:
+            stem.connection.authenticate(sock)
+        except stem.connection.AuthenticationFailure as err:  # not a ControllerError in stem
+            raise stem.ControllerError(f"tor refused this control connection: {err}") from None
         sock.send_raw("".join(r.command() + "\r\n" for r in requests))
         answers = []
         for _ in requests:
