@@ -178,9 +178,7 @@ class OnionServices:
                 refused.append(f"{name!r}: {answer}")
                 continue
             if request.key.startswith("NEW:"):
-                # Persist before anything else can learn (and hand out) the new address.
-                atomic_write(self.key_path(name), f"{answer.private_key_type}:{answer.private_key}\n",
-                             mode=0o600)
+                self._save_key(name, answer)
             mark(f"onion-added {name}")
             svc = self.get(name)
             svc.service_id, svc.active = answer.service_id, True
@@ -197,9 +195,12 @@ class OnionServices:
                 {80: "127.0.0.1:9"}, key_type="NEW", key_content="ED25519-V3", await_publication=False))
         except ControllerError as err:
             raise OnionError(f"tor refused to add the onion service for {name!r}: {err}") from None
-        # Persist before anything else can learn (and hand out) the new address.
-        atomic_write(self.key_path(name), f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
+        self._save_key(name, resp)
         return resp.service_id
+
+    def _save_key(self, name: str, resp) -> None:
+        """Persist a key tor made, before anything else can learn (and hand out) its address."""
+        atomic_write(self.key_path(name), f"{resp.private_key_type}:{resp.private_key}\n", mode=0o600)
 
     async def address(self, name: str) -> str:
         """The app's .onion without publishing it: from its key file, or (first run) tor makes

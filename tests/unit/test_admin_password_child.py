@@ -212,14 +212,19 @@ async def test_a_failing_child_skips_no_login_delay(admin, monkeypatch, tmp_path
     assert not started.exists(), "a child was started while the login delay was on"
 
 
+async def _change_password(admin, csrf: str):
+    """The owner, logged in, changes the first-boot password on the Password page."""
+    new = "a brand new long password"
+    r = await admin.post("/password", {"current": admin.first_boot_password, "new": new,
+                                       "confirm": new}, csrf=csrf)
+    return r, await _page(r)
+
+
 async def test_the_password_change_names_a_failing_check(admin, monkeypatch, caplog):
     csrf = await admin.login()
     stored = (admin.data_dir / "admin" / "password").read_bytes()
     monkeypatch.setattr(pw, "child_command", lambda: ABORTING)
-    new = "a brand new long password"
-    r = await admin.post("/password", {"current": admin.first_boot_password, "new": new,
-                                       "confirm": new}, csrf=csrf)
-    page = await _page(r)
+    r, page = await _change_password(admin, csrf)
     assert r.status == 503, page
     assert f"apaf could not check the current password: {KILLED}. The password was not changed. " \
            "This try does not count as a wrong password." in page
@@ -237,10 +242,7 @@ async def test_the_password_change_names_a_child_failing_to_hash_the_new_one(adm
     stored = path.read_bytes()
     children = [pw.child_command(), ABORTING]  # the current password's check works, the new hash not
     monkeypatch.setattr(pw, "child_command", lambda: children.pop(0))
-    new = "a brand new long password"
-    r = await admin.post("/password", {"current": admin.first_boot_password, "new": new,
-                                       "confirm": new}, csrf=csrf)
-    page = await _page(r)
+    r, page = await _change_password(admin, csrf)
     assert r.status == 503, page
     assert f"apaf could not save the new password: {KILLED}. The password was not changed: the " \
            "current one still works." in page
@@ -263,7 +265,7 @@ async def test_the_wizard_names_a_child_failing_to_hash_the_chosen_password(admi
     r = await admin.post("/welcome/password", {"new": mine, "confirm": mine}, csrf=csrf)
     assert (r.status, r.headers["Location"]) == (303, "/welcome")
     page = await _page(await admin.client.get("/welcome"))
-    assert f"Password not changed: apaf could not save it: {KILLED}. The previous password " \
-           "still works." in page
+    assert f"Password not changed: apaf could not save the new password: {KILLED}. The previous " \
+           "password still works. Try again in a moment" in page
     assert _warnings(caplog) == [f"could not save the new password: {KILLED}"]
     assert (admin.data_dir / "admin" / "password").read_bytes() == stored

@@ -72,13 +72,18 @@ def _throttled(request: web.Request, template: str, wait: int, **context) -> web
 NOT_COUNTED = "This try does not count as a wrong password."
 
 
+def hash_failure(err: pw.PasswordHashError, doing: str, outcome: str) -> str:
+    """What the page says when the scrypt child failed (its own words); one warning line for
+    the owner's terminal."""
+    log.warning("could not %s: %s", doing, err)
+    return (f"apaf could not {doing}: {str(err).rstrip('.')}. {outcome} Try again in a moment; "
+            "if it keeps failing, the terminal where apaf runs says more (restarting apaf may help).")
+
+
 def _hash_failed(request: web.Request, template: str, err: pw.PasswordHashError,
                  doing: str, outcome: str, **context) -> web.Response:
-    """The page again, 503, with the child's own words; one warning line for the owner."""
-    log.warning("could not %s: %s", doing, err)
-    return render(request, template, status=503, **context, error=(
-        f"apaf could not {doing}: {str(err).rstrip('.')}. {outcome} Try again in a moment; "
-        "if it keeps failing, the terminal where apaf runs says more (restarting apaf may help)."))
+    """The page again, 503, saying what failed."""
+    return render(request, template, status=503, **context, error=hash_failure(err, doing, outcome))
 
 
 @public

@@ -12,7 +12,6 @@ from then on these pages redirect to the status page.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from aiohttp import web
 
@@ -20,8 +19,7 @@ from .. import password as pw
 from ..keys import CONTROL, FIRST_RUN, PASSWORDS, SESSION
 from ..render import flash, redirect, render
 from .actions import save_apps
-
-log = logging.getLogger("apaf.admin")
+from .auth import hash_failure
 
 STEPS = [("welcome", "Connect and save your password"), ("wizard_apps", "Choose apps"),
          ("wizard_tor2web", "Tor2web"), ("wizard_share", "Share your address")]
@@ -57,11 +55,8 @@ async def choose_password(request: web.Request) -> web.StreamResponse:
         try:
             await asyncio.get_running_loop().run_in_executor(None, request.app[PASSWORDS].set, new)
         except pw.PasswordHashError as err:  # the hash is written only after it was made
-            log.warning("could not save the new password: %s", err)
-            flash(request, "error", f"Password not changed: apaf could not save it: "
-                                    f"{str(err).rstrip('.')}. The previous password still "
-                                    "works. Try again in a moment; if it keeps failing, the "
-                                    "terminal where apaf runs says more.")
+            flash(request, "error", "Password not changed: " + hash_failure(
+                err, "save the new password", "The previous password still works."))
             raise redirect(request, "welcome") from None
         flash(request, "ok", "Your new password is set: it is the one to log in with.")
     raise redirect(request, "welcome")
