@@ -10,33 +10,15 @@ what the joiners have not read stays in the process, as for joiners far away ove
 """
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import aiohttp
 
 from fixtures.apache import stop, wait_for_port
+from fixtures.chat import start_chat
 
-CHAT = Path(__file__).resolve().parents[2] / "examples" / "chat"
 SPEAKERS, EACH = 20, 10        # each member's burst: 200 messages at once
 LONG = "é" * 1995              # with a 5-character number: max_message (2000) characters
-
-
-def start_chat(settings):
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    env = dict(os.environ, APAF_BIND_HOST="127.0.0.1", APAF_PORT=str(port),
-               APAF_LISTEN_FD=str(listener.fileno()), APAF_SETTINGS=json.dumps(settings),
-               PYTHONPATH=os.pathsep.join([str(CHAT), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, str(CHAT / "chat_app.py")], env=env,
-                            pass_fds=(listener.fileno(),))
-    return listener, port, proc
 
 
 async def slow_joiner(port, name):

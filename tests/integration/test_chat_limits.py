@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from fixtures.apache import free_port, stop, wait_for_port
+from fixtures.chat import start_chat
 
 CHAT = Path(__file__).resolve().parents[2] / "examples" / "chat"
 sys.path.insert(0, str(CHAT))
@@ -87,19 +88,8 @@ async def test_two_users_chat_on_while_64_members_that_never_read_are_flooded_an
     at most for all: the chat's peak memory grows by far less than 64 MiB, the non-readers are
     dropped, and two users who read keep talking and get every message, in order.  Measured:
     peak growth 73 MiB before, 30 MiB now.
-    The kernel's send buffers are kept small (the listening socket's SO_SNDBUF, which accepted
-    sockets inherit) so what a member does not read piles up in the process at once, not after
-    the 4 MiB per socket Linux's autotuning queues on loopback."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(256)
-    port = listener.getsockname()[1]
-    env = dict(os.environ, APAF_BIND_HOST="127.0.0.1", APAF_PORT=str(port),
-               APAF_LISTEN_FD=str(listener.fileno()), APAF_SETTINGS=json.dumps({}),
-               PYTHONPATH=os.pathsep.join([str(CHAT), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, str(CHAT / "chat_app.py")], env=env,
-                            pass_fds=(listener.fileno(),))
+    The kernel's send buffers are kept small (fixtures.chat.start_chat)."""
+    listener, port, proc = start_chat({}, backlog=256)
     mutes = []
     try:
         wait_for_port(port, proc)
